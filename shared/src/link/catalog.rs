@@ -1,0 +1,275 @@
+//! Reading the link's current state from the catalogs of both clusters.
+
+use super::spec::LinkSpec;
+use super::state::{
+    Column, ForeignTableState, LocalSchemaState, LocalState, RemoteState, RoleGrants, RoleState,
+    ServerState,
+};
+use super::{clone_role_name, is_managed};
+use crate::pg_error::PgError;
+use std::collections::BTreeMap;
+use tokio_postgres::Client;
+
+/// Reads the remote cluster: the FDW role (and clone) with their grants, and the
+/// tables of the schemas the link imports. `fdw_password_works` is filled in by
+/// the caller, which alone can try a login.
+pub async fn read_remote(client: &Client, spec: &LinkSpec) -> Result<RemoteState, PgError> {
+    let ctx = "reading the remote cluster's catalog";
+    let database: String = client
+        .query_one("SELECT current_database()::text", &[])
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?
+        .get(0);
+    let mut state = RemoteState {
+        database,
+        fdw_role: read_role(client, &spec.fdw_user).await?,
+        clone_role: read_role(client, &clone_role_name(&spec.fdw_user)).await?,
+        ..Default::default()
+    };
+    let rows = client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod)
+               FROM pg_namespace n
+               LEFT JOIN pg_class c ON c.relnamespace = n.oid
+                    AND c.relkind IN ('r', 'v', 'm', 'f', 'p') AND NOT c.relispartition
+               LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              WHERE n.nspname = ANY($1)
+              ORDER BY 1, 2, a.attnum",
+            &[&spec.remote_schemas()],
+        )
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?;
+    for row in rows {
+        let schema: String = row.get(0);
+        let tables = state.schemas.entry(schema).or_default();
+        if let Some(table) = row.get::<_, Option<String>>(1) {
+            let columns = tables.entry(table).or_default();
+            if let (Some(name), Some(data_type)) = (
+                row.get::<_, Option<String>>(2),
+                row.get::<_, Option<String>>(3),
+            ) {
+                columns.push(Column { name, data_type });
+            }
+        }
+    }
+    Ok(state)
+}
+
+async fn read_role(client: &Client, role: &str) -> Result<Option<RoleState>, PgError> {
+    let ctx = "reading role grants on the remote cluster";
+    let Some(row) = client
+        .query_opt(
+            "SELECT oid, rolcanlogin, shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+            &[&role],
+        )
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?
+    else {
+        return Ok(None);
+    };
+    let oid: u32 = row.get(0);
+    let mut grants = RoleGrants::default();
+    for r in client
+        .query(
+            "SELECT d.datname::text FROM pg_database d, aclexplode(d.datacl) a
+              WHERE a.grantee = $1 AND a.privilege_type = 'CONNECT'",
+            &[&oid],
+        )
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?
+    {
+        grants.databases.insert(r.get(0));
+    }
+    for r in client
+        .query(
+            "SELECT n.nspname::text FROM pg_namespace n, aclexplode(n.nspacl) a
+              WHERE a.grantee = $1 AND a.privilege_type = 'USAGE'",
+            &[&oid],
+        )
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?
+    {
+        grants.schemas.insert(r.get(0));
+    }
+    for r in client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, a.privilege_type
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
+              WHERE a.grantee = $1",
+            &[&oid],
+        )
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?
+    {
+        let (schema, table, privilege): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        if privilege == "SELECT" {
+            grants.tables.insert((schema, table));
+        } else {
+            grants
+                .other_table_privileges
+                .insert((schema, table, privilege));
+        }
+    }
+    Ok(Some(RoleState {
+        can_login: row.get(1),
+        managed: is_managed(row.get::<_, Option<&str>>(2)),
+        grants,
+    }))
+}
+
+/// Reads the local cluster: extension, server, user mappings, the link's local
+/// schemas with their relations and grants, and which local roles exist.
+pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, PgError> {
+    let ctx = "reading the local cluster's catalog";
+    let q = |e: tokio_postgres::Error| PgError::new(ctx, &e);
+    let row = client
+        .query_one(
+            "SELECT current_user::text, EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgres_fdw')",
+            &[],
+        )
+        .await
+        .map_err(q)?;
+    let mut state = LocalState {
+        current_user: row.get(0),
+        extension_installed: row.get(1),
+        ..Default::default()
+    };
+    state.server = client
+        .query_opt(
+            "SELECT w.fdwname::text, coalesce(s.srvoptions, '{}'), obj_description(s.oid, 'pg_foreign_server')
+               FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+              WHERE s.srvname = $1",
+            &[&spec.server_name],
+        )
+        .await
+        .map_err(q)?
+        .map(|r| ServerState {
+            wrapper: r.get(0),
+            options: parse_options(r.get(1)),
+            managed: is_managed(r.get::<_, Option<&str>>(2)),
+        });
+    for r in client
+        .query(
+            "SELECT usename::text, coalesce(umoptions, '{}') FROM pg_user_mappings WHERE srvname = $1",
+            &[&spec.server_name],
+        )
+        .await
+        .map_err(q)?
+    {
+        state.mappings.insert(r.get(0), parse_options(r.get(1)));
+    }
+    let schemas = spec.local_schemas();
+    for r in client
+        .query(
+            "SELECT n.nspname::text, obj_description(n.oid, 'pg_namespace'),
+                    (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid)
+                  + (SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0 AND t.typelem = 0)
+               FROM pg_namespace n WHERE n.nspname = ANY($1)",
+            &[&schemas],
+        )
+        .await
+        .map_err(q)?
+    {
+        state.schemas.insert(
+            r.get(0),
+            LocalSchemaState {
+                managed: is_managed(r.get::<_, Option<&str>>(1)),
+                other_objects: r.get(2),
+                ..Default::default()
+            },
+        );
+    }
+    for r in client
+        .query(
+            "SELECT n.nspname::text, g.rolname::text
+               FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles g ON g.oid = a.grantee
+              WHERE n.nspname = ANY($1) AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner",
+            &[&schemas],
+        )
+        .await
+        .map_err(q)?
+    {
+        if let Some(s) = state.schemas.get_mut(&r.get::<_, String>(0)) {
+            s.usage.insert(r.get(1));
+        }
+    }
+    let relations = client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, fs.srvname::text,
+                    coalesce((SELECT array_agg(g.rolname::text ORDER BY g.rolname)
+                                FROM aclexplode(c.relacl) a JOIN pg_roles g ON g.oid = a.grantee
+                               WHERE a.privilege_type = 'SELECT' AND a.grantee <> c.relowner), '{}'),
+                    coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+                               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}'),
+                    coalesce((SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) FROM pg_attribute a
+                               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}')
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               LEFT JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
+               LEFT JOIN pg_foreign_server fs ON fs.oid = ft.ftserver
+              WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S', 'c')",
+            &[&schemas],
+        )
+        .await
+        .map_err(q)?;
+    for r in relations {
+        let Some(schema) = state.schemas.get_mut(&r.get::<_, String>(0)) else {
+            continue;
+        };
+        let name: String = r.get(1);
+        match r.get::<_, Option<String>>(2) {
+            Some(server) => {
+                let names: Vec<String> = r.get(4);
+                let types: Vec<String> = r.get(5);
+                schema.foreign_tables.insert(
+                    name,
+                    ForeignTableState {
+                        server,
+                        columns: names
+                            .into_iter()
+                            .zip(types)
+                            .map(|(name, data_type)| Column { name, data_type })
+                            .collect(),
+                        readers: r.get::<_, Vec<String>>(3).into_iter().collect(),
+                    },
+                );
+            }
+            None => {
+                schema.other_relations.insert(name);
+            }
+        }
+    }
+    state.missing_roles = client
+        .query(
+            "SELECT r FROM unnest($1::text[]) r WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)",
+            &[&spec.local_roles],
+        )
+        .await
+        .map_err(q)?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    state.server_tables_elsewhere = client
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname)
+               FROM pg_foreign_table ft JOIN pg_foreign_server fs ON fs.oid = ft.ftserver
+               JOIN pg_class c ON c.oid = ft.ftrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE fs.srvname = $1 AND NOT (n.nspname = ANY($2))",
+            &[&spec.server_name, &schemas],
+        )
+        .await
+        .map_err(q)?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    Ok(state)
+}
+
+/// `{key=value,...}` option arrays (the value may itself hold `=`).
+fn parse_options(raw: Vec<String>) -> BTreeMap<String, String> {
+    raw.into_iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (kv, String::new()),
+        })
+        .collect()
+}

@@ -1,0 +1,413 @@
+use super::*;
+use crate::link::spec::{ImportSpec, Password};
+use crate::link::state::{ForeignTableState, LocalSchemaState, RoleGrants, ServerState};
+
+fn col(name: &str, ty: &str) -> Column {
+    Column {
+        name: name.into(),
+        data_type: ty.into(),
+    }
+}
+
+fn spec() -> LinkSpec {
+    LinkSpec {
+        server_name: "orders_link".into(),
+        marker: "managed by fdw-bridge: test".into(),
+        remote_host: "db-b".into(),
+        remote_port: 5432,
+        remote_database: "orders".into(),
+        server_options: [("fetch_size".to_string(), "10000".to_string())].into(),
+        fdw_user: "fdw_orders".into(),
+        fdw_password: Password("s3cr'et\\pw".into()),
+        remote_admin_user: "orders_admin".into(),
+        local_admin_user: "users_admin".into(),
+        local_roles: vec!["report_reader".into()],
+        imports: vec![ImportSpec {
+            remote_schema: "public".into(),
+            local_schema: "orders_remote".into(),
+            include: vec![],
+            exclude: vec!["secrets".into()],
+        }],
+    }
+}
+
+fn remote_fresh() -> RemoteState {
+    RemoteState {
+        database: "orders".into(),
+        schemas: [(
+            "public".to_string(),
+            [
+                (
+                    "orders".to_string(),
+                    vec![col("id", "bigint"), col("amount", "numeric(12,2)")],
+                ),
+                ("secrets".to_string(), vec![col("token", "text")]),
+            ]
+            .into(),
+        )]
+        .into(),
+        ..Default::default()
+    }
+}
+
+/// The remote state after `plan_remote` for `spec()` ran.
+fn remote_converged() -> RemoteState {
+    let mut r = remote_fresh();
+    r.fdw_role = Some(RoleState {
+        can_login: true,
+        managed: true,
+        grants: RoleGrants {
+            databases: ["orders".to_string()].into(),
+            schemas: ["public".to_string()].into(),
+            tables: [("public".to_string(), "orders".to_string())].into(),
+            other_table_privileges: Default::default(),
+        },
+    });
+    r.fdw_password_works = true;
+    r
+}
+
+/// The local state after `plan_local` for `spec()` ran.
+fn local_converged() -> LocalState {
+    let s = spec();
+    let mapping: BTreeMap<String, String> = [
+        ("user".to_string(), s.fdw_user.clone()),
+        ("password".to_string(), s.fdw_password.expose().to_string()),
+    ]
+    .into();
+    LocalState {
+        current_user: "users_admin".into(),
+        extension_installed: true,
+        server: Some(ServerState {
+            wrapper: "postgres_fdw".into(),
+            options: s.all_server_options(),
+            managed: true,
+        }),
+        mappings: [
+            ("users_admin".to_string(), mapping.clone()),
+            ("report_reader".to_string(), mapping),
+        ]
+        .into(),
+        schemas: [(
+            "orders_remote".to_string(),
+            LocalSchemaState {
+                managed: true,
+                foreign_tables: [(
+                    "orders".to_string(),
+                    ForeignTableState {
+                        server: "orders_link".into(),
+                        columns: vec![col("id", "bigint"), col("amount", "numeric(12,2)")],
+                        readers: ["report_reader".to_string()].into(),
+                    },
+                )]
+                .into(),
+                usage: ["report_reader".to_string()].into(),
+                ..Default::default()
+            },
+        )]
+        .into(),
+        ..Default::default()
+    }
+}
+
+fn shown(statements: &[Statement]) -> Vec<String> {
+    statements.iter().map(|s| s.shown().to_string()).collect()
+}
+
+#[test]
+fn create_from_nothing_makes_role_grants_server_mappings_and_imports() {
+    let s = spec();
+    let remote = remote_fresh();
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    assert_eq!(exposed.len(), 1, "the excluded table stays hidden");
+    let r = shown(&plan_remote(&s, &remote, &exposed).unwrap());
+    assert_eq!(
+        r,
+        vec![
+            "CREATE ROLE \"fdw_orders\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '********'",
+            "COMMENT ON ROLE \"fdw_orders\" IS 'managed by fdw-bridge: test'",
+            "GRANT CONNECT ON DATABASE \"orders\" TO \"fdw_orders\"",
+            "GRANT USAGE ON SCHEMA \"public\" TO \"fdw_orders\"",
+            "GRANT SELECT ON TABLE \"public\".\"orders\" TO \"fdw_orders\"",
+        ]
+    );
+    let local = LocalState {
+        current_user: "users_admin".into(),
+        ..Default::default()
+    };
+    let plan = plan_local(&s, &local, &exposed).unwrap();
+    let l = shown(&plan.statements);
+    assert_eq!(l[0], "CREATE EXTENSION IF NOT EXISTS postgres_fdw");
+    assert!(l[1]
+        .starts_with("CREATE SERVER \"orders_link\" FOREIGN DATA WRAPPER postgres_fdw OPTIONS ("));
+    assert!(l[1].contains("\"sslmode\"") || !s.server_options.contains_key("sslmode"));
+    assert!(l.iter().any(|x| x == "CREATE USER MAPPING FOR \"report_reader\" SERVER \"orders_link\" OPTIONS (user 'fdw_orders', password '********')"));
+    assert!(l.iter().any(|x| x == "IMPORT FOREIGN SCHEMA \"public\" LIMIT TO (\"orders\") FROM SERVER \"orders_link\" INTO \"orders_remote\""));
+    assert!(l
+        .iter()
+        .any(|x| x == "GRANT SELECT ON TABLE \"orders_remote\".\"orders\" TO \"report_reader\""));
+    assert_eq!(
+        plan.imported,
+        vec![("orders_remote".to_string(), "orders".to_string())]
+    );
+    // The executed text carries the password, properly quoted; the shown text never does.
+    let mapping = plan
+        .statements
+        .iter()
+        .find(|x| x.shown().starts_with("CREATE USER MAPPING"))
+        .unwrap();
+    assert!(
+        mapping.sql().contains(r" E's3cr''et\\pw'"),
+        "{}",
+        mapping.sql()
+    );
+    assert!(!l.join("\n").contains("s3cr"));
+}
+
+#[test]
+fn converged_state_plans_nothing() {
+    let s = spec();
+    let remote = remote_converged();
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    assert!(plan_remote(&s, &remote, &exposed).unwrap().is_empty());
+    assert_eq!(
+        plan_local(&s, &local_converged(), &exposed).unwrap(),
+        LocalPlan::default()
+    );
+}
+
+#[test]
+fn one_changed_option_is_one_alter() {
+    let mut s = spec();
+    s.server_options.insert("fetch_size".into(), "5000".into());
+    let exposed = exposed_tables(&s, &remote_converged()).unwrap();
+    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    assert_eq!(
+        shown(&plan.statements),
+        vec!["ALTER SERVER \"orders_link\" OPTIONS (SET \"fetch_size\" '5000')"]
+    );
+    s.server_options
+        .insert("async_capable".into(), "true".into());
+    s.server_options.remove("fetch_size");
+    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    assert_eq!(
+        shown(&plan.statements),
+        vec!["ALTER SERVER \"orders_link\" OPTIONS (ADD \"async_capable\" 'true', DROP \"fetch_size\")"]
+    );
+}
+
+#[test]
+fn new_password_alters_role_and_every_mapping_without_showing_it() {
+    let mut s = spec();
+    s.fdw_password = Password("n3w-pass".into());
+    let mut remote = remote_converged();
+    remote.fdw_password_works = false;
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    assert_eq!(
+        shown(&plan_remote(&s, &remote, &exposed).unwrap()),
+        vec!["ALTER ROLE \"fdw_orders\" PASSWORD '********'"]
+    );
+    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    let mut l = shown(&plan.statements);
+    l.sort();
+    assert_eq!(
+        l,
+        vec![
+            "ALTER USER MAPPING FOR \"report_reader\" SERVER \"orders_link\" OPTIONS (SET \"password\" '********')",
+            "ALTER USER MAPPING FOR \"users_admin\" SERVER \"orders_link\" OPTIONS (SET \"password\" '********')",
+        ]
+    );
+    assert_eq!(plan.statements.len(), 2);
+    assert!(plan
+        .statements
+        .iter()
+        .all(|x| x.carries_secret() && x.sql().contains("n3w-pass")));
+}
+
+#[test]
+fn dropped_role_and_table_are_revoked_and_removed() {
+    let mut s = spec();
+    s.local_roles.clear();
+    s.imports[0].include = vec!["orders".into()];
+    let remote = remote_converged();
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    let l = shown(
+        &plan_local(&s, &local_converged(), &exposed)
+            .unwrap()
+            .statements,
+    );
+    assert_eq!(
+        l,
+        vec![
+            "DROP USER MAPPING IF EXISTS FOR \"report_reader\" SERVER \"orders_link\"",
+            "REVOKE USAGE ON SCHEMA \"orders_remote\" FROM \"report_reader\"",
+            "REVOKE SELECT ON TABLE \"orders_remote\".\"orders\" FROM \"report_reader\"",
+        ]
+    );
+}
+
+#[test]
+fn changed_remote_columns_are_reimported() {
+    let s = spec();
+    let mut remote = remote_converged();
+    remote
+        .schemas
+        .get_mut("public")
+        .unwrap()
+        .get_mut("orders")
+        .unwrap()
+        .push(col("status", "text"));
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    assert_eq!(
+        shown(&plan.statements),
+        vec![
+            "DROP FOREIGN TABLE \"orders_remote\".\"orders\"",
+            "IMPORT FOREIGN SCHEMA \"public\" LIMIT TO (\"orders\") FROM SERVER \"orders_link\" INTO \"orders_remote\"",
+            "GRANT SELECT ON TABLE \"orders_remote\".\"orders\" TO \"report_reader\"",
+        ]
+    );
+}
+
+#[test]
+fn refusals_name_the_cause() {
+    let mut s = spec();
+    s.imports[0].remote_schema = "nope".into();
+    assert!(matches!(
+        exposed_tables(&s, &remote_fresh()),
+        Err(PlanError::RemoteSchemaMissing { .. })
+    ));
+
+    let mut s = spec();
+    s.imports[0].include = vec!["ghost".into()];
+    let e = exposed_tables(&s, &remote_fresh()).unwrap_err();
+    assert!(
+        e.to_string().contains("ghost") && e.to_string().contains("IncludeTables"),
+        "{e}"
+    );
+
+    let mut s = spec();
+    s.fdw_user = "orders_admin".into();
+    assert!(matches!(
+        plan_remote(&s, &remote_fresh(), &[]),
+        Err(PlanError::FdwRoleIsAdmin { .. })
+    ));
+
+    let mut remote = remote_fresh();
+    remote.fdw_role = Some(RoleState {
+        can_login: true,
+        managed: false,
+        ..Default::default()
+    });
+    assert!(matches!(
+        plan_remote(&spec(), &remote, &[]),
+        Err(PlanError::RemoteRoleNotManaged { .. })
+    ));
+
+    let mut local = local_converged();
+    local.server.as_mut().unwrap().managed = false;
+    assert!(matches!(
+        plan_local(&spec(), &local, &[]),
+        Err(PlanError::ServerNotManaged { .. })
+    ));
+    assert!(matches!(
+        plan_local_removal(&spec(), &local),
+        Err(PlanError::ServerNotManaged { .. })
+    ));
+
+    let mut local = local_converged();
+    local.missing_roles = vec!["ghost".into()];
+    assert!(plan_local(&spec(), &local, &[])
+        .unwrap_err()
+        .to_string()
+        .contains("ghost"));
+
+    let mut local = local_converged();
+    local
+        .schemas
+        .get_mut("orders_remote")
+        .unwrap()
+        .foreign_tables
+        .clear();
+    local
+        .schemas
+        .get_mut("orders_remote")
+        .unwrap()
+        .other_relations
+        .insert("orders".into());
+    let exposed = exposed_tables(&spec(), &remote_converged()).unwrap();
+    assert!(matches!(
+        plan_local(&spec(), &local, &exposed),
+        Err(PlanError::LocalNameTaken { .. })
+    ));
+}
+
+#[test]
+fn hostile_names_are_quoted_as_single_identifiers() {
+    let mut s = spec();
+    let hostile = "x\"; DROP TABLE users; --";
+    s.server_name = hostile.into();
+    s.imports[0].local_schema = hostile.into();
+    s.local_roles = vec![hostile.into()];
+    let exposed = exposed_tables(&s, &remote_fresh()).unwrap();
+    let plan = plan_local(&s, &LocalState::default(), &exposed).unwrap();
+    for st in &plan.statements {
+        // Every occurrence is inside a doubled-quote identifier.
+        assert!(!st.sql().contains("x\"; DROP"), "{}", st.sql());
+    }
+    assert!(plan
+        .statements
+        .iter()
+        .any(|st| st.sql() == "CREATE SCHEMA \"x\"\"; DROP TABLE users; --\""));
+}
+
+#[test]
+fn removal_touches_only_what_the_link_made() {
+    let s = spec();
+    let mut local = local_converged();
+    assert_eq!(
+        shown(&plan_local_removal(&s, &local).unwrap()),
+        vec![
+            "DROP FOREIGN TABLE \"orders_remote\".\"orders\"",
+            "DROP SCHEMA \"orders_remote\"",
+            "DROP USER MAPPING IF EXISTS FOR \"report_reader\" SERVER \"orders_link\"",
+            "DROP USER MAPPING IF EXISTS FOR \"users_admin\" SERVER \"orders_link\"",
+            "DROP SERVER \"orders_link\"",
+        ]
+    );
+    // Someone's own view in the schema keeps the schema.
+    local
+        .schemas
+        .get_mut("orders_remote")
+        .unwrap()
+        .other_relations
+        .insert("my_view".into());
+    assert!(!shown(&plan_local_removal(&s, &local).unwrap())
+        .contains(&"DROP SCHEMA \"orders_remote\"".to_string()));
+    // A foreign table elsewhere on the server stops the removal with its name.
+    local.server_tables_elsewhere = vec!["public.hand_made".into()];
+    assert!(plan_local_removal(&s, &local)
+        .unwrap_err()
+        .to_string()
+        .contains("public.hand_made"));
+    // Already gone: nothing to do.
+    assert!(plan_local_removal(&s, &LocalState::default())
+        .unwrap()
+        .is_empty());
+
+    let mut remote = remote_converged();
+    remote.clone_role = Some(RoleState {
+        can_login: true,
+        managed: false,
+        ..Default::default()
+    });
+    assert_eq!(
+        shown(&plan_remote_removal(&s, &remote)),
+        vec![
+            "REVOKE ALL ON TABLE \"public\".\"orders\" FROM \"fdw_orders\"",
+            "REVOKE ALL ON SCHEMA \"public\" FROM \"fdw_orders\"",
+            "REVOKE ALL ON DATABASE \"orders\" FROM \"fdw_orders\"",
+            "DROP ROLE \"fdw_orders\"",
+        ]
+    );
+}

@@ -1,0 +1,127 @@
+//! The desired state of one FDW link.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Everything the link should be, on both clusters.
+#[derive(Clone, PartialEq)]
+pub struct LinkSpec {
+    /// Name of the foreign server on the local cluster.
+    pub server_name: String,
+    /// Comment put on what this link creates (starts with [`super::MANAGED_MARKER`]).
+    pub marker: String,
+    /// How the local cluster reaches the remote one (server options host, port, dbname).
+    pub remote_host: String,
+    pub remote_port: u16,
+    pub remote_database: String,
+    /// postgres_fdw server options besides host, port and dbname.
+    pub server_options: BTreeMap<String, String>,
+    /// The least-privilege role on the remote cluster that the user mappings log in as.
+    pub fdw_user: String,
+    pub fdw_password: Password,
+    /// The remote admin, which must never end up in a user mapping.
+    pub remote_admin_user: String,
+    /// The local admin: owns the server and foreign tables, and needs a mapping
+    /// of its own for IMPORT FOREIGN SCHEMA and ANALYZE.
+    pub local_admin_user: String,
+    /// Local roles that may query the foreign tables.
+    pub local_roles: Vec<String>,
+    pub imports: Vec<ImportSpec>,
+}
+
+impl LinkSpec {
+    /// Roles that get a user mapping: the admin first, then the local roles, once each.
+    pub fn mapped_roles(&self) -> Vec<String> {
+        let mut roles = vec![self.local_admin_user.clone()];
+        for r in &self.local_roles {
+            if !roles.contains(r) {
+                roles.push(r.clone());
+            }
+        }
+        roles
+    }
+
+    /// Distinct local schemas, in order of appearance.
+    pub fn local_schemas(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for i in &self.imports {
+            if !out.contains(&i.local_schema) {
+                out.push(i.local_schema.clone());
+            }
+        }
+        out
+    }
+
+    /// Distinct remote schemas, in order of appearance.
+    pub fn remote_schemas(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for i in &self.imports {
+            if !out.contains(&i.remote_schema) {
+                out.push(i.remote_schema.clone());
+            }
+        }
+        out
+    }
+
+    /// All server options, including the connection ones.
+    pub fn all_server_options(&self) -> BTreeMap<String, String> {
+        let mut all = self.server_options.clone();
+        all.insert("host".into(), self.remote_host.clone());
+        all.insert("port".into(), self.remote_port.to_string());
+        all.insert("dbname".into(), self.remote_database.clone());
+        all
+    }
+}
+
+impl fmt::Debug for LinkSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LinkSpec")
+            .field("server_name", &self.server_name)
+            .field(
+                "remote",
+                &format_args!(
+                    "{}:{}/{}",
+                    self.remote_host, self.remote_port, self.remote_database
+                ),
+            )
+            .field("server_options", &self.server_options)
+            .field("fdw_user", &self.fdw_user)
+            .field("local_roles", &self.local_roles)
+            .field("imports", &self.imports)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One remote schema imported into one local schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportSpec {
+    pub remote_schema: String,
+    pub local_schema: String,
+    /// When not empty, only these tables.
+    pub include: Vec<String>,
+    /// Never these tables.
+    pub exclude: Vec<String>,
+}
+
+impl ImportSpec {
+    pub fn exposes(&self, table: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|t| t == table))
+            && !self.exclude.iter().any(|t| t == table)
+    }
+}
+
+/// A password that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl Password {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("********")
+    }
+}

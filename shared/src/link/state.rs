@@ -1,0 +1,88 @@
+//! What the catalogs say, read back from each cluster (see [`super::catalog`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A column as `format_type` prints it; the same on both sides after IMPORT FOREIGN SCHEMA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub data_type: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoleState {
+    pub can_login: bool,
+    /// Carries fdw-bridge's comment.
+    pub managed: bool,
+    /// Privileges granted to the role (what removal must revoke).
+    pub grants: RoleGrants,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoleGrants {
+    /// Databases it may CONNECT to (by grant, not through PUBLIC).
+    pub databases: BTreeSet<String>,
+    /// Schemas it has USAGE on.
+    pub schemas: BTreeSet<String>,
+    /// (schema, table) it has SELECT on.
+    pub tables: BTreeSet<(String, String)>,
+    /// Any other table privilege (INSERT, UPDATE, ...): least privilege says revoke.
+    pub other_table_privileges: BTreeSet<(String, String, String)>,
+}
+
+/// The remote cluster, as the remote admin sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteState {
+    pub database: String,
+    /// The FDW role, when it exists.
+    pub fdw_role: Option<RoleState>,
+    /// Its alternating-users clone, when it exists.
+    pub clone_role: Option<RoleState>,
+    /// Whether a login as the FDW role with the secret's password works.
+    pub fdw_password_works: bool,
+    /// Schemas that exist among those asked for, with their tables and views.
+    pub schemas: BTreeMap<String, BTreeMap<String, Vec<Column>>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerState {
+    pub wrapper: String,
+    pub options: BTreeMap<String, String>,
+    pub managed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForeignTableState {
+    pub server: String,
+    pub columns: Vec<Column>,
+    /// Roles holding SELECT on it (owner excluded).
+    pub readers: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalSchemaState {
+    pub managed: bool,
+    pub foreign_tables: BTreeMap<String, ForeignTableState>,
+    /// Names of other relations in the schema (tables, views, ...).
+    pub other_relations: BTreeSet<String>,
+    /// Functions, types and other objects that would keep the schema from being dropped.
+    pub other_objects: i64,
+    /// Roles holding USAGE on the schema (owner excluded).
+    pub usage: BTreeSet<String>,
+}
+
+/// The local cluster, as the local admin sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalState {
+    pub current_user: String,
+    pub extension_installed: bool,
+    pub server: Option<ServerState>,
+    /// Role name (or "public") to its user-mapping options, for this server.
+    pub mappings: BTreeMap<String, BTreeMap<String, String>>,
+    /// Local schemas asked for that exist.
+    pub schemas: BTreeMap<String, LocalSchemaState>,
+    /// Local roles asked for that do not exist.
+    pub missing_roles: Vec<String>,
+    /// Foreign tables on this server outside the link's local schemas ("schema.table").
+    pub server_tables_elsewhere: Vec<String>,
+}
