@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs what the local stack and the build need. Idempotent; fast when nothing changed.
+#   - Debian packages (PostgreSQL 15 server + contrib/postgres_fdw, openssl, curl, netcat)
+#     only when something is missing;
+#   - a Python venv at <repo>/.venv with requirements-dev.txt (stamp keyed on a hash of
+#     requirements-dev.txt and this script).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${FDW_VENV:-$REPO/.venv}"
+REQ="$REPO/requirements-dev.txt"
+STAMP="$VENV/.fdw-tools-stamp"
+PG_MAJOR="${PG_MAJOR:-15}"
+PG_BIN_DIR="/usr/lib/postgresql/$PG_MAJOR/bin"
+
+say() { echo "[tools] $*"; }
+
+# --- Debian packages -------------------------------------------------------
+missing=()
+[[ -x "$PG_BIN_DIR/initdb" && -x "$PG_BIN_DIR/pg_ctl" && -x "$PG_BIN_DIR/postgres" ]] \
+  || missing+=("postgresql-$PG_MAJOR")
+[[ -f "/usr/share/postgresql/$PG_MAJOR/extension/postgres_fdw.control" ]] \
+  || missing+=("postgresql-$PG_MAJOR")   # contrib ships inside postgresql-15 on Debian 12
+[[ -x "$PG_BIN_DIR/psql" ]] || missing+=("postgresql-client-$PG_MAJOR")
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
+command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+
+PY="${PYTHON:-}"
+if [[ -z "$PY" ]]; then
+  for cand in python3 /usr/bin/python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+      PY="$("$cand" -c 'import sys; print(sys.executable)')"; break
+    fi
+  done
+fi
+if [[ -z "$PY" ]]; then
+  missing+=(python3 python3-venv)
+fi
+
+if ((${#missing[@]})); then
+  # de-duplicate
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  say "installing Debian packages: ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "[tools] need root to apt-get install ${missing[*]}" >&2; exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's postgresql package creates and starts a default cluster on 5432; the stack
+  # does not use it. Leave it alone (it does not collide: the stack picks free ports).
+else
+  say "Debian packages present (PostgreSQL $PG_MAJOR, openssl, curl, nc)"
+fi
+
+if [[ -z "$PY" ]]; then
+  PY=/usr/bin/python3
+fi
+
+# --- Python venv -----------------------------------------------------------
+want="$(cat "$REQ" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -x "$VENV/bin/python" && -x "$VENV/bin/moto_server" ]] \
+   && "$VENV/bin/python" -c 'import boto3' >/dev/null 2>&1; then
+  say "venv up to date ($VENV)"
+  exit 0
+fi
+
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  say "creating venv at $VENV (python: $PY)"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+fi
+say "pip install -r requirements-dev.txt (first time takes ~1 min)"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+"$VENV/bin/python" -m pip install -q -r "$REQ"
+"$VENV/bin/python" -m pip check >/dev/null || { echo "[tools] pip check failed" >&2; "$VENV/bin/python" -m pip check >&2; exit 1; }
+echo "$want" > "$STAMP"
+say "venv ready: $("$VENV/bin/sam" --version 2>/dev/null || echo sam?), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)')"

@@ -1,0 +1,439 @@
+#!/usr/bin/env bash
+# Local stack for fdw-bridge: two PostgreSQL 15 clusters (TLS, scram), moto (Secrets
+# Manager + RDS) and a ResponseURL stand-in. See stack/README.md.
+#
+#   stack.sh up [--users N] [--orders M]   start (idempotent; reloads data if scale differs)
+#   stack.sh status                        component status (non-zero if anything is down)
+#   stack.sh down [--purge]                stop everything (--purge: delete all state)
+#   stack.sh pg-stop a|b / pg-start a|b    stop/start one cluster (same port)
+#   stack.sh env                           print the path of the env file
+#   stack.sh psql a|b [psql args...]       superuser psql over the unix socket
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK="${FDW_STACK_DIR:-$REPO/.stack}"
+[[ "$STACK" == /* ]] || STACK="$PWD/$STACK"
+VENV="${FDW_VENV:-$REPO/.venv}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+STATE="$STACK/state"      # ports, passwords, data location (kept across down/up)
+ENVF="$STACK/env"         # what tests / the harness source
+SCALEF="$STACK/scale"     # "<users> <orders>" of the loaded data
+SQL="$REPO/stack/sql"
+DEFAULT_USERS=1000
+DEFAULT_ORDERS=10000
+
+say() { echo "[stack] $*"; }
+die() { echo "[stack] error: $*" >&2; exit 1; }
+
+if [[ -x "$VENV/bin/python" ]]; then PYTHON_BIN="$VENV/bin/python"; else PYTHON_BIN="$(command -v python3 || echo /usr/bin/python3)"; fi
+
+# Run a command as the postgres OS user (initdb/pg_ctl refuse root). cwd / so that an
+# untraversable cwd (e.g. under /root) does not bother it.
+as_pg() {
+  if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@")
+  else (cd / && "$@"); fi
+}
+
+free_port() {
+  "$PYTHON_BIN" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+port_free() {
+  "$PYTHON_BIN" - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+# Like the servers themselves: TIME_WAIT leftovers of old connections do not make a port busy.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+PY
+}
+# Pick a free port that is not in the exclusion list.
+new_port() {
+  local p
+  while :; do p="$(free_port)"; [[ " $* " == *" $p "* ]] || { echo "$p"; return; }; done
+}
+
+load_state() { [[ -f "$STATE" ]] && source "$STATE"; }
+save_state() {
+  local tmp="$STATE.tmp"
+  rm -f "$tmp"; (umask 077; : > "$tmp")
+  ( for k in PGROOT PG_A_PORT PG_B_PORT MOTO_PORT LISTENER_PORT USERS_ADMIN_PASSWORD \
+             ORDERS_ADMIN_PASSWORD REPORT_READER_PASSWORD FDW_ROLE_PASSWORD; do
+      printf "%s='%s'\n" "$k" "${!k:-}"
+    done >> "$tmp" )
+  mv -f "$tmp" "$STATE"
+}
+
+# Paths derived from the state.
+derive() {
+  PG_A_DIR="$PGROOT/pg-a"; PG_A_DATA="$PG_A_DIR/data"; PG_A_SOCKET_DIR="$PG_A_DIR/sock"; PG_A_LOG="$PGROOT/pg-a.log"
+  PG_B_DIR="$PGROOT/pg-b"; PG_B_DATA="$PG_B_DIR/data"; PG_B_SOCKET_DIR="$PG_B_DIR/sock"; PG_B_LOG="$PGROOT/pg-b.log"
+}
+cl() {  # cl a|b FIELD -> value
+  local x="${1^^}" f="$2"; local v="PG_${x}_${f}"; echo "${!v}"
+}
+
+need_state() {
+  load_state || die "no stack state in $STACK (run: stack/stack.sh up)"
+  derive
+}
+
+# --------------------------------------------------------------------------- TLS
+make_tls() {
+  local t="$STACK/tls"
+  if [[ -s "$t/ca.pem" && -s "$t/server.crt" && -s "$t/server.key" && -s "$t/rogue-ca.pem" ]]; then return; fi
+  say "creating TLS CA + server certificate ($t)"
+  rm -rf "$t"; mkdir -p "$t"; chmod 755 "$t"
+  local ossl=(openssl)
+  "${ossl[@]}" req -x509 -new -nodes -newkey rsa:2048 -sha256 -days 3650 \
+    -keyout "$t/ca.key" -out "$t/ca.pem" -subj "/CN=fdw-bridge local test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  "${ossl[@]}" req -new -nodes -newkey rsa:2048 -sha256 \
+    -keyout "$t/server.key" -out "$t/server.csr" -subj "/CN=localhost" 2>/dev/null
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" > "$t/server.ext"
+  "${ossl[@]}" x509 -req -sha256 -days 825 -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" \
+    -CAcreateserial -out "$t/server.crt" -extfile "$t/server.ext" 2>/dev/null
+  # An unrelated CA: verifying the servers against it must fail.
+  "${ossl[@]}" req -x509 -new -nodes -newkey rsa:2048 -sha256 -days 3650 \
+    -keyout "$t/rogue-ca.key" -out "$t/rogue-ca.pem" -subj "/CN=fdw-bridge rogue CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  chmod 600 "$t"/*.key; chmod 644 "$t"/*.pem "$t/server.crt"
+  chown postgres:postgres "$t/server.key" 2>/dev/null || true
+  rm -f "$t/server.csr" "$t/ca.srl"
+}
+
+# ----------------------------------------------------------------------- postgres
+choose_pgroot() {
+  # Data dirs must be reachable by the postgres user and socket paths short (<108 bytes).
+  chmod 755 "$STACK"
+  local sock="$STACK/pg-a/sock/.s.PGSQL.65535"
+  if (( ${#sock} <= 100 )) && as_pg test -x "$STACK"; then
+    PGROOT="$STACK"
+  else
+    PGROOT="/tmp/fdw-bridge-$(printf %s "$STACK" | sha256sum | cut -c1-12)"
+    say "postgres cannot reach $STACK (or path too long): data under $PGROOT"
+  fi
+}
+
+pg_running() { as_pg "$PG_BIN/pg_ctl" -D "$(cl "$1" DATA)" status >/dev/null 2>&1; }
+pg_ready() { "$PG_BIN/pg_isready" -q -h "$(cl "$1" SOCKET_DIR)" -p "$(cl "$1" PORT)" -t 2 >/dev/null 2>&1; }
+
+init_cluster() {
+  local x="$1" dir data sock log
+  dir="$(cl "$x" DIR)"; data="$(cl "$x" DATA)"; sock="$(cl "$x" SOCKET_DIR)"; log="$(cl "$x" LOG)"
+  mkdir -p "$PGROOT"; chmod 755 "$PGROOT"
+  if [[ ! -f "$data/PG_VERSION" ]]; then
+    say "initdb cluster $x"
+    rm -rf "$dir"; mkdir -p "$data" "$sock"
+    chown -R postgres:postgres "$dir"; chmod 700 "$data"; chmod 755 "$sock"
+    as_pg "$PG_BIN/initdb" -D "$data" -U postgres -E UTF8 --no-locale --no-sync \
+      --auth-local=trust --auth-host=scram-sha-256 > "$STACK/initdb-$x.log" 2>&1 \
+      || { cat "$STACK/initdb-$x.log" >&2; die "initdb $x failed"; }
+    echo "include_if_exists = 'fdw-stack.conf'" >> "$data/postgresql.conf"
+    rm -f "$STACK/scale"
+  fi
+  if [[ "$PGROOT" != "$STACK" ]]; then
+    ln -sfn "$dir" "$STACK/pg-$x"; ln -sfn "$log" "$STACK/pg-$x.log"
+  fi
+  [[ -e "$log" ]] || touch "$log"
+  chown postgres:postgres "$log"
+  mkdir -p "$sock"; chown postgres:postgres "$sock"
+  # Server certificate inside the data dir (postgres must be able to read it wherever the repo is).
+  install -o postgres -g postgres -m 600 "$STACK/tls/server.key" "$data/server.key"
+  install -o postgres -g postgres -m 644 "$STACK/tls/server.crt" "$data/server.crt"
+  cat > "$data/pg_hba.conf" <<HBA
+# fdw-bridge local stack: superuser via unix socket only; TCP requires TLS + SCRAM.
+# TYPE   DATABASE USER ADDRESS        METHOD
+local    all      all                 trust
+hostssl  all      all  127.0.0.1/32   scram-sha-256
+hostssl  all      all  ::1/128        scram-sha-256
+# no plain "host" lines: non-TLS connections are refused
+HBA
+  cat > "$data/fdw-stack.conf" <<CONF
+# written by stack/stack.sh on every start
+port = $(cl "$x" PORT)
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$sock'
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+ssl_min_protocol_version = 'TLSv1.2'
+password_encryption = 'scram-sha-256'
+max_connections = 200
+shared_buffers = 128MB
+timezone = 'UTC'
+log_timezone = 'UTC'
+logging_collector = off
+log_statement = 'all'
+log_connections = on
+log_disconnections = off
+log_line_prefix = '%m [%p] %q%u@%d '
+# test speed, not durability
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+wal_level = minimal
+max_wal_senders = 0
+max_wal_size = 2GB
+checkpoint_timeout = 30min
+maintenance_work_mem = 256MB
+CONF
+  chown postgres:postgres "$data/pg_hba.conf" "$data/fdw-stack.conf"
+}
+
+start_cluster() {
+  local x="$1"
+  if pg_running "$x"; then return; fi
+  local pv="PG_${x^^}_PORT"
+  if ! port_free "${!pv}"; then
+    local other; [[ $x == a ]] && other="$PG_B_PORT" || other="$PG_A_PORT"
+    printf -v "$pv" '%s' "$(new_port "$other" "$MOTO_PORT" "$LISTENER_PORT")"
+    say "port taken; cluster $x moves to ${!pv}"
+    save_state
+  fi
+  init_cluster "$x"
+  # 9>&-: the server must not inherit the stack lock
+  as_pg "$PG_BIN/pg_ctl" -D "$(cl "$x" DATA)" -l "$(cl "$x" LOG)" -w -t 60 -s start 9>&- \
+    || { tail -20 "$(cl "$x" LOG)" >&2; die "cluster $x did not start"; }
+  say "cluster $x up on 127.0.0.1:$(cl "$x" PORT)"
+}
+
+stop_cluster() {
+  local x="$1"
+  if [[ -f "$(cl "$x" DATA)/PG_VERSION" ]] && pg_running "$x"; then
+    as_pg "$PG_BIN/pg_ctl" -D "$(cl "$x" DATA)" -m fast -w -t 60 -s stop
+    say "cluster $x stopped"
+  fi
+}
+
+psql_su() {  # psql_su a|b DB [args...]: superuser over the unix socket (root may use -U postgres: local trust)
+  local x="$1" db="$2"; shift 2
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$(cl "$x" SOCKET_DIR)" -p "$(cl "$x" PORT)" -U postgres -d "$db" "$@"
+}
+
+bootstrap_roles() {
+  psql_su a postgres -v users_admin_password="$USERS_ADMIN_PASSWORD" \
+    -v report_reader_password="$REPORT_READER_PASSWORD" -f "$SQL/cluster-a.sql"
+  psql_su b postgres -v orders_admin_password="$ORDERS_ADMIN_PASSWORD" -f "$SQL/cluster-b.sql"
+}
+
+load_data() {
+  local n="$1" m="$2" pids=() rc=0
+  say "loading data: $n users, $m orders (A: users + colocated, B: orders)"
+  rm -f "$SCALEF"
+  psql_su a users -v users="$n" -f "$SQL/users-data.sql" & pids+=($!)
+  { psql_su a colocated -v users="$n" -f "$SQL/users-data.sql" &&
+    psql_su a colocated -v users="$n" -v orders="$m" -v owner=users_admin -f "$SQL/orders-data.sql"; } & pids+=($!)
+  { psql_su b orders -v users="$n" -v orders="$m" -v owner=orders_admin -f "$SQL/orders-data.sql" &&
+    psql_su b orders -f "$SQL/orders-internal.sql"; } & pids+=($!)
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  (( rc == 0 )) || die "data load failed"
+  echo "$n $m" > "$SCALEF"
+}
+
+# ------------------------------------------------------------------ moto, listener
+# Alive = exists and is not a zombie (an orphan may wait a while for its reaper).
+proc_alive() { kill -0 "$1" 2>/dev/null && [[ "$(ps -o stat= -p "$1" 2>/dev/null)" != Z* ]]; }
+pid_alive() { [[ -f "$1" ]] && proc_alive "$(cat "$1")"; }
+http_up() { curl -s -o /dev/null --max-time 2 "$1"; }   # any HTTP answer counts
+moto_up() { pid_alive "$STACK/moto.pid" && http_up "http://127.0.0.1:$MOTO_PORT/moto-api/"; }
+listener_up() { pid_alive "$STACK/listener.pid" && curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$LISTENER_PORT/healthz"; }
+
+wait_for() {  # wait_for SECONDS CMD...
+  local t="$1"; shift; local i
+  for ((i = 0; i < t * 10; i++)); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+
+not_alive() { ! proc_alive "$1"; }
+kill_pidfile() {
+  local f="$1" name="$2" pid
+  [[ -f "$f" ]] || return 0
+  pid="$(cat "$f")"
+  if proc_alive "$pid"; then
+    kill "$pid" 2>/dev/null || true
+    wait_for 10 not_alive "$pid" || kill -9 "$pid" 2>/dev/null || true
+    say "$name stopped"
+  fi
+  rm -f "$f"
+}
+
+# Launch moto without waiting (it takes a few seconds to import); moto_wait waits.
+moto_launch() {
+  if moto_up; then return 1; fi
+  kill_pidfile "$STACK/moto.pid" moto
+  [[ -x "$VENV/bin/moto_server" ]] || die "moto_server missing in $VENV (run: make tools)"
+  if ! port_free "$MOTO_PORT"; then MOTO_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "$LISTENER_PORT")"; save_state; fi
+  echo "--- start $(date -u +%FT%TZ) port $MOTO_PORT" >> "$STACK/moto.log"
+  setsid nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >> "$STACK/moto.log" 2>&1 < /dev/null 9>&- &
+  echo $! > "$STACK/moto.pid"
+  return 0
+}
+moto_wait() {
+  wait_for 60 moto_up || { tail -20 "$STACK/moto.log" >&2; die "moto did not come up"; }
+  say "moto up on 127.0.0.1:$MOTO_PORT"
+}
+
+start_listener() {
+  if listener_up; then return; fi
+  kill_pidfile "$STACK/listener.pid" listener
+  mkdir -p "$STACK/responses"
+  rm -f "$STACK/listener.port"
+  setsid nohup "$PYTHON_BIN" "$REPO/stack/response_listener.py" --dir "$STACK/responses" \
+    --port "$LISTENER_PORT" --port-file "$STACK/listener.port" >> "$STACK/listener.log" 2>&1 < /dev/null 9>&- &
+  echo $! > "$STACK/listener.pid"
+  wait_for 20 test -s "$STACK/listener.port" || { tail "$STACK/listener.log" >&2; die "listener did not start"; }
+  local p; p="$(cat "$STACK/listener.port")"
+  if [[ "$p" != "$LISTENER_PORT" ]]; then LISTENER_PORT="$p"; save_state; fi
+  wait_for 20 listener_up || die "listener not answering"
+  say "response listener up on 127.0.0.1:$LISTENER_PORT"
+}
+
+aws_env() {
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+}
+
+seed_aws() {
+  say "seeding moto (secrets, RDS clusters)"
+  aws_env
+  PG_A_PORT="$PG_A_PORT" PG_B_PORT="$PG_B_PORT" USERS_ADMIN_USER=users_admin ORDERS_ADMIN_USER=orders_admin \
+  USERS_ADMIN_PASSWORD="$USERS_ADMIN_PASSWORD" ORDERS_ADMIN_PASSWORD="$ORDERS_ADMIN_PASSWORD" \
+  REPORT_READER_PASSWORD="$REPORT_READER_PASSWORD" FDW_ROLE_USER=fdw_orders FDW_ROLE_PASSWORD="$FDW_ROLE_PASSWORD" \
+  USERS_CLUSTER_ID=users-cluster ORDERS_CLUSTER_ID=orders-cluster \
+    "$VENV/bin/python" "$REPO/stack/seed_aws.py" "$STACK/aws.env" > "$STACK/seed.log" 2>&1 \
+    || { cat "$STACK/seed.log" >&2; die "seeding moto failed"; }
+}
+
+write_env() {
+  local n m; read -r n m < "$SCALEF"
+  local tmp="$ENVF.tmp"
+  rm -f "$tmp"; (umask 077; : > "$tmp")
+  ( umask 077
+    kv() { [[ "$2" != *"'"* ]] || die "value of $1 contains a quote"; printf "export %s='%s'\n" "$1" "$2"; }
+    kv STACK_DIR "$STACK"
+    kv PG_BIN "$PG_BIN"
+    kv PG_A_HOST 127.0.0.1; kv PG_A_PORT "$PG_A_PORT"; kv PG_A_SOCKET_DIR "$PG_A_SOCKET_DIR"
+    kv PG_A_LOG "$PG_A_LOG"; kv PG_A_DATA "$PG_A_DATA"; kv PG_A_DB users; kv COLOCATED_DB colocated
+    kv PG_B_HOST 127.0.0.1; kv PG_B_PORT "$PG_B_PORT"; kv PG_B_SOCKET_DIR "$PG_B_SOCKET_DIR"
+    kv PG_B_LOG "$PG_B_LOG"; kv PG_B_DATA "$PG_B_DATA"; kv PG_B_DB orders
+    kv USERS_ADMIN_USER users_admin; kv USERS_ADMIN_PASSWORD "$USERS_ADMIN_PASSWORD"
+    kv ORDERS_ADMIN_USER orders_admin; kv ORDERS_ADMIN_PASSWORD "$ORDERS_ADMIN_PASSWORD"
+    kv REPORT_READER_USER report_reader; kv REPORT_READER_PASSWORD "$REPORT_READER_PASSWORD"
+    kv FDW_ROLE_USER fdw_orders; kv FDW_ROLE_PASSWORD "$FDW_ROLE_PASSWORD"
+    kv FDW_CA_BUNDLE "$STACK/tls/ca.pem"; kv FDW_ROGUE_CA_BUNDLE "$STACK/tls/rogue-ca.pem"
+    kv AWS_ENDPOINT_URL "http://127.0.0.1:$MOTO_PORT"
+    kv AWS_REGION us-east-1; kv AWS_DEFAULT_REGION us-east-1
+    kv AWS_ACCESS_KEY_ID testing; kv AWS_SECRET_ACCESS_KEY testing
+    cat "$STACK/aws.env"
+    kv USERS_CLUSTER_ID users-cluster; kv ORDERS_CLUSTER_ID orders-cluster
+    kv RESPONSE_URL_BASE "http://127.0.0.1:$LISTENER_PORT"; kv RESPONSES_DIR "$STACK/responses"
+    kv STACK_USERS "$n"; kv STACK_ORDERS "$m"
+  ) >> "$tmp"
+  mv -f "$tmp" "$ENVF"
+}
+
+# ------------------------------------------------------------------------ commands
+cmd_status() {
+  if ! load_state; then echo "stack: not created ($STACK)"; return 1; fi
+  derive
+  local rc=0 x
+  for x in a b; do
+    if pg_ready "$x"; then echo "pg-$x     up    127.0.0.1:$(cl "$x" PORT)  data=$(cl "$x" DATA)"
+    else echo "pg-$x     DOWN  127.0.0.1:$(cl "$x" PORT)"; rc=1; fi
+  done
+  if moto_up; then echo "moto     up    http://127.0.0.1:$MOTO_PORT"; else echo "moto     DOWN  http://127.0.0.1:$MOTO_PORT"; rc=1; fi
+  if listener_up; then echo "listener up    http://127.0.0.1:$LISTENER_PORT  responses=$STACK/responses"
+  else echo "listener DOWN  http://127.0.0.1:$LISTENER_PORT"; rc=1; fi
+  if [[ -f "$SCALEF" ]]; then echo "data     $(awk '{print $1" users, "$2" orders"}' "$SCALEF")"; else echo "data     NOT LOADED"; rc=1; fi
+  if [[ -f "$ENVF" ]]; then echo "env      $ENVF"; else echo "env      MISSING"; rc=1; fi
+  return $rc
+}
+
+all_up() {
+  pg_ready a && pg_ready b && moto_up && listener_up && [[ -f "$ENVF" && -f "$STACK/aws.env" ]]
+}
+
+cmd_up() {
+  local n=$DEFAULT_USERS m=$DEFAULT_ORDERS
+  while (($#)); do
+    case "$1" in
+      --users) n="$2"; shift 2 ;;
+      --users=*) n="${1#*=}"; shift ;;
+      --orders) m="$2"; shift 2 ;;
+      --orders=*) m="${1#*=}"; shift ;;
+      *) die "unknown option for up: $1" ;;
+    esac
+  done
+  [[ "$n" =~ ^[1-9][0-9]*$ && "$m" =~ ^[1-9][0-9]*$ ]] || die "--users/--orders must be positive integers"
+  [[ $(id -u) -eq 0 ]] || die "run as root (initdb/pg_ctl are run as the postgres user via runuser)"
+  [[ -x "$PG_BIN/initdb" ]] || die "PostgreSQL binaries not found in $PG_BIN (run: make tools)"
+  [[ -x "$VENV/bin/python" ]] || die "venv missing at $VENV (run: make tools)"
+
+  mkdir -p "$STACK"
+  exec 9> "$STACK/.lock"; flock 9
+
+  if load_state && [[ -n "${PGROOT:-}" ]]; then
+    derive
+    if [[ "$(cat "$SCALEF" 2>/dev/null)" == "$n $m" ]] && all_up; then
+      say "already up ($n users, $m orders)"; cmd_status; return
+    fi
+  else
+    choose_pgroot
+    PG_A_PORT="$(new_port)"; PG_B_PORT="$(new_port "$PG_A_PORT")"
+    MOTO_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT")"; LISTENER_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "$MOTO_PORT")"
+    USERS_ADMIN_PASSWORD="$(openssl rand -hex 16)"; ORDERS_ADMIN_PASSWORD="$(openssl rand -hex 16)"
+    REPORT_READER_PASSWORD="$(openssl rand -hex 16)"; FDW_ROLE_PASSWORD="$(openssl rand -hex 16)"
+    save_state; derive
+  fi
+
+  make_tls
+  # moto imports slowly: launch it first, wait for it after postgres is up.
+  moto_launch || true
+  start_listener
+  start_cluster a
+  start_cluster b
+  moto_wait
+  bootstrap_roles
+  if [[ "$(cat "$SCALEF" 2>/dev/null)" != "$n $m" ]]; then load_data "$n" "$m"; fi
+  seed_aws
+  write_env
+  say "up. env file: $ENVF"
+  cmd_status
+}
+
+cmd_down() {
+  local purge=0
+  [[ "${1:-}" == "--purge" ]] && purge=1
+  if load_state && [[ -n "${PGROOT:-}" ]]; then
+    derive
+    stop_cluster a || true
+    stop_cluster b || true
+  fi
+  kill_pidfile "$STACK/moto.pid" moto
+  kill_pidfile "$STACK/listener.pid" listener
+  if ((purge)); then
+    if [[ -n "${PGROOT:-}" && "$PGROOT" != "$STACK" && "$PGROOT" == /tmp/fdw-bridge-* ]]; then rm -rf "$PGROOT"; fi
+    rm -rf "$STACK"
+    say "purged $STACK"
+  fi
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  status) cmd_status ;;
+  down) shift; cmd_down "$@" ;;
+  pg-stop) [[ "${2:-}" =~ ^[ab]$ ]] || die "usage: pg-stop a|b"; need_state; stop_cluster "$2" ;;
+  pg-start) [[ "${2:-}" =~ ^[ab]$ ]] || die "usage: pg-start a|b"; need_state; start_cluster "$2" ;;
+  env) [[ -f "$ENVF" ]] || die "no env file (run: stack/stack.sh up)"; echo "$ENVF" ;;
+  psql)
+    [[ "${2:-}" =~ ^[ab]$ ]] || die "usage: psql a|b [psql args...]"
+    need_state; x="$2"; shift 2
+    db=users; [[ $x == b ]] && db=orders
+    exec "$PG_BIN/psql" -X -h "$(cl "$x" SOCKET_DIR)" -p "$(cl "$x" PORT)" -U postgres -d "$db" "$@" ;;
+  ""|-h|--help|help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command: $1 (try: up, status, down, pg-stop, pg-start, env, psql)" ;;
+esac
