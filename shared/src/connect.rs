@@ -24,11 +24,7 @@ pub struct ConnectTarget {
 
 impl std::fmt::Debug for ConnectTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}@{}/{}",
-            self.label, self.user, self.endpoint, self.dbname
-        )
+        write!(f, "{} {}@{}/{}", self.label, self.user, self.endpoint, self.dbname)
     }
 }
 
@@ -70,6 +66,8 @@ pub enum ConnectError {
         dbname: String,
         user: String,
         reason: String,
+        /// SQLSTATE when the server refused the session (e.g. 42501 no CONNECT privilege).
+        sqlstate: Option<String>,
     },
 }
 
@@ -158,6 +156,7 @@ fn classify(target: &ConnectTarget, e: &tokio_postgres::Error) -> ConnectError {
         dbname: target.dbname.clone(),
         user: target.user.clone(),
         reason,
+        sqlstate: e.as_db_error().map(|d| d.code().code().to_string()),
     }
 }
 

@@ -25,11 +25,11 @@ pub struct ClusterEndpoints {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointError {
-    #[error("DB cluster {cluster} was not found by RDS DescribeDBClusters: check the cluster identifier and the region")]
-    NotFound { cluster: String },
     #[error(
-        "DB cluster {cluster} has no endpoint yet (status {status}): wait until it is available"
+        "DB cluster {cluster} was not found by RDS DescribeDBClusters: check the cluster identifier and the region"
     )]
+    NotFound { cluster: String },
+    #[error("DB cluster {cluster} has no endpoint yet (status {status}): wait until it is available")]
     NoEndpoint { cluster: String, status: String },
     #[error("RDS DescribeDBClusters for {cluster} failed: {reason} (in a VPC, the function needs an RDS interface endpoint or NAT)")]
     Unavailable { cluster: String, reason: String },
@@ -76,22 +76,14 @@ impl EndpointSource for RdsEndpointSource {
                     reason: crate::aws_error_text(&e),
                 },
             })?;
-        let cluster = out
-            .db_clusters()
-            .first()
-            .ok_or_else(|| EndpointError::NotFound {
-                cluster: cluster_id.to_string(),
-            })?;
-        let port = cluster
-            .port()
-            .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or(5432);
-        let writer = cluster
-            .endpoint()
-            .ok_or_else(|| EndpointError::NoEndpoint {
-                cluster: cluster_id.to_string(),
-                status: cluster.status().unwrap_or("unknown").to_string(),
-            })?;
+        let cluster = out.db_clusters().first().ok_or_else(|| EndpointError::NotFound {
+            cluster: cluster_id.to_string(),
+        })?;
+        let port = cluster.port().and_then(|p| u16::try_from(p).ok()).unwrap_or(5432);
+        let writer = cluster.endpoint().ok_or_else(|| EndpointError::NoEndpoint {
+            cluster: cluster_id.to_string(),
+            status: cluster.status().unwrap_or("unknown").to_string(),
+        })?;
         Ok(ClusterEndpoints {
             writer: Endpoint {
                 host: writer.to_string(),

@@ -12,11 +12,7 @@ pub struct IamTokenError {
 }
 
 /// Signs an RDS IAM auth token locally (no network call).
-pub async fn auth_token(
-    sdk: &aws_config::SdkConfig,
-    endpoint: &Endpoint,
-    user: &str,
-) -> Result<String, IamTokenError> {
+pub async fn auth_token(sdk: &aws_config::SdkConfig, endpoint: &Endpoint, user: &str) -> Result<String, IamTokenError> {
     use aws_sdk_rds::auth_token::{AuthTokenGenerator, Config};
     let fail = |reason: String| IamTokenError {
         user: user.to_string(),
@@ -48,13 +44,7 @@ mod tests {
     async fn token_is_a_presigned_connect_url_for_the_user() {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
+            .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
             .load()
             .await;
         let endpoint = Endpoint {

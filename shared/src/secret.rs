@@ -61,7 +61,9 @@ pub enum SecretError {
     NotFound { id: String },
     #[error("could not read secret {id} from Secrets Manager: {reason}")]
     Unavailable { id: String, reason: String },
-    #[error("secret {id} is not a database secret: {reason} (expected JSON with at least \"username\" and \"password\")")]
+    #[error(
+        "secret {id} is not a database secret: {reason} (expected JSON with at least \"username\" and \"password\")"
+    )]
     Malformed { id: String, reason: String },
 }
 
@@ -105,9 +107,7 @@ impl SecretSource for SecretsManagerSource {
             .send()
             .await
             .map_err(|e| match &e {
-                SdkError::ServiceError(se)
-                    if matches!(se.err(), GetSecretValueError::ResourceNotFoundException(_)) =>
-                {
+                SdkError::ServiceError(se) if matches!(se.err(), GetSecretValueError::ResourceNotFoundException(_)) => {
                     SecretError::NotFound {
                         id: secret_id.to_string(),
                     }
@@ -150,11 +150,7 @@ mod tests {
 
     #[test]
     fn malformed_secret_names_the_problem_not_the_value() {
-        let e = DbSecret::parse(
-            "arn:x",
-            r#"{"username":"u","password":"sekrit","port":"abc"}"#,
-        )
-        .unwrap_err();
+        let e = DbSecret::parse("arn:x", r#"{"username":"u","password":"sekrit","port":"abc"}"#).unwrap_err();
         let text = e.to_string();
         assert!(text.contains("arn:x") && text.contains("port"), "{text}");
         assert!(!text.contains("sekrit"));

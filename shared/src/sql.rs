@@ -89,10 +89,7 @@ mod tests {
 
     #[test]
     fn hostile_identifier_stays_one_identifier() {
-        assert_eq!(
-            ident(r#"x"; DROP TABLE users; --"#),
-            r#""x""; DROP TABLE users; --""#
-        );
+        assert_eq!(ident(r#"x"; DROP TABLE users; --"#), r#""x""; DROP TABLE users; --""#);
     }
 
     #[test]
@@ -103,10 +100,7 @@ mod tests {
 
     #[test]
     fn secret_statement_never_shows_its_text() {
-        let s = Statement::secret(
-            "ALTER ROLE r PASSWORD 'hunter2'",
-            "ALTER ROLE r PASSWORD '********'",
-        );
+        let s = Statement::secret("ALTER ROLE r PASSWORD 'hunter2'", "ALTER ROLE r PASSWORD '********'");
         assert!(!format!("{s} {s:?}").contains("hunter2"));
         assert!(s.sql().contains("hunter2"));
         assert!(s.carries_secret());

@@ -42,9 +42,7 @@ pub async fn apply_in_transaction(
             .await
             .map_err(|e| PgError::new(statement.shown(), &e))?;
     }
-    tx.commit()
-        .await
-        .map_err(|e| PgError::new("committing", &e))
+    tx.commit().await.map_err(|e| PgError::new("committing", &e))
 }
 
 /// ANALYZE each foreign table (a plain ANALYZE skips them), so the planner
@@ -53,10 +51,7 @@ pub async fn analyze(client: &Client, tables: &[(String, String)]) -> Result<(),
     for (i, (schema, table)) in tables.iter().enumerate() {
         let started = std::time::Instant::now();
         let sql = format!("ANALYZE {}", qualified(schema, table));
-        client
-            .batch_execute(&sql)
-            .await
-            .map_err(|e| PgError::new(&sql, &e))?;
+        client.batch_execute(&sql).await.map_err(|e| PgError::new(&sql, &e))?;
         tracing::info!(table = %format!("{schema}.{table}"), done = i + 1, of = tables.len(), ms = started.elapsed().as_millis() as u64, "analyzed foreign table");
     }
     Ok(())

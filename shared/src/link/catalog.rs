@@ -1,11 +1,10 @@
 //! Reading the link's current state from the catalogs of both clusters.
 
+use super::clone_role_name;
 use super::spec::LinkSpec;
 use super::state::{
-    Column, ForeignTableState, LocalSchemaState, LocalState, RemoteState, RoleGrants, RoleState,
-    ServerState,
+    Column, ForeignTableState, LocalSchemaState, LocalState, RemoteState, RoleGrants, RoleState, ServerState,
 };
-use super::{clone_role_name, is_managed};
 use crate::pg_error::PgError;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
@@ -44,10 +43,7 @@ pub async fn read_remote(client: &Client, spec: &LinkSpec) -> Result<RemoteState
         let tables = state.schemas.entry(schema).or_default();
         if let Some(table) = row.get::<_, Option<String>>(1) {
             let columns = tables.entry(table).or_default();
-            if let (Some(name), Some(data_type)) = (
-                row.get::<_, Option<String>>(2),
-                row.get::<_, Option<String>>(3),
-            ) {
+            if let (Some(name), Some(data_type)) = (row.get::<_, Option<String>>(2), row.get::<_, Option<String>>(3)) {
                 columns.push(Column { name, data_type });
             }
         }
@@ -105,14 +101,12 @@ async fn read_role(client: &Client, role: &str) -> Result<Option<RoleState>, PgE
         if privilege == "SELECT" {
             grants.tables.insert((schema, table));
         } else {
-            grants
-                .other_table_privileges
-                .insert((schema, table, privilege));
+            grants.other_table_privileges.insert((schema, table, privilege));
         }
     }
     Ok(Some(RoleState {
         can_login: row.get(1),
-        managed: is_managed(row.get::<_, Option<&str>>(2)),
+        comment: row.get(2),
         grants,
     }))
 }
@@ -146,7 +140,7 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
         .map(|r| ServerState {
             wrapper: r.get(0),
             options: parse_options(r.get(1)),
-            managed: is_managed(r.get::<_, Option<&str>>(2)),
+            comment: r.get(2),
         });
     for r in client
         .query(
@@ -173,7 +167,7 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
         state.schemas.insert(
             r.get(0),
             LocalSchemaState {
-                managed: is_managed(r.get::<_, Option<&str>>(1)),
+                comment: r.get(1),
                 other_objects: r.get(2),
                 ..Default::default()
             },

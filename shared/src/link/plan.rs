@@ -16,18 +16,20 @@ pub enum PlanError {
         database: String,
         index: usize,
     },
-    #[error("table {table:?} listed in ImportSchemas[{index}].IncludeTables does not exist in remote schema {schema:?}")]
+    #[error(
+        "table {table:?} listed in ImportSchemas[{index}].IncludeTables does not exist in remote schema {schema:?}"
+    )]
     IncludedTableMissing {
         table: String,
         schema: String,
         index: usize,
     },
-    #[error("role {role:?} already exists on the remote cluster and was not created by fdw-bridge: put another username in the FDW role secret, or drop that role")]
-    RemoteRoleNotManaged { role: String },
+    #[error("role {role:?} already exists on the remote cluster and was not created by this link ({owner}): put another username in the FDW role secret, or drop that role")]
+    RemoteRoleNotOurs { role: String, owner: String },
     #[error("the FDW role secret names {role:?}, the remote admin: user mappings must use a least-privilege role, never the master user")]
     FdwRoleIsAdmin { role: String },
-    #[error("foreign server {server:?} already exists on the local cluster and was not created by fdw-bridge: choose another ServerName, or drop it")]
-    ServerNotManaged { server: String },
+    #[error("foreign server {server:?} already exists on the local cluster and was not created by this link ({owner}): choose another ServerName, or drop it")]
+    ServerNotOurs { server: String, owner: String },
     #[error("foreign server {server:?} uses wrapper {wrapper:?}, not postgres_fdw")]
     WrongWrapper { server: String, wrapper: String },
     #[error("local role(s) {roles} in LocalRoles do not exist on the local cluster: create them first or remove them from LocalRoles")]
@@ -55,19 +57,17 @@ pub struct ExposedTable {
 
 /// Which remote tables the link exposes: each import's tables, filtered by its
 /// include and exclude lists.
-pub fn exposed_tables(
-    spec: &LinkSpec,
-    remote: &RemoteState,
-) -> Result<Vec<ExposedTable>, PlanError> {
+pub fn exposed_tables(spec: &LinkSpec, remote: &RemoteState) -> Result<Vec<ExposedTable>, PlanError> {
     let mut out: Vec<ExposedTable> = Vec::new();
     for (index, import) in spec.imports.iter().enumerate() {
-        let tables = remote.schemas.get(&import.remote_schema).ok_or_else(|| {
-            PlanError::RemoteSchemaMissing {
+        let tables = remote
+            .schemas
+            .get(&import.remote_schema)
+            .ok_or_else(|| PlanError::RemoteSchemaMissing {
                 schema: import.remote_schema.clone(),
                 database: remote.database.clone(),
                 index,
-            }
-        })?;
+            })?;
         if let Some(missing) = import.include.iter().find(|t| !tables.contains_key(*t)) {
             return Err(PlanError::IncludedTableMissing {
                 table: missing.clone(),
@@ -121,16 +121,25 @@ pub fn plan_remote(
             ));
             out.push(Statement::plain(format!(
                 "COMMENT ON ROLE {role} IS {}",
-                literal(&spec.marker)
+                literal(&spec.role_comment())
             )));
             &empty
         }
-        Some(r) if !r.managed => {
-            return Err(PlanError::RemoteRoleNotManaged {
+        Some(r) if !spec.owns(r.comment.as_ref()) => {
+            return Err(PlanError::RemoteRoleNotOurs {
                 role: spec.fdw_user.clone(),
+                owner: owner_of(r.comment.as_deref()),
             })
         }
         Some(r) => {
+            // A replacement hands the role over from the old identity to this one,
+            // so that the old identity's Delete leaves it alone.
+            if r.comment.as_deref() != Some(spec.role_comment().as_str()) {
+                out.push(Statement::plain(format!(
+                    "COMMENT ON ROLE {role} IS {}",
+                    literal(&spec.role_comment())
+                )));
+            }
             if !r.can_login {
                 out.push(Statement::plain(format!("ALTER ROLE {role} LOGIN")));
             }
@@ -207,11 +216,7 @@ pub struct LocalPlan {
     pub imported: Vec<(String, String)>,
 }
 
-pub fn plan_local(
-    spec: &LinkSpec,
-    local: &LocalState,
-    exposed: &[ExposedTable],
-) -> Result<LocalPlan, PlanError> {
+pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable]) -> Result<LocalPlan, PlanError> {
     if !local.missing_roles.is_empty() {
         return Err(PlanError::LocalRolesMissing {
             roles: local.missing_roles.join(", "),
@@ -222,9 +227,7 @@ pub fn plan_local(
     let out = &mut plan.statements;
 
     if !local.extension_installed {
-        out.push(Statement::plain(
-            "CREATE EXTENSION IF NOT EXISTS postgres_fdw",
-        ));
+        out.push(Statement::plain("CREATE EXTENSION IF NOT EXISTS postgres_fdw"));
     }
 
     // The server and its options: one ALTER holding only what differs.
@@ -244,9 +247,10 @@ pub fn plan_local(
                 literal(&spec.marker)
             )));
         }
-        Some(s) if !s.managed => {
-            return Err(PlanError::ServerNotManaged {
+        Some(s) if !spec.owns(s.comment.as_ref()) => {
+            return Err(PlanError::ServerNotOurs {
                 server: spec.server_name.clone(),
+                owner: owner_of(s.comment.as_deref()),
             })
         }
         Some(s) if s.wrapper != "postgres_fdw" => {
@@ -269,10 +273,7 @@ pub fn plan_local(
     // User mappings: every mapped role logs in as the FDW role.
     let wanted_mapping: BTreeMap<String, String> = [
         ("user".to_string(), spec.fdw_user.clone()),
-        (
-            "password".to_string(),
-            spec.fdw_password.expose().to_string(),
-        ),
+        ("password".to_string(), spec.fdw_password.expose().to_string()),
     ]
     .into();
     let mapped = spec.mapped_roles();
@@ -325,20 +326,14 @@ pub fn plan_local(
     for schema in spec.local_schemas() {
         let state = local.schemas.get(&schema);
         if state.is_none() {
-            out.push(Statement::plain(format!(
-                "CREATE SCHEMA {}",
-                ident(&schema)
-            )));
+            out.push(Statement::plain(format!("CREATE SCHEMA {}", ident(&schema))));
             out.push(Statement::plain(format!(
                 "COMMENT ON SCHEMA {} IS {}",
                 ident(&schema),
                 literal(&spec.marker)
             )));
         }
-        let wanted: Vec<&ExposedTable> = exposed
-            .iter()
-            .filter(|t| t.local_schema == schema)
-            .collect();
+        let wanted: Vec<&ExposedTable> = exposed.iter().filter(|t| t.local_schema == schema).collect();
         let mut drop = Vec::new();
         if let Some(state) = state {
             for t in &wanted {
@@ -372,10 +367,7 @@ pub fn plan_local(
         }
         if !drop.is_empty() {
             let names: Vec<String> = drop.iter().map(|n| qualified(&schema, n)).collect();
-            out.push(Statement::plain(format!(
-                "DROP FOREIGN TABLE {}",
-                names.join(", ")
-            )));
+            out.push(Statement::plain(format!("DROP FOREIGN TABLE {}", names.join(", "))));
         }
         // Import per remote schema what is missing or was just dropped.
         let mut by_remote: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -412,7 +404,7 @@ pub fn plan_local(
             .iter()
             .filter(|r| !readers.contains(r) && *r != &spec.local_admin_user)
         {
-            if state.is_some_and(|s| s.managed) {
+            if state.is_some_and(|s| spec.owns(s.comment.as_ref())) {
                 out.push(Statement::plain(format!(
                     "REVOKE USAGE ON SCHEMA {} FROM {}",
                     ident(&schema),
@@ -424,10 +416,7 @@ pub fn plan_local(
             let lacking: Vec<String> = wanted
                 .iter()
                 .filter(|t| {
-                    let fresh = plan
-                        .imported
-                        .iter()
-                        .any(|(s, n)| s == &schema && n == &t.name);
+                    let fresh = plan.imported.iter().any(|(s, n)| s == &schema && n == &t.name);
                     fresh
                         || !state
                             .and_then(|s| s.foreign_tables.get(&t.name))
@@ -464,6 +453,14 @@ pub fn plan_local(
     Ok(plan)
 }
 
+/// Who made an object, for errors: another fdw-bridge link, or someone else.
+fn owner_of(comment: Option<&str>) -> String {
+    match comment {
+        Some(c) if super::is_managed(Some(c)) => format!("it belongs to another fdw-bridge link: {c}"),
+        _ => "it was not made by fdw-bridge".to_string(),
+    }
+}
+
 /// `SET`/`ADD`/`DROP` clauses that turn `current` options into `wanted`; the
 /// value of option `redact`, if named, is shown as `'********'`.
 fn option_changes(
@@ -494,17 +491,10 @@ fn option_changes(
 
 /// Statements that remove what the link made on the local cluster: its foreign
 /// tables, user mappings, server and the schemas it created (when nothing else is in them).
-pub fn plan_local_removal(
-    spec: &LinkSpec,
-    local: &LocalState,
-) -> Result<Vec<Statement>, PlanError> {
-    let Some(server) = &local.server else {
-        return Ok(Vec::new()); // already gone
-    };
-    if !server.managed {
-        return Err(PlanError::ServerNotManaged {
-            server: spec.server_name.clone(),
-        });
+pub fn plan_local_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Statement>, PlanError> {
+    // Already gone, or the name now belongs to something this link did not make.
+    if !local.server.as_ref().is_some_and(|s| spec.owns(s.comment.as_ref())) {
+        return Ok(Vec::new());
     }
     if !local.server_tables_elsewhere.is_empty() {
         return Err(PlanError::ForeignTablesElsewhere {
@@ -526,15 +516,11 @@ pub fn plan_local_removal(
             .collect();
         if !ours.is_empty() {
             let names: Vec<String> = ours.iter().map(|n| qualified(&schema, n)).collect();
-            out.push(Statement::plain(format!(
-                "DROP FOREIGN TABLE {}",
-                names.join(", ")
-            )));
+            out.push(Statement::plain(format!("DROP FOREIGN TABLE {}", names.join(", "))));
         }
-        let only_ours_inside = state.other_relations.is_empty()
-            && state.other_objects == 0
-            && ours.len() == state.foreign_tables.len();
-        if state.managed && only_ours_inside {
+        let only_ours_inside =
+            state.other_relations.is_empty() && state.other_objects == 0 && ours.len() == state.foreign_tables.len();
+        if spec.owns(state.comment.as_ref()) && only_ours_inside {
             out.push(Statement::plain(format!("DROP SCHEMA {}", ident(&schema))));
         }
     }
@@ -561,7 +547,8 @@ pub fn plan_remote_removal(spec: &LinkSpec, remote: &RemoteState) -> Vec<Stateme
         (clone_role_name(&spec.fdw_user), remote.clone_role.as_ref()),
     ];
     for (name, state) in roles {
-        let Some(state) = state.filter(|s| s.managed) else {
+        // Only while this link holds the role: after a replacement the new identity does.
+        let Some(state) = state.filter(|s| s.comment.as_deref() == Some(spec.role_comment().as_str())) else {
             continue;
         };
         let role = ident(&name);

@@ -13,6 +13,7 @@ fn spec() -> LinkSpec {
     LinkSpec {
         server_name: "orders_link".into(),
         marker: "managed by fdw-bridge: test".into(),
+        link_id: "fdw-link/test".into(),
         remote_host: "db-b".into(),
         remote_port: 5432,
         remote_database: "orders".into(),
@@ -55,7 +56,7 @@ fn remote_converged() -> RemoteState {
     let mut r = remote_fresh();
     r.fdw_role = Some(RoleState {
         can_login: true,
-        managed: true,
+        comment: Some("managed by fdw-bridge: test link=fdw-link/test".into()),
         grants: RoleGrants {
             databases: ["orders".to_string()].into(),
             schemas: ["public".to_string()].into(),
@@ -81,7 +82,7 @@ fn local_converged() -> LocalState {
         server: Some(ServerState {
             wrapper: "postgres_fdw".into(),
             options: s.all_server_options(),
-            managed: true,
+            comment: Some(s.marker.clone()),
         }),
         mappings: [
             ("users_admin".to_string(), mapping.clone()),
@@ -91,7 +92,7 @@ fn local_converged() -> LocalState {
         schemas: [(
             "orders_remote".to_string(),
             LocalSchemaState {
-                managed: true,
+                comment: Some(s.marker.clone()),
                 foreign_tables: [(
                     "orders".to_string(),
                     ForeignTableState {
@@ -125,7 +126,7 @@ fn create_from_nothing_makes_role_grants_server_mappings_and_imports() {
         r,
         vec![
             "CREATE ROLE \"fdw_orders\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '********'",
-            "COMMENT ON ROLE \"fdw_orders\" IS 'managed by fdw-bridge: test'",
+            "COMMENT ON ROLE \"fdw_orders\" IS 'managed by fdw-bridge: test link=fdw-link/test'",
             "GRANT CONNECT ON DATABASE \"orders\" TO \"fdw_orders\"",
             "GRANT USAGE ON SCHEMA \"public\" TO \"fdw_orders\"",
             "GRANT SELECT ON TABLE \"public\".\"orders\" TO \"fdw_orders\"",
@@ -138,29 +139,23 @@ fn create_from_nothing_makes_role_grants_server_mappings_and_imports() {
     let plan = plan_local(&s, &local, &exposed).unwrap();
     let l = shown(&plan.statements);
     assert_eq!(l[0], "CREATE EXTENSION IF NOT EXISTS postgres_fdw");
-    assert!(l[1]
-        .starts_with("CREATE SERVER \"orders_link\" FOREIGN DATA WRAPPER postgres_fdw OPTIONS ("));
+    assert!(l[1].starts_with("CREATE SERVER \"orders_link\" FOREIGN DATA WRAPPER postgres_fdw OPTIONS ("));
     assert!(l[1].contains("\"sslmode\"") || !s.server_options.contains_key("sslmode"));
     assert!(l.iter().any(|x| x == "CREATE USER MAPPING FOR \"report_reader\" SERVER \"orders_link\" OPTIONS (user 'fdw_orders', password '********')"));
-    assert!(l.iter().any(|x| x == "IMPORT FOREIGN SCHEMA \"public\" LIMIT TO (\"orders\") FROM SERVER \"orders_link\" INTO \"orders_remote\""));
+    assert!(l.iter().any(|x| {
+        x == "IMPORT FOREIGN SCHEMA \"public\" LIMIT TO (\"orders\") FROM SERVER \"orders_link\" INTO \"orders_remote\""
+    }));
     assert!(l
         .iter()
         .any(|x| x == "GRANT SELECT ON TABLE \"orders_remote\".\"orders\" TO \"report_reader\""));
-    assert_eq!(
-        plan.imported,
-        vec![("orders_remote".to_string(), "orders".to_string())]
-    );
+    assert_eq!(plan.imported, vec![("orders_remote".to_string(), "orders".to_string())]);
     // The executed text carries the password, properly quoted; the shown text never does.
     let mapping = plan
         .statements
         .iter()
         .find(|x| x.shown().starts_with("CREATE USER MAPPING"))
         .unwrap();
-    assert!(
-        mapping.sql().contains(r" E's3cr''et\\pw'"),
-        "{}",
-        mapping.sql()
-    );
+    assert!(mapping.sql().contains(r" E's3cr''et\\pw'"), "{}", mapping.sql());
     assert!(!l.join("\n").contains("s3cr"));
 }
 
@@ -186,8 +181,7 @@ fn one_changed_option_is_one_alter() {
         shown(&plan.statements),
         vec!["ALTER SERVER \"orders_link\" OPTIONS (SET \"fetch_size\" '5000')"]
     );
-    s.server_options
-        .insert("async_capable".into(), "true".into());
+    s.server_options.insert("async_capable".into(), "true".into());
     s.server_options.remove("fetch_size");
     let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
     assert_eq!(
@@ -231,11 +225,7 @@ fn dropped_role_and_table_are_revoked_and_removed() {
     s.imports[0].include = vec!["orders".into()];
     let remote = remote_converged();
     let exposed = exposed_tables(&s, &remote).unwrap();
-    let l = shown(
-        &plan_local(&s, &local_converged(), &exposed)
-            .unwrap()
-            .statements,
-    );
+    let l = shown(&plan_local(&s, &local_converged(), &exposed).unwrap().statements);
     assert_eq!(
         l,
         vec![
@@ -296,24 +286,25 @@ fn refusals_name_the_cause() {
     let mut remote = remote_fresh();
     remote.fdw_role = Some(RoleState {
         can_login: true,
-        managed: false,
+        comment: None,
         ..Default::default()
     });
     assert!(matches!(
         plan_remote(&spec(), &remote, &[]),
-        Err(PlanError::RemoteRoleNotManaged { .. })
+        Err(PlanError::RemoteRoleNotOurs { .. })
     ));
+    remote.fdw_role.as_mut().unwrap().comment = Some("managed by fdw-bridge: other".into());
+    let e = plan_remote(&spec(), &remote, &[]).unwrap_err().to_string();
+    assert!(e.contains("another fdw-bridge link"), "{e}");
 
     let mut local = local_converged();
-    local.server.as_mut().unwrap().managed = false;
+    local.server.as_mut().unwrap().comment = None;
     assert!(matches!(
         plan_local(&spec(), &local, &[]),
-        Err(PlanError::ServerNotManaged { .. })
+        Err(PlanError::ServerNotOurs { .. })
     ));
-    assert!(matches!(
-        plan_local_removal(&spec(), &local),
-        Err(PlanError::ServerNotManaged { .. })
-    ));
+    // Removal leaves a server it did not make alone.
+    assert!(plan_local_removal(&spec(), &local).unwrap().is_empty());
 
     let mut local = local_converged();
     local.missing_roles = vec!["ghost".into()];
@@ -323,12 +314,7 @@ fn refusals_name_the_cause() {
         .contains("ghost"));
 
     let mut local = local_converged();
-    local
-        .schemas
-        .get_mut("orders_remote")
-        .unwrap()
-        .foreign_tables
-        .clear();
+    local.schemas.get_mut("orders_remote").unwrap().foreign_tables.clear();
     local
         .schemas
         .get_mut("orders_remote")
@@ -382,8 +368,7 @@ fn removal_touches_only_what_the_link_made() {
         .unwrap()
         .other_relations
         .insert("my_view".into());
-    assert!(!shown(&plan_local_removal(&s, &local).unwrap())
-        .contains(&"DROP SCHEMA \"orders_remote\"".to_string()));
+    assert!(!shown(&plan_local_removal(&s, &local).unwrap()).contains(&"DROP SCHEMA \"orders_remote\"".to_string()));
     // A foreign table elsewhere on the server stops the removal with its name.
     local.server_tables_elsewhere = vec!["public.hand_made".into()];
     assert!(plan_local_removal(&s, &local)
@@ -391,14 +376,12 @@ fn removal_touches_only_what_the_link_made() {
         .to_string()
         .contains("public.hand_made"));
     // Already gone: nothing to do.
-    assert!(plan_local_removal(&s, &LocalState::default())
-        .unwrap()
-        .is_empty());
+    assert!(plan_local_removal(&s, &LocalState::default()).unwrap().is_empty());
 
     let mut remote = remote_converged();
     remote.clone_role = Some(RoleState {
         can_login: true,
-        managed: false,
+        comment: None,
         ..Default::default()
     });
     assert_eq!(
@@ -410,4 +393,34 @@ fn removal_touches_only_what_the_link_made() {
             "DROP ROLE \"fdw_orders\"",
         ]
     );
+}
+
+#[test]
+fn replacement_hands_the_remote_role_to_the_new_identity() {
+    let old = spec();
+    let mut new = spec();
+    new.link_id = "fdw-link/other".into();
+    new.server_name = "orders_link_v2".into();
+    // The new identity adopts the role the old one made: one COMMENT, no refusal.
+    let remote = remote_converged();
+    let exposed = exposed_tables(&new, &remote).unwrap();
+    assert_eq!(
+        shown(&plan_remote(&new, &remote, &exposed).unwrap()),
+        vec!["COMMENT ON ROLE \"fdw_orders\" IS 'managed by fdw-bridge: test link=fdw-link/other'"]
+    );
+    // Once handed over, the old identity's Delete leaves the role alone.
+    let mut handed = remote_converged();
+    handed.fdw_role.as_mut().unwrap().comment = Some(new.role_comment());
+    assert!(plan_remote_removal(&old, &handed).is_empty());
+    assert_eq!(
+        plan_remote_removal(&new, &handed).last().map(|s| s.shown().to_string()),
+        Some("DROP ROLE \"fdw_orders\"".into())
+    );
+    // A role of another stack's link is still refused.
+    let mut foreign = remote_converged();
+    foreign.fdw_role.as_mut().unwrap().comment = Some("managed by fdw-bridge: other-stack link=x".into());
+    assert!(matches!(
+        plan_remote(&new, &foreign, &exposed),
+        Err(PlanError::RemoteRoleNotOurs { .. })
+    ));
 }

@@ -10,6 +10,10 @@ pub struct LinkSpec {
     pub server_name: String,
     /// Comment put on what this link creates (starts with [`super::MANAGED_MARKER`]).
     pub marker: String,
+    /// This link's identity (the custom resource's PhysicalResourceId). The remote
+    /// role may be shared by an old and a new identity during a replacement, so its
+    /// comment also says which link holds it now.
+    pub link_id: String,
     /// How the local cluster reaches the remote one (server options host, port, dbname).
     pub remote_host: String,
     pub remote_port: u16,
@@ -63,6 +67,21 @@ impl LinkSpec {
         out
     }
 
+    /// Whether an object with this comment was made by this link (or, for the
+    /// remote role, by an earlier identity of the same resource).
+    pub fn owns(&self, comment: Option<&String>) -> bool {
+        comment.is_some_and(|c| {
+            c == &self.marker
+                || c.strip_prefix(self.marker.as_str())
+                    .is_some_and(|rest| rest.starts_with(" link="))
+        })
+    }
+
+    /// The comment on the remote FDW role: the marker and the link that holds the role now.
+    pub fn role_comment(&self) -> String {
+        format!("{} link={}", self.marker, self.link_id)
+    }
+
     /// All server options, including the connection ones.
     pub fn all_server_options(&self) -> BTreeMap<String, String> {
         let mut all = self.server_options.clone();
@@ -79,10 +98,7 @@ impl fmt::Debug for LinkSpec {
             .field("server_name", &self.server_name)
             .field(
                 "remote",
-                &format_args!(
-                    "{}:{}/{}",
-                    self.remote_host, self.remote_port, self.remote_database
-                ),
+                &format_args!("{}:{}/{}", self.remote_host, self.remote_port, self.remote_database),
             )
             .field("server_options", &self.server_options)
             .field("fdw_user", &self.fdw_user)
@@ -105,8 +121,7 @@ pub struct ImportSpec {
 
 impl ImportSpec {
     pub fn exposes(&self, table: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|t| t == table))
-            && !self.exclude.iter().any(|t| t == table)
+        (self.include.is_empty() || self.include.iter().any(|t| t == table)) && !self.exclude.iter().any(|t| t == table)
     }
 }
 

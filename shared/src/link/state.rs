@@ -12,8 +12,8 @@ pub struct Column {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RoleState {
     pub can_login: bool,
-    /// Carries fdw-bridge's comment.
-    pub managed: bool,
+    /// The role's comment: fdw-bridge's marker when it made the role.
+    pub comment: Option<String>,
     /// Privileges granted to the role (what removal must revoke).
     pub grants: RoleGrants,
 }
@@ -48,7 +48,7 @@ pub struct RemoteState {
 pub struct ServerState {
     pub wrapper: String,
     pub options: BTreeMap<String, String>,
-    pub managed: bool,
+    pub comment: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub struct ForeignTableState {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LocalSchemaState {
-    pub managed: bool,
+    pub comment: Option<String>,
     pub foreign_tables: BTreeMap<String, ForeignTableState>,
     /// Names of other relations in the schema (tables, views, ...).
     pub other_relations: BTreeSet<String>,

@@ -1,0 +1,340 @@
+//! Test harness: the local stack (two PostgreSQL clusters with TLS, moto's
+//! server, the ResponseURL listener) as the tests see it, read from the env
+//! file that `stack/stack.sh up` writes. Nothing here is faked: requests go
+//! through the real handler, the real AWS SDK and real TLS sessions.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use fdw_bridge::bootstrap::custom_resource::{Answer, Bootstrap, Request, Unreadable};
+use fdw_bridge::bootstrap::response::http_client;
+use fdw_bridge::connect::Connector;
+use fdw_bridge::endpoint::RdsEndpointSource;
+use fdw_bridge::secret::SecretsManagerSource;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio_postgres::{Client, NoTls};
+
+/// The running stack's settings.
+pub struct Stack {
+    pub env: HashMap<String, String>,
+}
+
+impl Stack {
+    pub fn get() -> &'static Stack {
+        static STACK: OnceLock<Stack> = OnceLock::new();
+        STACK.get_or_init(|| {
+            let path = env_file();
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!(
+                    "the local stack is not running ({}: {e}). Start it with `make stack-up` \
+                     (`make test` starts it by itself)",
+                    path.display()
+                )
+            });
+            let env = parse_env(&text);
+            for (k, v) in &env {
+                if k.starts_with("AWS_") {
+                    std::env::set_var(k, v);
+                }
+            }
+            install_log_capture();
+            Stack { env }
+        })
+    }
+
+    pub fn var(&self, key: &str) -> &str {
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} is missing from the stack's env file: run `make stack-down stack-up`"))
+    }
+
+    pub fn port(&self, cluster: char) -> u16 {
+        self.var(&format!("PG_{}_PORT", cluster.to_ascii_uppercase())).parse().expect("port")
+    }
+
+    /// A superuser session over the cluster's Unix socket, for setting up and inspecting.
+    pub async fn superuser(&self, cluster: char, dbname: &str) -> Client {
+        let up = cluster.to_ascii_uppercase();
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host_path(self.var(&format!("PG_{up}_SOCKET_DIR")))
+            .port(self.port(cluster))
+            .user("postgres")
+            .dbname(dbname);
+        let (client, connection) = config
+            .connect(NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cluster {cluster} is not answering on its socket: {e}: run `make stack-up`"));
+        tokio::spawn(connection);
+        client
+    }
+
+    /// A session over TLS (verify-full against the stack's CA) as a login role.
+    pub async fn login(&self, cluster: char, dbname: &str, user: &str, password: &str) -> Client {
+        let tls = fdw_bridge::tls::client_config(Path::new(self.var("FDW_CA_BUNDLE"))).expect("CA bundle");
+        let connector = Connector::new(tls, Duration::from_secs(5));
+        connector
+            .connect(&fdw_bridge::connect::ConnectTarget {
+                label: format!("cluster {cluster}"),
+                endpoint: fdw_bridge::endpoint::Endpoint {
+                    host: "127.0.0.1".into(),
+                    port: self.port(cluster),
+                },
+                dbname: dbname.into(),
+                user: user.into(),
+                password: password.into(),
+                credential_source: "test".into(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The handler with real clients, verifying TLS against `ca_bundle`.
+    pub async fn bootstrap_with_ca(&self, ca_bundle: &str) -> Bootstrap {
+        let sdk = aws_config::load_from_env().await;
+        let tls = fdw_bridge::tls::client_config(Path::new(ca_bundle)).expect("CA bundle");
+        Bootstrap {
+            connector: Connector::new(tls, Duration::from_secs(5)),
+            secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+            endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
+            http: http_client().expect("http client"),
+        }
+    }
+
+    pub async fn bootstrap(&self) -> Bootstrap {
+        self.bootstrap_with_ca(self.var("FDW_CA_BUNDLE")).await
+    }
+
+    /// Puts a secret in moto's Secrets Manager (created or given a new value); returns its ARN.
+    pub async fn put_secret(&self, name: &str, value: Value) -> String {
+        let sdk = aws_config::load_from_env().await;
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        let text = value.to_string();
+        match sm.create_secret().name(name).secret_string(&text).send().await {
+            Ok(out) => out.arn().expect("arn").to_string(),
+            Err(_) => {
+                let out = sm
+                    .put_secret_value()
+                    .secret_id(name)
+                    .secret_string(&text)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("moto at {} refused secret {name}: {e:?}", self.var("AWS_ENDPOINT_URL")));
+                out.arn().expect("arn").to_string()
+            }
+        }
+    }
+
+    /// An FDW role secret of the tests' own (each test has its own role on B).
+    pub async fn fdw_secret(&self, username: &str, password: &str) -> String {
+        let arn = self
+            .put_secret(
+                &format!("fdw-bridge-test/{username}"),
+                json!({
+                    "engine": "postgres", "host": "127.0.0.1", "port": self.port('b'),
+                    "dbname": "orders", "username": username, "password": password,
+                    "masterarn": self.var("ORDERS_ADMIN_SECRET_ARN"),
+                }),
+            )
+            .await;
+        remember_secret(password);
+        arn
+    }
+
+    /// Properties of a link between the stack's clusters, the way a template would give them.
+    pub fn properties(&self, server: &str, local_schema: &str, fdw_secret_arn: &str) -> Value {
+        json!({
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:fdw-bootstrap",
+            "ServerName": server,
+            "LocalCluster": {
+                "Endpoint": "127.0.0.1", "Port": self.port('a').to_string(), "Database": "users",
+                "AdminSecretArn": self.var("USERS_ADMIN_SECRET_ARN"),
+            },
+            "RemoteCluster": {
+                "ClusterIdentifier": self.var("ORDERS_CLUSTER_ID"), "Endpoint": "127.0.0.1",
+                "Port": self.port('b').to_string(), "Database": "orders",
+                "AdminSecretArn": self.var("ORDERS_ADMIN_SECRET_ARN"),
+            },
+            "FdwRoleSecretArn": fdw_secret_arn,
+            "LocalRoles": ["report_reader"],
+            "ImportSchemas": [{"RemoteSchema": "public", "LocalSchema": local_schema}],
+            "ServerOptions": {"SslRootCert": self.var("FDW_CA_BUNDLE")},
+        })
+    }
+
+    /// A CloudFormation request as CloudFormation sends it, answering to the stack's listener.
+    pub fn event(&self, kind: &str, response_path: &str, physical_id: Option<&str>, props: &Value) -> Value {
+        let mut e = json!({
+            "RequestType": kind,
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:fdw-bootstrap",
+            "ResponseURL": format!("{}/{response_path}", self.var("RESPONSE_URL_BASE")),
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/fdw-bridge-test/00000000-0000-0000-0000-000000000000",
+            "RequestId": format!("{kind}-{response_path}"),
+            "ResourceType": "Custom::FdwLink",
+            "LogicalResourceId": "FdwLink",
+            "ResourceProperties": props,
+        });
+        if let Some(id) = physical_id {
+            e["PhysicalResourceId"] = json!(id);
+        }
+        e
+    }
+
+    /// Runs one request through the handler with a Lambda deadline `timeout` away;
+    /// returns the answer, the body the listener stored, and the time it took.
+    /// After every invocation, no known password may appear in the function's log
+    /// or either cluster's server log.
+    pub async fn invoke(&self, bootstrap: &Bootstrap, event: Value, timeout: Duration) -> Invocation {
+        let name = event["ResponseURL"]
+            .as_str()
+            .and_then(|u| u.rsplit('/').next())
+            .expect("ResponseURL")
+            .to_string();
+        let stored = PathBuf::from(self.var("RESPONSES_DIR")).join(format!("{name}.json"));
+        let _ = std::fs::remove_file(&stored);
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let answer = match Request::from_value(event) {
+            Ok(request) => bootstrap.handle(&request, deadline).await,
+            Err(Unreadable {
+            reason,
+            answer_to: Some(request),
+        }) => bootstrap.refuse(&request, reason, deadline).await,
+            Err(Unreadable { reason, answer_to: None }) => panic!("{reason}"),
+        }
+        .unwrap_or_else(|e| panic!("response not delivered: {e}"));
+        let elapsed = started.elapsed();
+        let body: Value = serde_json::from_str(
+            &std::fs::read_to_string(&stored)
+                .unwrap_or_else(|e| panic!("the listener stored no response at {}: {e}", stored.display())),
+        )
+        .expect("response body is JSON");
+        assert_eq!(body["PhysicalResourceId"], json!(answer.physical_resource_id));
+        self.assert_no_password_leaked();
+        Invocation { answer, body, elapsed }
+    }
+
+    /// Every password the suite knows of, searched in the function log and both server logs.
+    pub fn assert_no_password_leaked(&self) {
+        let mut secrets: Vec<String> = ["USERS_ADMIN_PASSWORD", "ORDERS_ADMIN_PASSWORD", "REPORT_READER_PASSWORD"]
+            .iter()
+            .map(|k| self.var(k).to_string())
+            .collect();
+        secrets.extend(known_secrets());
+        let function_log = captured_log();
+        for s in &secrets {
+            assert!(!function_log.contains(s.as_str()), "a password appears in the function's log");
+        }
+        for log in ["PG_A_LOG", "PG_B_LOG"] {
+            let text = String::from_utf8_lossy(&std::fs::read(self.var(log)).expect("server log")).to_string();
+            for s in &secrets {
+                assert!(!text.contains(s.as_str()), "a password appears in the server log {}", self.var(log));
+            }
+        }
+    }
+}
+
+pub struct Invocation {
+    pub answer: Answer,
+    pub body: Value,
+    pub elapsed: Duration,
+}
+
+impl Invocation {
+    pub fn status(&self) -> &str {
+        self.body["Status"].as_str().unwrap_or("")
+    }
+    pub fn reason(&self) -> &str {
+        self.body["Reason"].as_str().unwrap_or("")
+    }
+    pub fn data(&self, key: &str) -> &str {
+        self.body["Data"][key].as_str().unwrap_or("")
+    }
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        assert_eq!(self.status(), "SUCCESS", "reason: {}", self.reason());
+        self
+    }
+    #[track_caller]
+    pub fn assert_failed_with(&self, needles: &[&str]) -> &Self {
+        assert_eq!(self.status(), "FAILED", "reason: {}", self.reason());
+        for n in needles {
+            assert!(self.reason().contains(n), "{n:?} not in the reason: {}", self.reason());
+        }
+        assert!(self.elapsed < Duration::from_secs(30), "took {:?}", self.elapsed);
+        self
+    }
+}
+
+fn env_file() -> PathBuf {
+    let dir = std::env::var("FDW_STACK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.stack"));
+    dir.join("env")
+}
+
+fn parse_env(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').trim_matches('"').to_string()))
+        .collect()
+}
+
+/// Passwords the tests made up, also searched for in the logs.
+fn secrets_seen() -> &'static Mutex<Vec<String>> {
+    static SEEN: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    SEEN.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+pub fn remember_secret(s: &str) {
+    secrets_seen().lock().expect("lock").push(s.to_string());
+}
+
+fn known_secrets() -> Vec<String> {
+    secrets_seen().lock().expect("lock").clone()
+}
+
+/// The function's log, captured the way Lambda would print it (same subscriber settings).
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUF.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
+}
+
+pub fn captured_log() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().expect("lock")).to_string()
+}
+
+#[derive(Clone)]
+struct Capture;
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        log_buffer().lock().expect("lock").extend_from_slice(buf);
+        if std::env::var_os("FDW_TEST_SHOW_LOG").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn install_log_capture() {
+    // The function's own logging setup, at DEBUG, so that even what is logged
+    // only when debugging is checked for secrets.
+    std::env::set_var("AWS_LAMBDA_LOG_LEVEL", "debug");
+    fdw_bridge::logging::init_with_writer(|| Capture);
+}
+
+/// A name no other test uses (tests run in parallel against one stack).
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}_{}_{}", std::process::id() % 100_000, N.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,318 @@
+//! From validated properties to a desired state and the sessions that reach it:
+//! reads the three secrets and finds each cluster's writer endpoint.
+
+use super::properties::{ClusterRef, LinkProperties};
+use crate::connect::ConnectTarget;
+use crate::endpoint::{Endpoint, EndpointError, EndpointSource};
+use crate::link::spec::{LinkSpec, Password};
+use crate::link::MANAGED_MARKER;
+use crate::secret::{DbSecret, SecretError, SecretSource};
+
+/// A link ready to converge or remove.
+#[derive(Clone, Debug)]
+pub struct ResolvedLink {
+    pub spec: LinkSpec,
+    /// The local admin on the local cluster (owns the server and foreign tables).
+    pub local_admin: ConnectTarget,
+    /// The remote admin on the remote cluster (creates the FDW role).
+    pub remote_admin: ConnectTarget,
+    /// The FDW role on the remote cluster: used only to check its password.
+    pub fdw_login: ConnectTarget,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{property}: {source}")]
+    Secret {
+        property: &'static str,
+        #[source]
+        source: SecretError,
+    },
+    #[error("{property}: {source}")]
+    Endpoint {
+        property: &'static str,
+        #[source]
+        source: EndpointError,
+    },
+    #[error("{cluster}: no endpoint: set {cluster}.Endpoint or {cluster}.ClusterIdentifier (the admin secret {secret} holds no host, as an RDS-managed master secret does not)")]
+    NoEndpoint { cluster: &'static str, secret: String },
+    #[error("the FDW role secret {secret} has an unusable username {username:?}: {reason}")]
+    BadFdwUser {
+        secret: String,
+        username: String,
+        reason: &'static str,
+    },
+    #[error("the FDW role secret {secret} names {username:?}, which is the {which} admin: user mappings must use a least-privilege role, never an admin or master user")]
+    FdwUserIsAdmin {
+        secret: String,
+        username: String,
+        which: &'static str,
+    },
+}
+
+/// Who made an object: the stack and the logical resource (the same across
+/// replacements, so an Update can adopt what the old identity made).
+pub fn marker(stack_id: &str, logical_resource_id: &str) -> String {
+    format!("{MANAGED_MARKER}: stack={stack_id} resource={logical_resource_id}")
+}
+
+pub async fn resolve(
+    props: &LinkProperties,
+    marker: String,
+    secrets: &dyn SecretSource,
+    endpoints: &dyn EndpointSource,
+) -> Result<ResolvedLink, ResolveError> {
+    let secret = |property: &'static str| move |source| ResolveError::Secret { property, source };
+    let local_secret = secrets
+        .db_secret(&props.local.admin_secret_arn)
+        .await
+        .map_err(secret("LocalCluster.AdminSecretArn"))?;
+    let remote_secret = secrets
+        .db_secret(&props.remote.admin_secret_arn)
+        .await
+        .map_err(secret("RemoteCluster.AdminSecretArn"))?;
+    let fdw_secret = secrets
+        .db_secret(&props.fdw_role_secret_arn)
+        .await
+        .map_err(secret("FdwRoleSecretArn"))?;
+
+    let fdw_user = fdw_secret.username.clone();
+    let bad_user = |reason| ResolveError::BadFdwUser {
+        secret: props.fdw_role_secret_arn.clone(),
+        username: fdw_user.clone(),
+        reason,
+    };
+    if fdw_user.is_empty() {
+        return Err(bad_user("it is empty"));
+    }
+    // Room for the "_clone" suffix of alternating-users rotation.
+    if fdw_user.len() > 57 {
+        return Err(bad_user(
+            "PostgreSQL names hold 63 bytes and rotation appends \"_clone\": use at most 57",
+        ));
+    }
+    if fdw_user.contains('\0') {
+        return Err(bad_user("it contains a NUL character"));
+    }
+    for (which, admin) in [("remote", &remote_secret), ("local", &local_secret)] {
+        if admin.username == fdw_user {
+            return Err(ResolveError::FdwUserIsAdmin {
+                secret: props.fdw_role_secret_arn.clone(),
+                username: fdw_user,
+                which,
+            });
+        }
+    }
+
+    let local_endpoint = endpoint_of(&props.local, &local_secret, "LocalCluster", endpoints).await?;
+    let remote_endpoint = endpoint_of(&props.remote, &remote_secret, "RemoteCluster", endpoints).await?;
+
+    let spec = LinkSpec {
+        server_name: props.server_name.clone(),
+        marker,
+        link_id: props.physical_id(),
+        remote_host: remote_endpoint.host.clone(),
+        remote_port: remote_endpoint.port,
+        remote_database: props.remote.database.clone(),
+        server_options: props.server_options.clone(),
+        fdw_user: fdw_user.clone(),
+        fdw_password: Password(fdw_secret.password.clone()),
+        remote_admin_user: remote_secret.username.clone(),
+        local_admin_user: local_secret.username.clone(),
+        local_roles: props.local_roles.clone(),
+        imports: props.imports.clone(),
+    };
+    let target = |label: String, endpoint: &Endpoint, dbname: &str, s: &DbSecret, source: &str| ConnectTarget {
+        label,
+        endpoint: endpoint.clone(),
+        dbname: dbname.to_string(),
+        user: s.username.clone(),
+        password: s.password.clone(),
+        credential_source: format!("secret {source}"),
+    };
+    Ok(ResolvedLink {
+        local_admin: target(
+            format!("local cluster (LocalCluster, database {})", props.local.database),
+            &local_endpoint,
+            &props.local.database,
+            &local_secret,
+            &props.local.admin_secret_arn,
+        ),
+        remote_admin: target(
+            format!("remote cluster (RemoteCluster, database {})", props.remote.database),
+            &remote_endpoint,
+            &props.remote.database,
+            &remote_secret,
+            &props.remote.admin_secret_arn,
+        ),
+        fdw_login: target(
+            "remote cluster as the FDW role".into(),
+            &remote_endpoint,
+            &props.remote.database,
+            &fdw_secret,
+            &props.fdw_role_secret_arn,
+        ),
+        spec,
+    })
+}
+
+/// Explicit Endpoint first, then the cluster's writer endpoint from RDS, then the secret's host.
+async fn endpoint_of(
+    cluster: &ClusterRef,
+    secret: &DbSecret,
+    name: &'static str,
+    endpoints: &dyn EndpointSource,
+) -> Result<Endpoint, ResolveError> {
+    if let Some(host) = &cluster.endpoint {
+        return Ok(Endpoint {
+            host: host.clone(),
+            port: cluster.port.or(secret.port).unwrap_or(5432),
+        });
+    }
+    if let Some(id) = &cluster.cluster_identifier {
+        let found = endpoints
+            .cluster_endpoints(id)
+            .await
+            .map_err(|source| ResolveError::Endpoint {
+                property: if name == "LocalCluster" {
+                    "LocalCluster.ClusterIdentifier"
+                } else {
+                    "RemoteCluster.ClusterIdentifier"
+                },
+                source,
+            })?;
+        let mut writer = found.writer;
+        if let Some(port) = cluster.port {
+            writer.port = port;
+        }
+        return Ok(writer);
+    }
+    match &secret.host {
+        Some(host) => Ok(Endpoint {
+            host: host.clone(),
+            port: cluster.port.or(secret.port).unwrap_or(5432),
+        }),
+        None => Err(ResolveError::NoEndpoint {
+            cluster: name,
+            secret: cluster.admin_secret_arn.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bootstrap::properties::parse;
+    use crate::endpoint::ClusterEndpoints;
+    use async_trait::async_trait;
+    use std::collections::HashMap;
+
+    struct Secrets(HashMap<&'static str, &'static str>);
+
+    #[async_trait]
+    impl SecretSource for Secrets {
+        async fn db_secret(&self, id: &str) -> Result<DbSecret, SecretError> {
+            match self.0.get(id) {
+                Some(text) => DbSecret::parse(id, text),
+                None => Err(SecretError::NotFound { id: id.into() }),
+            }
+        }
+    }
+
+    struct Rds;
+
+    #[async_trait]
+    impl EndpointSource for Rds {
+        async fn cluster_endpoints(&self, id: &str) -> Result<ClusterEndpoints, EndpointError> {
+            match id {
+                "users-cluster" => Ok(ClusterEndpoints {
+                    writer: Endpoint {
+                        host: "users.cluster-x.rds".into(),
+                        port: 5432,
+                    },
+                    reader: None,
+                }),
+                _ => Err(EndpointError::NotFound { cluster: id.into() }),
+            }
+        }
+    }
+
+    fn secrets(fdw: &'static str) -> Secrets {
+        Secrets(HashMap::from([
+            ("arn:a", r#"{"username":"users_admin","password":"pa"}"#),
+            (
+                "arn:b",
+                r#"{"username":"orders_admin","password":"pb","host":"orders.rds","port":6543}"#,
+            ),
+            ("arn:f", fdw),
+        ]))
+    }
+
+    fn props(remote: serde_json::Value) -> LinkProperties {
+        parse(&serde_json::json!({
+            "LocalCluster": {"ClusterIdentifier": "users-cluster", "Database": "users", "AdminSecretArn": "arn:a"},
+            "RemoteCluster": remote,
+            "FdwRoleSecretArn": "arn:f",
+            "ImportSchemas": [{"RemoteSchema": "public", "LocalSchema": "orders_remote"}],
+            "ServerOptions": {"SslRootCert": "/ca.pem"}
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn endpoints_come_from_rds_or_the_secret() {
+        let p = props(serde_json::json!({"Database": "orders", "AdminSecretArn": "arn:b"}));
+        let link = resolve(
+            &p,
+            "m".into(),
+            &secrets(r#"{"username":"fdw_orders","password":"pf"}"#),
+            &Rds,
+        )
+        .await
+        .unwrap();
+        assert_eq!(link.local_admin.endpoint.host, "users.cluster-x.rds");
+        assert_eq!(link.remote_admin.endpoint.to_string(), "orders.rds:6543");
+        assert_eq!(
+            (link.spec.remote_host.as_str(), link.spec.remote_port),
+            ("orders.rds", 6543)
+        );
+        assert_eq!(link.fdw_login.user, "fdw_orders");
+        assert_eq!(link.spec.local_admin_user, "users_admin");
+        assert!(!format!("{link:?}").contains("pf"));
+    }
+
+    #[tokio::test]
+    async fn refusals_name_the_property() {
+        let p = props(serde_json::json!({"Database": "orders", "AdminSecretArn": "arn:missing"}));
+        let e = resolve(&p, "m".into(), &secrets(r#"{"username":"x","password":"p"}"#), &Rds)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("RemoteCluster.AdminSecretArn: secret arn:missing was not found"),
+            "{e}"
+        );
+
+        let p = props(serde_json::json!({"Database": "orders", "AdminSecretArn": "arn:b"}));
+        let e = resolve(
+            &p,
+            "m".into(),
+            &secrets(r#"{"username":"orders_admin","password":"p"}"#),
+            &Rds,
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("which is the remote admin"), "{e}");
+
+        let p =
+            props(serde_json::json!({"ClusterIdentifier": "gone", "Database": "orders", "AdminSecretArn": "arn:b"}));
+        let e = resolve(&p, "m".into(), &secrets(r#"{"username":"f","password":"p"}"#), &Rds)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("RemoteCluster.ClusterIdentifier: DB cluster gone was not found"),
+            "{e}"
+        );
+    }
+}
