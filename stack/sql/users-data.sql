@@ -29,5 +29,7 @@ SELECT g,
        timestamptz '2025-01-01 00:00:00+00' + ((g * 2654435761) % 63072000) * interval '1 second'
 FROM generate_series(1, :users::bigint) AS g;
 ALTER TABLE public.users ADD PRIMARY KEY (id);
+-- The report role reads local tables beside the foreign ones.
+GRANT SELECT ON public.users TO report_reader;
 COMMIT;
 ANALYZE public.users;

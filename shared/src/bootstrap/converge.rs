@@ -47,6 +47,11 @@ fn sql(cluster: &'static str) -> impl Fn(PgError) -> ConvergeError {
     move |source| ConvergeError::Sql { cluster, source }
 }
 
+/// One advisory lock for all of fdw-bridge's changes on a cluster: links that
+/// share a database grant on the same catalog rows, and PostgreSQL refuses
+/// concurrent GRANTs on one object ("tuple concurrently updated").
+const LOCK_KEY: &str = "fdw-bridge";
+
 const REMOTE: &str = "remote cluster";
 const LOCAL: &str = "local cluster";
 
@@ -54,7 +59,6 @@ const LOCAL: &str = "local cluster";
 /// changed, so a refusal on the local side leaves the remote side untouched.
 pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Outcome, ConvergeError> {
     let spec = &link.spec;
-    let lock_key = format!("fdw-bridge:{}", spec.server_name);
     let started = Instant::now();
 
     let mut remote = connector.connect(&link.remote_admin).await?;
@@ -76,10 +80,10 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Outc
         "planned"
     );
 
-    apply_in_transaction(&mut remote, &lock_key, &remote_plan)
+    apply_in_transaction(&mut remote, LOCK_KEY, &remote_plan)
         .await
         .map_err(sql(REMOTE))?;
-    apply_in_transaction(&mut local, &lock_key, &local_plan.statements)
+    apply_in_transaction(&mut local, LOCK_KEY, &local_plan.statements)
         .await
         .map_err(sql(LOCAL))?;
     analyze(&local, &local_plan.imported).await.map_err(sql(LOCAL))?;
@@ -95,19 +99,18 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Outc
 /// remote role after), then the remote role. What it did not make stays.
 pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<Outcome, ConvergeError> {
     let spec = &link.spec;
-    let lock_key = format!("fdw-bridge:{}", spec.server_name);
 
     let mut local = connector.connect(&link.local_admin).await?;
     let local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
     let local_plan = plan_local_removal(spec, &local_state)?;
-    apply_in_transaction(&mut local, &lock_key, &local_plan)
+    apply_in_transaction(&mut local, LOCK_KEY, &local_plan)
         .await
         .map_err(sql(LOCAL))?;
 
     let mut remote = connector.connect(&link.remote_admin).await?;
     let remote_state = read_remote(&remote, spec).await.map_err(sql(REMOTE))?;
     let remote_plan = plan_remote_removal(spec, &remote_state);
-    apply_in_transaction(&mut remote, &lock_key, &remote_plan)
+    apply_in_transaction(&mut remote, LOCK_KEY, &remote_plan)
         .await
         .map_err(sql(REMOTE))?;
     Ok(Outcome {

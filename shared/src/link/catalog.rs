@@ -144,13 +144,19 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
         });
     for r in client
         .query(
-            "SELECT usename::text, coalesce(umoptions, '{}') FROM pg_user_mappings WHERE srvname = $1",
+            "SELECT usename::text, umoptions FROM pg_user_mappings WHERE srvname = $1",
             &[&spec.server_name],
         )
         .await
         .map_err(q)?
     {
-        state.mappings.insert(r.get(0), parse_options(r.get(1)));
+        let role: String = r.get(0);
+        // pg_user_mappings shows a non-superuser only its own mapping's options.
+        let options: Option<Vec<String>> = r.get(1);
+        if options.is_none() && role != state.current_user {
+            state.hidden_mappings.insert(role.clone());
+        }
+        state.mappings.insert(role, parse_options(options.unwrap_or_default()));
     }
     let schemas = spec.local_schemas();
     for r in client

@@ -277,20 +277,28 @@ pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable])
     ]
     .into();
     let mapped = spec.mapped_roles();
+    let admin_in_sync = local.mappings.get(&spec.local_admin_user) == Some(&wanted_mapping);
+    let create_mapping = |who: &str| {
+        let create = |pw: &str| {
+            format!(
+                "CREATE USER MAPPING FOR {who} SERVER {server} OPTIONS (user {}, password {pw})",
+                literal(&spec.fdw_user)
+            )
+        };
+        Statement::secret(create(&literal(spec.fdw_password.expose())), create(REDACTED))
+    };
     for role in &mapped {
         let who = ident(role);
+        let hidden = local.hidden_mappings.contains(role);
         match local.mappings.get(role) {
+            Some(_) if hidden && admin_in_sync => {}
+            // Options unknown and the admin's are stale: write the mapping anew.
+            Some(_) if hidden => {
+                out.push(Statement::plain(format!("DROP USER MAPPING FOR {who} SERVER {server}")));
+                out.push(create_mapping(&who));
+            }
             None => {
-                let create = |pw: &str| {
-                    format!(
-                        "CREATE USER MAPPING FOR {who} SERVER {server} OPTIONS (user {}, password {pw})",
-                        literal(&spec.fdw_user)
-                    )
-                };
-                out.push(Statement::secret(
-                    create(&literal(spec.fdw_password.expose())),
-                    create(REDACTED),
-                ));
+                out.push(create_mapping(&who));
             }
             Some(current) => {
                 let changes = option_changes(current, &wanted_mapping, None);

@@ -424,3 +424,28 @@ fn replacement_hands_the_remote_role_to_the_new_identity() {
         Err(PlanError::RemoteRoleNotOurs { .. })
     ));
 }
+
+#[test]
+fn mappings_the_admin_cannot_read_follow_the_admins_own() {
+    let s = spec();
+    let mut local = local_converged();
+    // As a non-superuser sees it: report_reader's options are hidden.
+    local.hidden_mappings.insert("report_reader".into());
+    local.mappings.insert("report_reader".into(), BTreeMap::new());
+    let remote = remote_converged();
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    assert!(plan_local(&s, &local, &exposed).unwrap().statements.is_empty());
+
+    // A new password: the admin's mapping is altered, the hidden one written anew.
+    let mut rotated = s.clone();
+    rotated.fdw_password = Password("new".into());
+    let shown = shown(&plan_local(&rotated, &local, &exposed).unwrap().statements);
+    assert_eq!(
+        shown,
+        vec![
+            "ALTER USER MAPPING FOR \"users_admin\" SERVER \"orders_link\" OPTIONS (SET \"password\" '********')",
+            "DROP USER MAPPING FOR \"report_reader\" SERVER \"orders_link\"",
+            "CREATE USER MAPPING FOR \"report_reader\" SERVER \"orders_link\" OPTIONS (user 'fdw_orders', password '********')",
+        ]
+    );
+}

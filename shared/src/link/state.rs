@@ -79,6 +79,10 @@ pub struct LocalState {
     pub server: Option<ServerState>,
     /// Role name (or "public") to its user-mapping options, for this server.
     pub mappings: BTreeMap<String, BTreeMap<String, String>>,
+    /// Roles whose mapping options the admin may not read (PostgreSQL shows a
+    /// non-superuser only its own); fdw-bridge writes all mappings together, so
+    /// the admin's own mapping stands for them.
+    pub hidden_mappings: BTreeSet<String>,
     /// Local schemas asked for that exist.
     pub schemas: BTreeMap<String, LocalSchemaState>,
     /// Local roles asked for that do not exist.

@@ -53,7 +53,9 @@ impl Stack {
     }
 
     pub fn port(&self, cluster: char) -> u16 {
-        self.var(&format!("PG_{}_PORT", cluster.to_ascii_uppercase())).parse().expect("port")
+        self.var(&format!("PG_{}_PORT", cluster.to_ascii_uppercase()))
+            .parse()
+            .expect("port")
     }
 
     /// A superuser session over the cluster's Unix socket, for setting up and inspecting.
@@ -123,7 +125,9 @@ impl Stack {
                     .secret_string(&text)
                     .send()
                     .await
-                    .unwrap_or_else(|e| panic!("moto at {} refused secret {name}: {e:?}", self.var("AWS_ENDPOINT_URL")));
+                    .unwrap_or_else(|e| {
+                        panic!("moto at {} refused secret {name}: {e:?}", self.var("AWS_ENDPOINT_URL"))
+                    });
                 out.arn().expect("arn").to_string()
             }
         }
@@ -181,6 +185,10 @@ impl Stack {
         if let Some(id) = physical_id {
             e["PhysicalResourceId"] = json!(id);
         }
+        if kind == "Update" {
+            // Tests that care (replacement) set the real old properties.
+            e["OldResourceProperties"] = props.clone();
+        }
         e
     }
 
@@ -201,10 +209,13 @@ impl Stack {
         let answer = match Request::from_value(event) {
             Ok(request) => bootstrap.handle(&request, deadline).await,
             Err(Unreadable {
-            reason,
-            answer_to: Some(request),
-        }) => bootstrap.refuse(&request, reason, deadline).await,
-            Err(Unreadable { reason, answer_to: None }) => panic!("{reason}"),
+                reason,
+                answer_to: Some(request),
+            }) => bootstrap.refuse(&request, reason, deadline).await,
+            Err(Unreadable {
+                reason,
+                answer_to: None,
+            }) => panic!("{reason}"),
         }
         .unwrap_or_else(|e| panic!("response not delivered: {e}"));
         let elapsed = started.elapsed();
@@ -220,19 +231,31 @@ impl Stack {
 
     /// Every password the suite knows of, searched in the function log and both server logs.
     pub fn assert_no_password_leaked(&self) {
-        let mut secrets: Vec<String> = ["USERS_ADMIN_PASSWORD", "ORDERS_ADMIN_PASSWORD", "REPORT_READER_PASSWORD"]
-            .iter()
-            .map(|k| self.var(k).to_string())
-            .collect();
+        let mut secrets: Vec<String> = [
+            "USERS_ADMIN_PASSWORD",
+            "ORDERS_ADMIN_PASSWORD",
+            "REPORT_READER_PASSWORD",
+            "FDW_ROLE_PASSWORD",
+        ]
+        .iter()
+        .map(|k| self.var(k).to_string())
+        .collect();
         secrets.extend(known_secrets());
         let function_log = captured_log();
         for s in &secrets {
-            assert!(!function_log.contains(s.as_str()), "a password appears in the function's log");
+            assert!(
+                !function_log.contains(s.as_str()),
+                "a password appears in the function's log"
+            );
         }
         for log in ["PG_A_LOG", "PG_B_LOG"] {
             let text = String::from_utf8_lossy(&std::fs::read(self.var(log)).expect("server log")).to_string();
             for s in &secrets {
-                assert!(!text.contains(s.as_str()), "a password appears in the server log {}", self.var(log));
+                assert!(
+                    !text.contains(s.as_str()),
+                    "a password appears in the server log {}",
+                    self.var(log)
+                );
             }
         }
     }
@@ -336,5 +359,38 @@ fn install_log_capture() {
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}_{}_{}", std::process::id() % 100_000, N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id() % 100_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Nothing of the link is left: no server, mapping, foreign table or schema on
+/// A, no FDW role (or clone) on B.
+pub async fn assert_link_gone(stack: &Stack, server: &str, local_schema: &str, fdw_user: &str) {
+    let a = stack.superuser('a', "users").await;
+    let left: i64 = a
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_foreign_server WHERE srvname::text = $1::text)
+                  + (SELECT count(*) FROM pg_user_mappings WHERE srvname::text = $1::text)
+                  + (SELECT count(*) FROM pg_namespace WHERE nspname::text = $2::text)
+                  + (SELECT count(*) FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid
+                       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname::text = $2::text)",
+            &[&server, &local_schema],
+        )
+        .await
+        .expect("catalog query on A")
+        .get(0);
+    assert_eq!(left, 0, "server {server:?} or schema {local_schema:?} left behind on A");
+    let b = stack.superuser('b', "orders").await;
+    let roles: i64 = b
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname::text IN ($1::text, $1::text || '_clone')",
+            &[&fdw_user],
+        )
+        .await
+        .expect("catalog query on B")
+        .get(0);
+    assert_eq!(roles, 0, "FDW role {fdw_user:?} left behind on B");
 }
