@@ -237,12 +237,8 @@ impl Bootstrap {
 
     async fn create(&self, request: &Request) -> Answer {
         let failed_id = identity_on_failure(request);
-        let props = match properties::parse(&request.properties) {
-            Ok(p) => p,
-            Err(e) => return Answer::failed(failed_id, e.to_string()),
-        };
-        let link = match self.resolve(request, &props).await {
-            Ok(l) => l,
+        let (props, link) = match self.prepare(request).await {
+            Ok(ready) => ready,
             Err(reason) => return Answer::failed(failed_id, reason),
         };
         match converge(&self.connector, &link).await {
@@ -256,12 +252,8 @@ impl Bootstrap {
 
     async fn update(&self, request: &Request) -> Answer {
         let old_id = identity_on_failure(request);
-        let props = match properties::parse(&request.properties) {
-            Ok(p) => p,
-            Err(e) => return Answer::failed(old_id, e.to_string()),
-        };
-        let link = match self.resolve(request, &props).await {
-            Ok(l) => l,
+        let (props, link) = match self.prepare(request).await {
+            Ok(ready) => ready,
             Err(reason) => return Answer::failed(old_id, reason),
         };
         let replacing = props.physical_id() != old_id;
@@ -322,6 +314,13 @@ impl Bootstrap {
             },
             Err(e) => Answer::failed(id, delete_hint(error_chain(&e), request)),
         }
+    }
+
+    /// Validated properties and the link they describe, or why not.
+    async fn prepare(&self, request: &Request) -> Result<(LinkProperties, ResolvedLink), String> {
+        let props = properties::parse(&request.properties).map_err(|e| e.to_string())?;
+        let link = self.resolve(request, &props).await?;
+        Ok((props, link))
     }
 
     async fn resolve(&self, request: &Request, props: &LinkProperties) -> Result<ResolvedLink, String> {
