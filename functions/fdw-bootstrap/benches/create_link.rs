@@ -4,8 +4,7 @@
 //!
 //!     make bench            (or: cargo bench -p fdw-bootstrap --bench create_link)
 
-#[path = "../tests/harness/mod.rs"]
-mod harness;
+use fdw_bridge_testkit as harness;
 
 use harness::{unique, Stack};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Bad input ends in a FAILED response that names the cause, within 30 s,
 //! and leaves nothing behind.
 
-mod harness;
+use fdw_bridge_testkit as harness;
 
 use harness::{unique, Stack};
 use serde_json::json;

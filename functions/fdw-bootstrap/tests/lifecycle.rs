@@ -1,7 +1,7 @@
 //! Create, query across, Update, replace and Delete an FDW link between the
 //! local stack's two clusters, through the real handler.
 
-mod harness;
+use fdw_bridge_testkit as harness;
 
 use harness::{unique, Stack};
 use serde_json::json;

@@ -3,8 +3,6 @@
 //! file that `stack/stack.sh up` writes. Nothing here is faked: requests go
 //! through the real handler, the real AWS SDK and real TLS sessions.
 
-#![allow(dead_code)] // each test file uses a different part
-
 use fdw_bridge::bootstrap::custom_resource::{Answer, Bootstrap, Request, Unreadable};
 use fdw_bridge::bootstrap::response::http_client;
 use fdw_bridge::connect::Connector;
@@ -296,7 +294,7 @@ impl Invocation {
 fn env_file() -> PathBuf {
     let dir = std::env::var("FDW_STACK_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.stack"));
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.stack"));
     dir.join("env")
 }
 
@@ -393,4 +391,64 @@ pub async fn assert_link_gone(stack: &Stack, server: &str, local_schema: &str, f
         .expect("catalog query on B")
         .get(0);
     assert_eq!(roles, 0, "FDW role {fdw_user:?} left behind on B");
+}
+
+/// A link made through the real handler, for suites that need foreign tables
+/// (reports, rotation). Each has its own server, local schema and FDW role.
+pub struct TestLink {
+    pub server: String,
+    pub local_schema: String,
+    pub fdw_user: String,
+    pub fdw_password: String,
+    pub fdw_secret_arn: String,
+    pub physical_id: String,
+    pub properties: Value,
+}
+
+impl Stack {
+    /// Creates a link importing B's `public` schema into a local schema of its own.
+    pub async fn create_link(&self, tag: &str) -> TestLink {
+        let bootstrap = self.bootstrap().await;
+        let fdw_user = unique(&format!("fdw_{tag}"));
+        let fdw_password = format!("{}-pw-{}", tag, std::process::id());
+        let fdw_secret_arn = self.fdw_secret(&fdw_user, &fdw_password).await;
+        let server = unique(&format!("{tag}_link"));
+        let local_schema = unique(&format!("{tag}_remote"));
+        let properties = self.properties(&server, &local_schema, &fdw_secret_arn);
+        let created = self
+            .invoke(
+                &bootstrap,
+                self.event("Create", &unique(&format!("{tag}-create")), None, &properties),
+                Duration::from_secs(120),
+            )
+            .await;
+        created.assert_success();
+        TestLink {
+            server,
+            local_schema,
+            fdw_user,
+            fdw_password,
+            fdw_secret_arn,
+            physical_id: created.answer.physical_resource_id.clone(),
+            properties,
+        }
+    }
+
+    /// Deletes a link made by [`Stack::create_link`] and checks nothing is left.
+    pub async fn delete_link(&self, link: &TestLink) {
+        let bootstrap = self.bootstrap().await;
+        self.invoke(
+            &bootstrap,
+            self.event(
+                "Delete",
+                &unique("link-delete"),
+                Some(&link.physical_id),
+                &link.properties,
+            ),
+            Duration::from_secs(120),
+        )
+        .await
+        .assert_success();
+        assert_link_gone(self, &link.server, &link.local_schema, &link.fdw_user).await;
+    }
 }
