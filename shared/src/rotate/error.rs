@@ -1,0 +1,45 @@
+//! Why a rotation step failed, naming the secret, version, cluster or role,
+//! and what to do. Never a password.
+
+use super::plan::PlanError;
+use super::secret::SecretFormatError;
+use super::stages::StageError;
+use super::store::StoreError;
+use crate::connect::ConnectError;
+use crate::pg_error::PgError;
+use crate::secret::SecretError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error(transparent)]
+    Stage(#[from] StageError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Format(#[from] SecretFormatError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("secret {id} has no AWSPENDING value for version {token}: createSecret must run for this version first")]
+    NoPending { id: String, token: String },
+    #[error("secret {id} has no AWSCURRENT value: store the FDW role's credentials in it first")]
+    NoCurrent { id: String },
+    #[error("{what} (key {key} of secret {id}): {source}")]
+    AdminSecret {
+        what: &'static str,
+        key: &'static str,
+        id: String,
+        source: SecretError,
+    },
+    #[error("{cluster}: {source}")]
+    Sql { cluster: String, source: PgError },
+    #[error("foreign server {server} does not exist on cluster A (database {dbname}): fix key server in secret {id}, or create the link first")]
+    ServerMissing { server: String, dbname: String, id: String },
+    #[error("foreign server {server} on cluster A has no user mapping: nothing would use the new password (create the link with fdw-bootstrap)")]
+    NoMappings { server: String },
+    #[error("the local admin's user mapping for server {server} on cluster A logs in as {found}, not as the pending user {pending}: setSecret has not switched the mappings yet")]
+    MappingNotSwitched { server: String, found: String, pending: String },
+    #[error("the probe query through foreign table {table} of server {server} on cluster A failed: {source}: the user mappings cannot log in to cluster B with the pending credentials")]
+    Probe { server: String, table: String, source: PgError },
+}

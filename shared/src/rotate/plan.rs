@@ -1,0 +1,276 @@
+//! Pure planning of setSecret's SQL: the password on cluster B (and the clone
+//! when alternating users), and the switch of every user mapping on cluster A.
+//! Every name and literal is quoted; password statements are [`Statement::secret`].
+
+use super::secret::{RolePair, Strategy};
+use crate::sql::{ident, literal, Statement, REDACTED};
+
+/// What cluster B's catalog says about the role the pending version logs in as.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingRole {
+    pub can_login: bool,
+    /// Alternating users: the clone is a member of the base role (so it has its grants).
+    pub member_of_base: bool,
+    /// CONNECT on the database granted to the role itself.
+    pub has_connect: bool,
+    pub is_superuser_or_admin: bool,
+}
+
+/// Facts read from cluster B before planning.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteFacts {
+    pub database: String,
+    /// None: the role does not exist yet.
+    pub pending: Option<PendingRole>,
+    /// The base role's comment (fdw-bootstrap's marker), copied onto a new clone
+    /// so that the link's Delete removes the clone too.
+    pub base_comment: Option<String>,
+    pub base_exists: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("role {role} does not exist on cluster B: create the link with fdw-bootstrap first (it makes the FDW role), or fix username in the secret")]
+    RoleMissing { role: String },
+    #[error("role {role} on cluster B is a superuser or can create roles or databases: fdw-rotate only sets passwords of the least-privilege FDW role and its clone")]
+    Privileged { role: String },
+    #[error("the pending version logs in as {pending}, which is neither {} nor {}: fdw-rotate rotates only the FDW role and its clone", pair.base, pair.clone)]
+    NotOurUser { pending: String, pair: RolePair },
+    #[error("the pending version logs in as {pending} but the current one as {current}: with strategy single both must be the same role")]
+    SingleChangesUser { pending: String, current: String },
+}
+
+/// Checks that the pending username is one the rotation may touch (the
+/// reference functions refuse any other user).
+pub fn check_pending_user(strategy: Strategy, current: &str, pending: &str) -> Result<(), PlanError> {
+    match strategy {
+        Strategy::Single if pending != current => Err(PlanError::SingleChangesUser {
+            pending: pending.to_string(),
+            current: current.to_string(),
+        }),
+        Strategy::Single => Ok(()),
+        Strategy::Alternating => {
+            let pair = RolePair::of(current);
+            if pair.contains(pending) {
+                Ok(())
+            } else {
+                Err(PlanError::NotOurUser {
+                    pending: pending.to_string(),
+                    pair,
+                })
+            }
+        }
+    }
+}
+
+/// Statements for cluster B (run as the master user): the pending role gets
+/// the pending password; a missing clone is created as a member of the base role.
+pub fn plan_remote(
+    pair: &RolePair,
+    pending_user: &str,
+    password: &str,
+    facts: &RemoteFacts,
+) -> Result<Vec<Statement>, PlanError> {
+    let role = ident(pending_user);
+    let is_clone = pending_user == pair.clone && pending_user != pair.base;
+    let mut out = Vec::new();
+    match &facts.pending {
+        None if !is_clone || !facts.base_exists => {
+            return Err(PlanError::RoleMissing {
+                role: if is_clone { pair.base.clone() } else { pending_user.to_string() },
+            })
+        }
+        None => {
+            let create = |pw: &str| {
+                format!("CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD {pw}")
+            };
+            out.push(Statement::secret(create(&literal(password)), create(REDACTED)));
+            if let Some(comment) = &facts.base_comment {
+                out.push(Statement::plain(format!("COMMENT ON ROLE {role} IS {}", literal(comment))));
+            }
+            out.push(Statement::plain(format!("GRANT {} TO {role}", ident(&pair.base))));
+            out.push(Statement::plain(format!(
+                "GRANT CONNECT ON DATABASE {} TO {role}",
+                ident(&facts.database)
+            )));
+        }
+        Some(state) if state.is_superuser_or_admin => {
+            return Err(PlanError::Privileged {
+                role: pending_user.to_string(),
+            })
+        }
+        Some(state) => {
+            if is_clone && !state.member_of_base {
+                out.push(Statement::plain(format!("GRANT {} TO {role}", ident(&pair.base))));
+            }
+            if is_clone && !state.has_connect {
+                out.push(Statement::plain(format!(
+                    "GRANT CONNECT ON DATABASE {} TO {role}",
+                    ident(&facts.database)
+                )));
+            }
+            if !state.can_login {
+                out.push(Statement::plain(format!("ALTER ROLE {role} LOGIN")));
+            }
+            let alter = |pw: &str| format!("ALTER ROLE {role} PASSWORD {pw}");
+            out.push(Statement::secret(alter(&literal(password)), alter(REDACTED)));
+        }
+    }
+    Ok(out)
+}
+
+/// Who a user mapping is for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MappedRole {
+    Public,
+    Role(String),
+}
+
+impl MappedRole {
+    fn sql(&self) -> String {
+        match self {
+            Self::Public => "PUBLIC".into(),
+            Self::Role(r) => ident(r),
+        }
+    }
+}
+
+/// Statements for cluster A (run as the local admin, in one transaction):
+/// every user mapping of `server` now logs in as `user` with `password`.
+/// A non-superuser cannot read other roles' mapping options, so each mapping
+/// is written anew; running this twice gives the same mappings.
+pub fn plan_mappings(server: &str, mapped: &[MappedRole], user: &str, password: &str) -> Vec<Statement> {
+    let server = ident(server);
+    let mut out = Vec::new();
+    for role in mapped {
+        let who = role.sql();
+        out.push(Statement::plain(format!(
+            "DROP USER MAPPING IF EXISTS FOR {who} SERVER {server}"
+        )));
+        let create = |pw: &str| {
+            format!(
+                "CREATE USER MAPPING FOR {who} SERVER {server} OPTIONS (user {}, password {pw})",
+                literal(user)
+            )
+        };
+        out.push(Statement::secret(create(&literal(password)), create(REDACTED)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> RolePair {
+        RolePair::of("fdw_orders")
+    }
+
+    #[test]
+    fn a_missing_clone_is_created_as_member_with_the_base_comment() {
+        let facts = RemoteFacts {
+            database: "orders".into(),
+            pending: None,
+            base_comment: Some("managed by fdw-bridge: stack=s resource=r link=l".into()),
+            base_exists: true,
+        };
+        let plan = plan_remote(&pair(), "fdw_orders_clone", "p'w", &facts).unwrap();
+        let shown: Vec<String> = plan.iter().map(|s| s.shown().to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "CREATE ROLE \"fdw_orders_clone\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '********'",
+                "COMMENT ON ROLE \"fdw_orders_clone\" IS 'managed by fdw-bridge: stack=s resource=r link=l'",
+                "GRANT \"fdw_orders\" TO \"fdw_orders_clone\"",
+                "GRANT CONNECT ON DATABASE \"orders\" TO \"fdw_orders_clone\"",
+            ]
+        );
+        assert!(plan[0].sql().contains("PASSWORD 'p''w'"));
+    }
+
+    #[test]
+    fn an_existing_role_only_gets_its_password() {
+        let facts = RemoteFacts {
+            database: "orders".into(),
+            pending: Some(PendingRole {
+                can_login: true,
+                member_of_base: true,
+                has_connect: true,
+                is_superuser_or_admin: false,
+            }),
+            base_comment: None,
+            base_exists: true,
+        };
+        for user in ["fdw_orders", "fdw_orders_clone"] {
+            let plan = plan_remote(&pair(), user, r"a\b", &facts).unwrap();
+            assert_eq!(plan.len(), 1);
+            assert_eq!(plan[0].shown(), format!("ALTER ROLE \"{user}\" PASSWORD '********'"));
+            assert!(plan[0].sql().contains(r" E'a\\b'"));
+        }
+    }
+
+    #[test]
+    fn a_clone_that_lost_its_grants_gets_them_back() {
+        let facts = RemoteFacts {
+            database: "orders".into(),
+            pending: Some(PendingRole::default()),
+            base_comment: None,
+            base_exists: true,
+        };
+        let plan = plan_remote(&pair(), "fdw_orders_clone", "p", &facts).unwrap();
+        let shown: Vec<&str> = plan.iter().map(|s| s.shown()).collect();
+        assert_eq!(shown.len(), 4, "{shown:?}");
+        assert!(shown[0].starts_with("GRANT \"fdw_orders\" TO"));
+        assert!(shown[2].ends_with("LOGIN"));
+    }
+
+    #[test]
+    fn refusals() {
+        let missing = RemoteFacts {
+            database: "orders".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            plan_remote(&pair(), "fdw_orders", "p", &missing),
+            Err(PlanError::RoleMissing { role: "fdw_orders".into() })
+        );
+        assert_eq!(
+            plan_remote(&pair(), "fdw_orders_clone", "p", &missing),
+            Err(PlanError::RoleMissing { role: "fdw_orders".into() })
+        );
+        let admin = RemoteFacts {
+            pending: Some(PendingRole {
+                is_superuser_or_admin: true,
+                ..Default::default()
+            }),
+            ..missing
+        };
+        assert!(matches!(
+            plan_remote(&pair(), "fdw_orders", "p", &admin),
+            Err(PlanError::Privileged { .. })
+        ));
+        assert!(check_pending_user(Strategy::Alternating, "fdw_orders", "fdw_orders_clone").is_ok());
+        assert!(check_pending_user(Strategy::Alternating, "fdw_orders_clone", "fdw_orders").is_ok());
+        assert!(check_pending_user(Strategy::Alternating, "fdw_orders", "orders_admin").is_err());
+        assert!(check_pending_user(Strategy::Single, "fdw_orders", "fdw_orders").is_ok());
+        assert!(check_pending_user(Strategy::Single, "fdw_orders", "fdw_orders_clone").is_err());
+    }
+
+    #[test]
+    fn every_mapping_is_rewritten_quoted_and_redacted() {
+        let plan = plan_mappings(
+            "orders link",
+            &[MappedRole::Role("users_admin".into()), MappedRole::Public, MappedRole::Role("we\"ird".into())],
+            "fdw_orders_clone",
+            "s3'cr\\et ü",
+        );
+        assert_eq!(plan.len(), 6);
+        assert_eq!(plan[2].shown(), "DROP USER MAPPING IF EXISTS FOR PUBLIC SERVER \"orders link\"");
+        assert_eq!(
+            plan[5].shown(),
+            "CREATE USER MAPPING FOR \"we\"\"ird\" SERVER \"orders link\" OPTIONS (user 'fdw_orders_clone', password '********')"
+        );
+        assert!(plan[5].sql().contains(r"password  E's3''cr\\et ü'"));
+        assert!(plan.iter().all(|s| !s.shown().contains("s3")));
+    }
+}

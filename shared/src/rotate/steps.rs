@@ -1,0 +1,292 @@
+//! The four steps against the real clusters and Secrets Manager. Decisions are
+//! in [`super::stages`] and [`super::plan`]; this file only reads, calls and applies.
+
+use super::catalog;
+use super::error::RotateError;
+use super::plan::{check_pending_user, plan_mappings, plan_remote};
+use super::secret::{RotationSecret, Strategy};
+use super::stages::{check, finish_move, Decision, SecretMetadata, Step, AWSCURRENT, AWSPENDING};
+use super::store::RotationStore;
+use crate::connect::{ConnectError, ConnectTarget, Connector};
+use crate::link::apply::apply_in_transaction;
+use crate::secret::SecretSource;
+use std::sync::Arc;
+use tokio_postgres::Client;
+
+/// The same advisory lock fdw-bootstrap takes for DDL on a cluster, so that a
+/// rotation and a stack update never interleave.
+const LOCK_KEY: &str = "fdw-bridge";
+
+/// Clients built once per cold start.
+#[derive(Clone)]
+pub struct Rotator {
+    pub connector: Connector,
+    pub store: Arc<dyn RotationStore>,
+    /// The admin secrets (masterarn on B, local.adminarn on A).
+    pub secrets: Arc<dyn SecretSource>,
+}
+
+/// What a step did, for the log and the invocation's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub step: Step,
+    pub did: String,
+}
+
+impl Rotator {
+    /// Runs one step for version `token` of secret `id`, after the reference checks.
+    pub async fn handle(&self, step: &str, id: &str, token: &str) -> Result<Outcome, RotateError> {
+        let step = Step::parse(step)?;
+        let meta = self.store.describe(id).await?;
+        let did = match check(id, token, &meta)? {
+            Decision::AlreadyCurrent => format!("version {token} is already AWSCURRENT: nothing to do"),
+            Decision::Run => match step {
+                Step::Create => self.create(id, token).await?,
+                Step::Set => self.set(id, token).await?,
+                Step::Test => self.test(id, token).await?,
+                Step::Finish => self.finish(id, token, &meta).await?,
+            },
+        };
+        tracing::info!(step = %step, secret = id, version = token, "{did}");
+        Ok(Outcome { step, did })
+    }
+
+    async fn current(&self, id: &str) -> Result<RotationSecret, RotateError> {
+        let text = self
+            .store
+            .get(id, None, AWSCURRENT)
+            .await?
+            .ok_or_else(|| RotateError::NoCurrent { id: id.to_string() })?;
+        Ok(RotationSecret::parse(id, AWSCURRENT, &text)?)
+    }
+
+    async fn pending(&self, id: &str, token: &str) -> Result<RotationSecret, RotateError> {
+        let text = self
+            .store
+            .get(id, Some(token), AWSPENDING)
+            .await?
+            .ok_or_else(|| RotateError::NoPending {
+                id: id.to_string(),
+                token: token.to_string(),
+            })?;
+        Ok(RotationSecret::parse(id, &format!("AWSPENDING version {token}"), &text)?)
+    }
+
+    /// createSecret: a new version with a random password, for the user not in
+    /// use (alternating) or the same user (single). A pending value already
+    /// there for this version is kept (a retried step).
+    async fn create(&self, id: &str, token: &str) -> Result<String, RotateError> {
+        let current = self.current(id).await?;
+        if self.store.get(id, Some(token), AWSPENDING).await?.is_some() {
+            return Ok(format!("version {token} already has its AWSPENDING value: kept"));
+        }
+        let user = current.next_user();
+        let password = self.store.random_password().await?;
+        self.store
+            .put_pending(id, token, &current.with_credentials(&user, &password))
+            .await?;
+        Ok(format!("created AWSPENDING version {token} for user {user}"))
+    }
+
+    /// setSecret: the pending password on cluster B (unless it already logs
+    /// in), then every user mapping of the server on cluster A, in one transaction.
+    async fn set(&self, id: &str, token: &str) -> Result<String, RotateError> {
+        let current = self.current(id).await?;
+        let pending = self.pending(id, token).await?;
+        check_pending_user(current.strategy, &current.username, &pending.username)?;
+        let mut did = Vec::new();
+        match self.connector.connect(&pending_target(id, token, &pending)).await {
+            Ok(_) => did.push(format!("{} already logs in to cluster B with the pending password", pending.username)),
+            Err(ConnectError::Auth { .. }) => did.push(self.set_remote_password(id, &current, &pending).await?),
+            Err(ConnectError::Other { sqlstate, .. }) if sqlstate.as_deref() == Some("42501") => {
+                did.push(self.set_remote_password(id, &current, &pending).await?)
+            }
+            Err(e) => return Err(e.into()),
+        }
+        did.push(self.switch_mappings(id, &pending).await?);
+        Ok(did.join("; "))
+    }
+
+    async fn set_remote_password(
+        &self,
+        id: &str,
+        current: &RotationSecret,
+        pending: &RotationSecret,
+    ) -> Result<String, RotateError> {
+        let mut master = self.master_session(id, pending).await?;
+        let cluster = remote_label(pending);
+        let sql_error = |source| RotateError::Sql {
+            cluster: cluster.clone(),
+            source,
+        };
+        let pair = match current.strategy {
+            Strategy::Alternating => current.roles(),
+            Strategy::Single => super::secret::RolePair {
+                base: current.username.clone(),
+                clone: current.username.clone(),
+            },
+        };
+        let facts = catalog::remote_facts(&master, &pair, &pending.username)
+            .await
+            .map_err(sql_error)?;
+        let statements = plan_remote(&pair, &pending.username, &pending.password, &facts)?;
+        apply_in_transaction(&mut master, LOCK_KEY, &statements)
+            .await
+            .map_err(sql_error)?;
+        Ok(format!(
+            "cluster B: {} statement(s) for {} applied",
+            statements.len(),
+            pending.username
+        ))
+    }
+
+    async fn switch_mappings(&self, id: &str, pending: &RotationSecret) -> Result<String, RotateError> {
+        let mut admin = self.local_admin_session(id, pending).await?;
+        let cluster = local_label(pending);
+        let sql_error = |source| RotateError::Sql {
+            cluster: cluster.clone(),
+            source,
+        };
+        let mapped = catalog::mapped_roles(&admin, &pending.server)
+            .await
+            .map_err(sql_error)?
+            .ok_or_else(|| RotateError::ServerMissing {
+                server: pending.server.clone(),
+                dbname: pending.local.dbname.clone(),
+                id: id.to_string(),
+            })?;
+        if mapped.is_empty() {
+            return Err(RotateError::NoMappings {
+                server: pending.server.clone(),
+            });
+        }
+        let statements = plan_mappings(&pending.server, &mapped, &pending.username, &pending.password);
+        apply_in_transaction(&mut admin, LOCK_KEY, &statements)
+            .await
+            .map_err(sql_error)?;
+        Ok(format!(
+            "cluster A: {} user mapping(s) of server {} now log in as {}",
+            mapped.len(),
+            pending.server,
+            pending.username
+        ))
+    }
+
+    /// testSecret: the pending credentials log in to cluster B, and a query
+    /// through a foreign table of the server works on cluster A in a new session.
+    async fn test(&self, id: &str, token: &str) -> Result<String, RotateError> {
+        let pending = self.pending(id, token).await?;
+        let b = self.connector.connect(&pending_target(id, token, &pending)).await?;
+        b.simple_query("SELECT 1").await.map_err(|e| RotateError::Sql {
+            cluster: remote_label(&pending),
+            source: crate::pg_error::PgError::new("SELECT 1 as the pending user", &e),
+        })?;
+        drop(b);
+        let admin = self.local_admin_session(id, &pending).await?;
+        let sql_error = |source| RotateError::Sql {
+            cluster: local_label(&pending),
+            source,
+        };
+        match catalog::own_mapping_user(&admin, &pending.server).await.map_err(sql_error)? {
+            Some(user) if user != pending.username => {
+                return Err(RotateError::MappingNotSwitched {
+                    server: pending.server.clone(),
+                    found: user,
+                    pending: pending.username.clone(),
+                })
+            }
+            _ => {}
+        }
+        let Some((schema, table)) = catalog::probe_table(&admin, &pending.server).await.map_err(sql_error)? else {
+            tracing::warn!(server = %pending.server, "the server has no foreign table to probe through: only the login to cluster B was tested");
+            return Ok(format!("{} logs in to cluster B; no foreign table to probe", pending.username));
+        };
+        let name = crate::sql::qualified(&schema, &table);
+        admin
+            .simple_query(&format!("SELECT 1 FROM {name} LIMIT 1"))
+            .await
+            .map_err(|e| RotateError::Probe {
+                server: pending.server.clone(),
+                table: format!("{schema}.{table}"),
+                source: crate::pg_error::PgError::new(&format!("SELECT 1 FROM {name} LIMIT 1"), &e),
+            })?;
+        Ok(format!(
+            "{} logs in to cluster B; a query through {schema}.{table} works on cluster A",
+            pending.username
+        ))
+    }
+
+    /// finishSecret: AWSCURRENT moves to this version (AWSPREVIOUS follows the old one).
+    async fn finish(&self, id: &str, token: &str, meta: &SecretMetadata) -> Result<String, RotateError> {
+        match finish_move(id, token, meta)? {
+            None => Ok(format!("version {token} is already AWSCURRENT")),
+            Some(from) => {
+                self.store.move_current(id, token, from).await?;
+                Ok(format!("AWSCURRENT moved from version {from} to {token}"))
+            }
+        }
+    }
+
+    async fn master_session(&self, id: &str, secret: &RotationSecret) -> Result<Client, RotateError> {
+        let master = self
+            .secrets
+            .db_secret(&secret.masterarn)
+            .await
+            .map_err(|source| RotateError::AdminSecret {
+                what: "the master secret of cluster B",
+                key: "masterarn",
+                id: id.to_string(),
+                source,
+            })?;
+        let target = ConnectTarget {
+            label: remote_label(secret),
+            endpoint: secret.remote.clone(),
+            dbname: secret.dbname.clone(),
+            user: master.username.clone(),
+            password: master.password.clone(),
+            credential_source: format!("secret {}", secret.masterarn),
+        };
+        Ok(self.connector.connect(&target).await?)
+    }
+
+    async fn local_admin_session(&self, id: &str, secret: &RotationSecret) -> Result<Client, RotateError> {
+        let admin = self
+            .secrets
+            .db_secret(&secret.local.adminarn)
+            .await
+            .map_err(|source| RotateError::AdminSecret {
+                what: "the admin secret of cluster A",
+                key: "local.adminarn",
+                id: id.to_string(),
+                source,
+            })?;
+        let target = ConnectTarget {
+            label: local_label(secret),
+            endpoint: secret.local.endpoint.clone(),
+            dbname: secret.local.dbname.clone(),
+            user: admin.username.clone(),
+            password: admin.password.clone(),
+            credential_source: format!("secret {}", secret.local.adminarn),
+        };
+        Ok(self.connector.connect(&target).await?)
+    }
+}
+
+fn remote_label(s: &RotationSecret) -> String {
+    format!("cluster B (remote, database {} at {})", s.dbname, s.remote)
+}
+
+fn local_label(s: &RotationSecret) -> String {
+    format!("cluster A (local, database {} at {})", s.local.dbname, s.local.endpoint)
+}
+
+fn pending_target(id: &str, token: &str, pending: &RotationSecret) -> ConnectTarget {
+    ConnectTarget {
+        label: remote_label(pending),
+        endpoint: pending.remote.clone(),
+        dbname: pending.dbname.clone(),
+        user: pending.username.clone(),
+        password: pending.password.clone(),
+        credential_source: format!("secret {id}, AWSPENDING version {token}"),
+    }
+}
