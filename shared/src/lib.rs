@@ -11,6 +11,7 @@ pub mod iam_auth;
 pub mod link;
 pub mod logging;
 pub mod pg_error;
+pub mod report;
 pub mod rotate;
 pub mod secret;
 pub mod sql;

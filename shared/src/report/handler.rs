@@ -1,0 +1,138 @@
+//! One invocation: read the event, pick the reports and their windows (every
+//! check before any connection, so a bad event writes nothing), run them,
+//! print one CloudWatch EMF line per report, and fail the invocation when any
+//! report failed (so Lambda's retries and a dead-letter target apply).
+
+use super::catalog::{Catalog, UnknownReports};
+use super::emf;
+use super::event::{self, EventError, ReportRequest};
+use super::resolve::{self, ResolveError};
+use super::run::{Job, Outcome, RunContext, RunError, Runner};
+use super::settings::Settings;
+use crate::connect::Connector;
+use crate::endpoint::EndpointSource;
+use crate::secret::SecretSource;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct ReportFunction {
+    pub settings: Settings,
+    pub catalog: Catalog,
+    pub connector: Connector,
+    pub secrets: Arc<dyn SecretSource>,
+    pub endpoints: Arc<dyn EndpointSource>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error("unusable event, nothing was run: {0}")]
+    Event(#[from] EventError),
+    #[error("nothing was run: {0}")]
+    Unknown(#[from] UnknownReports),
+    #[error("nothing was run: {0}")]
+    Resolve(#[from] ResolveError),
+    #[error("nothing was run: {0}")]
+    Run(#[from] RunError),
+    #[error("{failed} of {total} report(s) failed: {details}")]
+    ReportsFailed {
+        failed: usize,
+        total: usize,
+        details: String,
+        outcomes: Vec<Outcome>,
+    },
+}
+
+impl HandleError {
+    /// The outcomes when some reports ran.
+    pub fn outcomes(&self) -> &[Outcome] {
+        match self {
+            Self::ReportsFailed { outcomes, .. } => outcomes,
+            _ => &[],
+        }
+    }
+}
+
+/// Which reports over which windows a request asks for: pure, no I/O.
+pub fn jobs<'c>(catalog: &'c Catalog, request: &ReportRequest) -> Result<Vec<Job<'c>>, UnknownReports> {
+    Ok(catalog
+        .select(request.reports.as_deref())?
+        .into_iter()
+        .map(|report| Job {
+            report,
+            window: request
+                .window
+                .unwrap_or_else(|| report.window.before(request.scheduled_time)),
+        })
+        .collect())
+}
+
+impl ReportFunction {
+    pub async fn handle(&self, event: &Value, request_id: &str) -> Result<Vec<Outcome>, HandleError> {
+        let request = event::parse(event)?;
+        let jobs = jobs(&self.catalog, &request)?;
+        tracing::info!(
+            origin = ?request.origin,
+            event_id = %request.event_id,
+            scheduled_time = %request.scheduled_time.to_rfc3339(),
+            reports = %jobs.iter().map(|j| format!("{} {}", j.report.name, j.window)).collect::<Vec<_>>().join(", "),
+            "running reports"
+        );
+        let targets = resolve::resolve(&self.settings, self.secrets.as_ref(), self.endpoints.as_ref()).await?;
+        let runner = Runner {
+            connector: self.connector.clone(),
+            targets,
+            schema: self.settings.schema.clone(),
+            concurrency: self.settings.concurrency,
+            pushdown_rows: self.settings.pushdown_rows,
+        };
+        let context = RunContext {
+            request_id: request_id.to_string(),
+            event_id: request.event_id.clone(),
+        };
+        let outcomes = runner.run(&jobs, &context).await?;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        for outcome in &outcomes {
+            // A raw JSON line on stdout: CloudWatch extracts the metrics from it.
+            println!("{}", emf::metric_line(outcome, now_ms));
+        }
+        let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.status.is_failure()).collect();
+        if failed.is_empty() {
+            return Ok(outcomes);
+        }
+        Err(HandleError::ReportsFailed {
+            failed: failed.len(),
+            total: outcomes.len(),
+            details: failed
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{} {} {}: {}",
+                        o.report,
+                        o.window,
+                        o.status.as_str(),
+                        o.error.as_deref().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            outcomes,
+        })
+    }
+}
+
+/// The invocation's answer: one entry per report.
+pub fn summary(outcomes: &[Outcome]) -> Value {
+    json!({
+        "reports": outcomes.iter().map(|o| json!({
+            "report": o.report,
+            "window_start": o.window.start.to_rfc3339(),
+            "window_end": o.window.end.to_rfc3339(),
+            "status": o.status.as_str(),
+            "rows": o.rows,
+            "duration_ms": o.duration_ms,
+            "flagged": o.pushdown.is_flagged(),
+            "error": o.error,
+        })).collect::<Vec<_>>()
+    })
+}

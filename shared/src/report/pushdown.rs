@@ -1,0 +1,158 @@
+//! The pushdown check: from a report's `EXPLAIN (VERBOSE, FORMAT JSON)`, the
+//! `Remote SQL` of every foreign scan, and a flag on each scan that fetches a
+//! whole remote table (no remote WHERE, no remote aggregate or GROUP BY) over
+//! more than a threshold of estimated rows: the filter or aggregate that could
+//! have run on the remote cluster runs locally, after the whole table crossed
+//! the link (e.g. a window written with `now()`, which postgres_fdw never ships).
+
+use serde_json::Value;
+
+/// Default threshold of estimated rows for a whole-table fetch (FDW_REPORT_PUSHDOWN_ROWS).
+pub const DEFAULT_ROWS_THRESHOLD: f64 = 5000.0;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForeignScan {
+    /// What postgres_fdw sends to the remote cluster.
+    pub remote_sql: String,
+    /// The planner's estimate of rows this scan returns.
+    pub rows: f64,
+    /// `schema.table`, or postgres_fdw's "Relations" text for a pushed-down join or aggregate.
+    pub relation: String,
+}
+
+impl ForeignScan {
+    /// No remote WHERE, no remote GROUP BY, no aggregate: every row of the table comes across.
+    pub fn fetches_whole_table(&self) -> bool {
+        let sql = self.remote_sql.to_ascii_uppercase();
+        let filtered = sql.contains(" WHERE ");
+        let grouped = sql.contains(" GROUP BY ");
+        let aggregated = [
+            "COUNT(",
+            "SUM(",
+            "AVG(",
+            "MIN(",
+            "MAX(",
+            "BOOL_AND(",
+            "BOOL_OR(",
+            "ARRAY_AGG(",
+            "STRING_AGG(",
+        ]
+        .iter()
+        .any(|f| sql.contains(f));
+        !(filtered || grouped || aggregated)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PushdownReport {
+    pub scans: Vec<ForeignScan>,
+    /// One line per flagged scan, saying what and why.
+    pub flagged: Vec<String>,
+}
+
+impl PushdownReport {
+    pub fn remote_sql(&self) -> Vec<String> {
+        self.scans.iter().map(|s| s.remote_sql.clone()).collect()
+    }
+
+    pub fn is_flagged(&self) -> bool {
+        !self.flagged.is_empty()
+    }
+}
+
+/// Checks one plan (the whole EXPLAIN JSON document) against `threshold` estimated rows.
+pub fn check(explain: &Value, threshold: f64) -> PushdownReport {
+    let mut scans = Vec::new();
+    match explain {
+        Value::Array(items) => items.iter().for_each(|i| collect(&i["Plan"], &mut scans)),
+        other => collect(&other["Plan"], &mut scans),
+    }
+    let flagged = scans
+        .iter()
+        .filter(|s| s.fetches_whole_table() && s.rows > threshold)
+        .map(|s| {
+            format!(
+                "foreign scan of {} fetches the whole table (about {} rows, over the threshold of {}): no filter or aggregate runs remotely; bind the window as a parameter instead of now()/volatile expressions and filter on remote columns. Remote SQL: {}",
+                s.relation, s.rows, threshold, s.remote_sql
+            )
+        })
+        .collect();
+    PushdownReport { scans, flagged }
+}
+
+fn collect(node: &Value, out: &mut Vec<ForeignScan>) {
+    if node.get("Node Type").and_then(Value::as_str) == Some("Foreign Scan") {
+        if let Some(sql) = node.get("Remote SQL").and_then(Value::as_str) {
+            let relation = match (
+                node.get("Schema").and_then(Value::as_str),
+                node.get("Relation Name").and_then(Value::as_str),
+            ) {
+                (Some(schema), Some(table)) => format!("{schema}.{table}"),
+                (None, Some(table)) => table.to_string(),
+                _ => node
+                    .get("Relations")
+                    .and_then(Value::as_str)
+                    .unwrap_or("a foreign relation")
+                    .to_string(),
+            };
+            out.push(ForeignScan {
+                remote_sql: sql.to_string(),
+                rows: node.get("Plan Rows").and_then(Value::as_f64).unwrap_or(0.0),
+                relation,
+            });
+        }
+    }
+    if let Some(children) = node.get("Plans").and_then(Value::as_array) {
+        for child in children {
+            collect(child, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scan(sql: &str, rows: f64) -> Value {
+        json!({"Node Type": "Foreign Scan", "Schema": "orders_remote", "Relation Name": "orders",
+               "Plan Rows": rows, "Remote SQL": sql})
+    }
+
+    #[test]
+    fn whole_table_over_threshold_is_flagged() {
+        let plan = json!([{"Plan": {"Node Type": "Hash Join", "Plan Rows": 10, "Plans": [
+            {"Node Type": "Seq Scan", "Relation Name": "users", "Plan Rows": 1000},
+            {"Node Type": "Hash", "Plans": [scan("SELECT user_id, total_cents, created_at FROM public.orders", 10000.0)]}
+        ]}}]);
+        let r = check(&plan, 5000.0);
+        assert_eq!(r.scans.len(), 1);
+        assert_eq!(r.flagged.len(), 1);
+        assert!(r.flagged[0].contains("orders_remote.orders") && r.flagged[0].contains("FROM public.orders"));
+        // Under the threshold: small tables may be fetched whole.
+        assert!(!check(&plan, 20000.0).is_flagged());
+    }
+
+    #[test]
+    fn remote_filters_and_aggregates_are_not_flagged() {
+        for sql in [
+            "SELECT user_id FROM public.orders WHERE ((created_at >= $1::timestamp with time zone))",
+            "SELECT user_id, count(*), sum(total_cents) FROM public.orders GROUP BY 1",
+            "SELECT count(*) FROM public.orders",
+        ] {
+            let plan = json!([{"Plan": scan(sql, 1e6)}]);
+            let r = check(&plan, 5000.0);
+            assert!(!r.is_flagged(), "{sql}");
+            assert_eq!(r.remote_sql(), vec![sql.to_string()]);
+        }
+    }
+
+    #[test]
+    fn pushed_down_join_without_filter_is_flagged_by_its_relations() {
+        let plan = json!([{"Plan": {"Node Type": "Foreign Scan", "Relations": "(orders_remote.orders o) INNER JOIN (orders_remote.order_items i)",
+            "Plan Rows": 25000, "Remote SQL": "SELECT r1.id, r2.sku FROM (public.orders r1 INNER JOIN public.order_items r2 ON (((r1.id = r2.order_id))))"}}]);
+        let r = check(&plan, 5000.0);
+        assert_eq!(r.flagged.len(), 1);
+        assert!(r.flagged[0].contains("INNER JOIN (orders_remote.order_items i)"));
+    }
+}

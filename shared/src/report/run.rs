@@ -1,0 +1,312 @@
+//! Running reports: each on its own read-only session on cluster A's reader,
+//! with its own statement_timeout, several at once up to a bound; the plan's
+//! foreign scans are checked first, and the result and run record go to the
+//! writer. A report that fails does not stop the others.
+
+use super::catalog::{Param, Report};
+use super::pushdown::{self, PushdownReport};
+use super::resolve::Targets;
+use super::store::{self, Claim, Record};
+use super::window::Window;
+use crate::connect::{ConnectError, Connector};
+use crate::pg_error::PgError;
+use futures_util::stream::{self, StreamExt};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Client;
+
+/// How long a `running` record of a dead invocation blocks a rerun, beyond the report's timeout.
+const STALE_GRACE: Duration = Duration::from_secs(300);
+
+pub struct Runner {
+    pub connector: Connector,
+    pub targets: Targets,
+    /// The link's local schema (replaces `{{remote}}`).
+    pub schema: String,
+    pub concurrency: usize,
+    pub pushdown_rows: f64,
+}
+
+/// One report over one window.
+#[derive(Clone, Debug)]
+pub struct Job<'a> {
+    pub report: &'a Report,
+    pub window: Window,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Succeeded,
+    Failed,
+    TimedOut,
+    /// The (report, window) had already succeeded: nothing was run or written.
+    AlreadyDone,
+    /// Another invocation holds the (report, window) right now.
+    InProgress,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::AlreadyDone => "already_done",
+            Self::InProgress => "in_progress",
+        }
+    }
+
+    pub fn is_failure(self) -> bool {
+        matches!(self, Self::Failed | Self::TimedOut)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub report: String,
+    pub window: Window,
+    pub status: Status,
+    pub rows: Option<u64>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    pub pushdown: PushdownReport,
+}
+
+/// Who is running, for the run records.
+#[derive(Clone, Debug, Default)]
+pub struct RunContext {
+    pub request_id: String,
+    pub event_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot store report results: {0}")]
+    Writer(#[from] ConnectError),
+    #[error("cannot prepare schema fdw_reports on the writer: {0} (the writer role needs CREATE on the database)")]
+    Schema(#[source] PgError),
+}
+
+/// A report that did not complete on the reader.
+struct QueryFailure {
+    status: Status,
+    error: String,
+    pushdown: PushdownReport,
+}
+
+impl Runner {
+    /// Runs every job; one outcome per job, in order. Errors only when the
+    /// writer cannot be reached (then nothing can be recorded).
+    pub async fn run(&self, jobs: &[Job<'_>], context: &RunContext) -> Result<Vec<Outcome>, RunError> {
+        let mut writer = self.connector.connect(&self.targets.writer).await?;
+        store::ensure_schema(&mut writer).await.map_err(RunError::Schema)?;
+        let writer = Mutex::new(writer);
+        Ok(stream::iter(jobs)
+            .map(|job| self.run_one(job, &writer, context))
+            .buffered(self.concurrency.max(1))
+            .collect()
+            .await)
+    }
+
+    async fn run_one(&self, job: &Job<'_>, writer: &Mutex<Client>, context: &RunContext) -> Outcome {
+        let report = job.report.name.as_str();
+        let window = job.window;
+        let outcome = |status, rows, duration_ms, error, pushdown| Outcome {
+            report: report.to_string(),
+            window,
+            status,
+            rows,
+            duration_ms,
+            error,
+            pushdown,
+        };
+        let claim = {
+            let client = writer.lock().await;
+            store::claim(
+                &client,
+                report,
+                &window,
+                &context.request_id,
+                &context.event_id,
+                job.report.timeout + STALE_GRACE,
+            )
+            .await
+        };
+        let attempt = match claim {
+            Ok(Claim::Run { attempt }) => attempt,
+            Ok(Claim::AlreadyDone { .. }) => {
+                tracing::info!(report, window = %window, "already done: a result for this window is stored");
+                return outcome(Status::AlreadyDone, None, 0, None, PushdownReport::default());
+            }
+            Ok(Claim::Running { request_id }) => {
+                tracing::info!(report, window = %window, other_request = request_id.as_deref().unwrap_or(""), "another invocation is running this report and window");
+                return outcome(Status::InProgress, None, 0, None, PushdownReport::default());
+            }
+            Err(e) => {
+                let error = e.to_string();
+                tracing::error!(report, window = %window, error = %error, "could not claim the run");
+                return outcome(Status::Failed, None, 0, Some(error), PushdownReport::default());
+            }
+        };
+
+        let started = Instant::now();
+        let result = self.query(job.report, &window).await;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (status, rows, error, pushdown) = match result {
+            Ok((pushdown, rows)) => (Status::Succeeded, rows, None, pushdown),
+            Err(f) => (f.status, Vec::new(), Some(f.error), f.pushdown),
+        };
+        for reason in &pushdown.flagged {
+            tracing::warn!(report, window = %window, reason = %reason, "pushdown check flagged a foreign scan");
+        }
+        let record = Record {
+            report,
+            window: &window,
+            attempt,
+            status: status.as_str(),
+            row_count: (status == Status::Succeeded).then_some(rows.len() as i64),
+            duration_ms: duration_ms as i64,
+            error: error.as_deref(),
+            remote_sql: &pushdown.remote_sql(),
+            flag_reasons: &pushdown.flagged,
+        };
+        let stored = {
+            let mut client = writer.lock().await;
+            store::finish(&mut client, &record, &rows).await
+        };
+        match (stored, status) {
+            (Err(e), _) => {
+                let error = format!(
+                    "{}; then the run record could not be written: {e}",
+                    error.unwrap_or_else(|| "the report ran".into())
+                );
+                tracing::error!(report, window = %window, error = %error, "report not stored");
+                outcome(Status::Failed, None, duration_ms, Some(error), pushdown)
+            }
+            (Ok(()), Status::Succeeded) => {
+                tracing::info!(report, window = %window, rows = rows.len(), duration_ms, flagged = pushdown.is_flagged(), "report stored");
+                outcome(status, Some(rows.len() as u64), duration_ms, None, pushdown)
+            }
+            (Ok(()), _) => {
+                tracing::error!(report, window = %window, status = status.as_str(), error = error.as_deref().unwrap_or(""), duration_ms, "report failed");
+                outcome(status, None, duration_ms, error, pushdown)
+            }
+        }
+    }
+
+    /// Runs one report on a read-only session of its own: the pushdown check
+    /// (EXPLAIN with the real parameters), then the rows as JSON text.
+    async fn query(&self, report: &Report, window: &Window) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
+        let fail = |error: String, pushdown: &PushdownReport| QueryFailure {
+            status: Status::Failed,
+            error,
+            pushdown: pushdown.clone(),
+        };
+        let mut pushdown = PushdownReport::default();
+        let mut client = self
+            .connector
+            .connect(&self.targets.reader)
+            .await
+            .map_err(|e| fail(e.to_string(), &pushdown))?;
+        let sql = report.sql(&self.schema);
+        let wrapped = format!("SELECT to_jsonb(r)::text FROM (\n{sql}\n) AS r");
+        let params: Vec<&(dyn ToSql + Sync)> = report
+            .params
+            .iter()
+            .map(|p| match p {
+                Param::WindowStart => &window.start as &(dyn ToSql + Sync),
+                Param::WindowEnd => &window.end as &(dyn ToSql + Sync),
+            })
+            .collect();
+        let result: Result<Vec<String>, PgError> = async {
+            let tx = client
+                .build_transaction()
+                .read_only(true)
+                .start()
+                .await
+                .map_err(|e| PgError::new("starting a read-only transaction", &e))?;
+            let settings = format!(
+                "SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC'",
+                report.timeout.as_millis()
+            );
+            tx.batch_execute(&settings)
+                .await
+                .map_err(|e| PgError::new(&settings, &e))?;
+            let plan: serde_json::Value = tx
+                .query_one(&format!("EXPLAIN (VERBOSE, FORMAT JSON) {wrapped}"), &params)
+                .await
+                .map_err(|e| PgError::new(&format!("EXPLAIN of report {}", report.name), &e))?
+                .get(0);
+            pushdown = pushdown::check(&plan, self.pushdown_rows);
+            let rows = tx
+                .query(&wrapped, &params)
+                .await
+                .map_err(|e| PgError::new(&format!("report {}", report.name), &e))?;
+            tx.commit()
+                .await
+                .map_err(|e| PgError::new("committing the read-only transaction", &e))?;
+            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+        }
+        .await;
+        match result {
+            Ok(rows) => Ok((pushdown, rows)),
+            Err(e) => {
+                let timed_out = e.code.as_deref() == Some("57014") && e.message.contains("statement timeout");
+                let mut error = e.to_string();
+                if timed_out {
+                    error.push_str(&format!(
+                        " (the report's timeout is {} ms; the remote query was cancelled with it)",
+                        report.timeout.as_millis()
+                    ));
+                } else if report.uses_remote() {
+                    if let Some(servers) = foreign_servers(&client, &self.schema).await {
+                        error.push_str(&format!(" (through {servers})"));
+                    }
+                }
+                Err(QueryFailure {
+                    status: if timed_out { Status::TimedOut } else { Status::Failed },
+                    error,
+                    pushdown,
+                })
+            }
+        }
+    }
+}
+
+/// The foreign servers behind the schema's foreign tables, as `server "x" at host:port/dbname`.
+async fn foreign_servers(client: &Client, schema: &str) -> Option<String> {
+    let rows = client
+        .query(
+            "SELECT DISTINCT s.srvname::text,
+                    coalesce((SELECT option_value FROM pg_options_to_table(s.srvoptions) WHERE option_name = 'host'), '?'),
+                    coalesce((SELECT option_value FROM pg_options_to_table(s.srvoptions) WHERE option_name = 'port'), '5432'),
+                    coalesce((SELECT option_value FROM pg_options_to_table(s.srvoptions) WHERE option_name = 'dbname'), '?')
+               FROM pg_foreign_table ft
+               JOIN pg_class c ON c.oid = ft.ftrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_foreign_server s ON s.oid = ft.ftserver
+              WHERE n.nspname::text = $1::text
+              ORDER BY 1",
+            &[&schema],
+        )
+        .await
+        .ok()?;
+    if rows.is_empty() {
+        return None;
+    }
+    Some(
+        rows.iter()
+            .map(|r| {
+                format!(
+                    "foreign server \"{}\" at {}:{}/{}",
+                    r.get::<_, String>(0),
+                    r.get::<_, String>(1),
+                    r.get::<_, String>(2),
+                    r.get::<_, String>(3)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
