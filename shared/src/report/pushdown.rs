@@ -18,6 +18,12 @@ pub struct ForeignScan {
     pub rows: f64,
     /// `schema.table`, or postgres_fdw's "Relations" text for a pushed-down join or aggregate.
     pub relation: String,
+    /// The local schema and name of the foreign table, for a scan of one table.
+    pub table: Option<(String, String)>,
+    /// The foreign table's row count as ANALYZE saw it (`pg_class.reltuples`),
+    /// when known: what a whole-table fetch brings across, whatever is
+    /// filtered locally afterwards ("Plan Rows" counts only what survives).
+    pub table_rows: Option<f64>,
 }
 
 impl ForeignScan {
@@ -41,6 +47,14 @@ impl ForeignScan {
         .any(|f| sql.contains(f));
         !(filtered || grouped || aggregated)
     }
+
+    /// Estimated rows crossing the link.
+    pub fn fetched_rows(&self) -> f64 {
+        match self.table_rows {
+            Some(n) if self.fetches_whole_table() => n.max(self.rows),
+            _ => self.rows,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -60,20 +74,25 @@ impl PushdownReport {
     }
 }
 
-/// Checks one plan (the whole EXPLAIN JSON document) against `threshold` estimated rows.
-pub fn check(explain: &Value, threshold: f64) -> PushdownReport {
+/// The foreign scans of a plan (the whole EXPLAIN JSON document).
+pub fn scans(explain: &Value) -> Vec<ForeignScan> {
     let mut scans = Vec::new();
     match explain {
         Value::Array(items) => items.iter().for_each(|i| collect(&i["Plan"], &mut scans)),
         other => collect(&other["Plan"], &mut scans),
     }
+    scans
+}
+
+/// Flags the scans that fetch a whole table of more than `threshold` estimated rows.
+pub fn check(scans: Vec<ForeignScan>, threshold: f64) -> PushdownReport {
     let flagged = scans
         .iter()
-        .filter(|s| s.fetches_whole_table() && s.rows > threshold)
+        .filter(|s| s.fetches_whole_table() && s.fetched_rows() > threshold)
         .map(|s| {
             format!(
                 "foreign scan of {} fetches the whole table (about {} rows, over the threshold of {}): no filter or aggregate runs remotely; bind the window as a parameter instead of now()/volatile expressions and filter on remote columns. Remote SQL: {}",
-                s.relation, s.rows, threshold, s.remote_sql
+                s.relation, s.fetched_rows(), threshold, s.remote_sql
             )
         })
         .collect();
@@ -83,13 +102,16 @@ pub fn check(explain: &Value, threshold: f64) -> PushdownReport {
 fn collect(node: &Value, out: &mut Vec<ForeignScan>) {
     if node.get("Node Type").and_then(Value::as_str) == Some("Foreign Scan") {
         if let Some(sql) = node.get("Remote SQL").and_then(Value::as_str) {
-            let relation = match (
+            let table = match (
                 node.get("Schema").and_then(Value::as_str),
                 node.get("Relation Name").and_then(Value::as_str),
             ) {
-                (Some(schema), Some(table)) => format!("{schema}.{table}"),
-                (None, Some(table)) => table.to_string(),
-                _ => node
+                (Some(schema), Some(table)) => Some((schema.to_string(), table.to_string())),
+                _ => None,
+            };
+            let relation = match &table {
+                Some((schema, name)) => format!("{schema}.{name}"),
+                None => node
                     .get("Relations")
                     .and_then(Value::as_str)
                     .unwrap_or("a foreign relation")
@@ -99,6 +121,8 @@ fn collect(node: &Value, out: &mut Vec<ForeignScan>) {
                 remote_sql: sql.to_string(),
                 rows: node.get("Plan Rows").and_then(Value::as_f64).unwrap_or(0.0),
                 relation,
+                table,
+                table_rows: None,
             });
         }
     }
@@ -125,12 +149,25 @@ mod tests {
             {"Node Type": "Seq Scan", "Relation Name": "users", "Plan Rows": 1000},
             {"Node Type": "Hash", "Plans": [scan("SELECT user_id, total_cents, created_at FROM public.orders", 10000.0)]}
         ]}}]);
-        let r = check(&plan, 5000.0);
+        let r = check(scans(&plan), 5000.0);
         assert_eq!(r.scans.len(), 1);
+        assert_eq!(r.scans[0].table, Some(("orders_remote".into(), "orders".into())));
         assert_eq!(r.flagged.len(), 1);
         assert!(r.flagged[0].contains("orders_remote.orders") && r.flagged[0].contains("FROM public.orders"));
         // Under the threshold: small tables may be fetched whole.
-        assert!(!check(&plan, 20000.0).is_flagged());
+        assert!(!check(scans(&plan), 20000.0).is_flagged());
+    }
+
+    #[test]
+    fn a_local_filter_does_not_hide_the_whole_table_fetch() {
+        // `created_at >= now() - interval '1 day'` stays local: "Plan Rows" is
+        // what survives the filter, the table's size is what crosses the link.
+        let plan = json!([{"Plan": scan("SELECT created_at FROM public.orders", 1.0)}]);
+        let mut found = scans(&plan);
+        assert!(!check(found.clone(), 5000.0).is_flagged());
+        found[0].table_rows = Some(10000.0);
+        assert_eq!(found[0].fetched_rows(), 10000.0);
+        assert!(check(found, 5000.0).is_flagged());
     }
 
     #[test]
@@ -141,7 +178,9 @@ mod tests {
             "SELECT count(*) FROM public.orders",
         ] {
             let plan = json!([{"Plan": scan(sql, 1e6)}]);
-            let r = check(&plan, 5000.0);
+            let mut found = scans(&plan);
+            found[0].table_rows = Some(1e6);
+            let r = check(found, 5000.0);
             assert!(!r.is_flagged(), "{sql}");
             assert_eq!(r.remote_sql(), vec![sql.to_string()]);
         }
@@ -151,7 +190,7 @@ mod tests {
     fn pushed_down_join_without_filter_is_flagged_by_its_relations() {
         let plan = json!([{"Plan": {"Node Type": "Foreign Scan", "Relations": "(orders_remote.orders o) INNER JOIN (orders_remote.order_items i)",
             "Plan Rows": 25000, "Remote SQL": "SELECT r1.id, r2.sku FROM (public.orders r1 INNER JOIN public.order_items r2 ON (((r1.id = r2.order_id))))"}}]);
-        let r = check(&plan, 5000.0);
+        let r = check(scans(&plan), 5000.0);
         assert_eq!(r.flagged.len(), 1);
         assert!(r.flagged[0].contains("INNER JOIN (orders_remote.order_items i)"));
     }

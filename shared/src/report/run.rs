@@ -195,6 +195,20 @@ impl Runner {
         }
     }
 
+    /// The pushdown check alone (EXPLAIN with the real parameters, nothing
+    /// run or written): `--check`-style validation of a catalog.
+    pub async fn check(&self, report: &Report, window: &Window) -> Result<PushdownReport, CheckError> {
+        let mut client = self.connector.connect(&self.targets.reader).await?;
+        let tx = client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .await
+            .map_err(|e| PgError::new("starting a read-only transaction", &e))?;
+        let plan = explain(&tx, report, window, &self.schema).await?;
+        Ok(pushdown::check(with_table_rows(&tx, &plan).await?, self.pushdown_rows))
+    }
+
     /// Runs one report on a read-only session of its own: the pushdown check
     /// (EXPLAIN with the real parameters), then the rows as JSON text.
     async fn query(&self, report: &Report, window: &Window) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
@@ -209,16 +223,8 @@ impl Runner {
             .connect(&self.targets.reader)
             .await
             .map_err(|e| fail(e.to_string(), &pushdown))?;
-        let sql = report.sql(&self.schema);
-        let wrapped = format!("SELECT to_jsonb(r)::text FROM (\n{sql}\n) AS r");
-        let params: Vec<&(dyn ToSql + Sync)> = report
-            .params
-            .iter()
-            .map(|p| match p {
-                Param::WindowStart => &window.start as &(dyn ToSql + Sync),
-                Param::WindowEnd => &window.end as &(dyn ToSql + Sync),
-            })
-            .collect();
+        let wrapped = as_json_rows(&report.sql(&self.schema));
+        let params = params(report, window);
         let result: Result<Vec<String>, PgError> = async {
             let tx = client
                 .build_transaction()
@@ -226,19 +232,8 @@ impl Runner {
                 .start()
                 .await
                 .map_err(|e| PgError::new("starting a read-only transaction", &e))?;
-            let settings = format!(
-                "SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC'",
-                report.timeout.as_millis()
-            );
-            tx.batch_execute(&settings)
-                .await
-                .map_err(|e| PgError::new(&settings, &e))?;
-            let plan: serde_json::Value = tx
-                .query_one(&format!("EXPLAIN (VERBOSE, FORMAT JSON) {wrapped}"), &params)
-                .await
-                .map_err(|e| PgError::new(&format!("EXPLAIN of report {}", report.name), &e))?
-                .get(0);
-            pushdown = pushdown::check(&plan, self.pushdown_rows);
+            let plan = explain(&tx, report, window, &self.schema).await?;
+            pushdown = pushdown::check(with_table_rows(&tx, &plan).await?, self.pushdown_rows);
             let rows = tx
                 .query(&wrapped, &params)
                 .await
@@ -272,6 +267,76 @@ impl Runner {
             }
         }
     }
+}
+
+/// The report's rows, each as one JSON object (text), in the report's order.
+pub fn as_json_rows(sql: &str) -> String {
+    format!("SELECT to_jsonb(r)::text FROM (\n{sql}\n) AS r")
+}
+
+/// The report's bound parameters, `$1`, `$2`, ... in header order.
+pub fn params<'a>(report: &Report, window: &'a Window) -> Vec<&'a (dyn ToSql + Sync)> {
+    report
+        .params
+        .iter()
+        .map(|p| match p {
+            Param::WindowStart => &window.start as &(dyn ToSql + Sync),
+            Param::WindowEnd => &window.end as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+/// Sets the report's statement_timeout (and UTC) in the transaction and
+/// returns its plan with the real parameters.
+async fn explain(
+    tx: &tokio_postgres::Transaction<'_>,
+    report: &Report,
+    window: &Window,
+    schema: &str,
+) -> Result<serde_json::Value, PgError> {
+    let settings = format!(
+        "SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC'",
+        report.timeout.as_millis()
+    );
+    tx.batch_execute(&settings)
+        .await
+        .map_err(|e| PgError::new(&settings, &e))?;
+    let sql = format!("EXPLAIN (VERBOSE, FORMAT JSON) {}", as_json_rows(&report.sql(schema)));
+    Ok(tx
+        .query_one(&sql, &params(report, window))
+        .await
+        .map_err(|e| PgError::new(&format!("EXPLAIN of report {}", report.name), &e))?
+        .get(0))
+}
+
+/// The plan's foreign scans, each with its foreign table's analysed row count.
+async fn with_table_rows(
+    tx: &tokio_postgres::Transaction<'_>,
+    plan: &serde_json::Value,
+) -> Result<Vec<pushdown::ForeignScan>, PgError> {
+    let mut scans = pushdown::scans(plan);
+    for scan in &mut scans {
+        if let Some((schema, table)) = &scan.table {
+            let row = tx
+                .query_opt(
+                    "SELECT c.reltuples::float8 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname::text = $1::text AND c.relname::text = $2::text AND c.reltuples >= 0",
+                    &[schema, table],
+                )
+                .await
+                .map_err(|e| PgError::new(&format!("reading the row count of {schema}.{table}"), &e))?;
+            scan.table_rows = row.map(|r| r.get(0));
+        }
+    }
+    Ok(scans)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Pg(#[from] PgError),
 }
 
 /// The foreign servers behind the schema's foreign tables, as `server "x" at host:port/dbname`.

@@ -1,0 +1,37 @@
+//! fdw-report: EventBridge-scheduled cross-database reports.
+//! Settings, the catalog and clients are built once here; every decision
+//! lives in `fdw_bridge::report`.
+
+use fdw_bridge::connect::Connector;
+use fdw_bridge::endpoint::RdsEndpointSource;
+use fdw_bridge::report::catalog::Catalog;
+use fdw_bridge::report::handler::{summary, ReportFunction};
+use fdw_bridge::report::settings::Settings;
+use fdw_bridge::secret::SecretsManagerSource;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    fdw_bridge::logging::init();
+    let settings = Settings::from_env()?;
+    let tls = fdw_bridge::tls::client_config(&settings.ca_bundle)?;
+    let sdk = aws_config::load_from_env().await;
+    let function = ReportFunction {
+        connector: Connector::new(tls, settings.connect_timeout),
+        catalog: Catalog::shipped()?,
+        secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+        endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
+        settings,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let function = function.clone();
+        async move {
+            // An error fails the invocation, so Lambda's retries and a dead-letter target apply.
+            let outcomes = function.handle(&event.payload, &event.context.request_id).await?;
+            Ok::<Value, Error>(summary(&outcomes))
+        }
+    }))
+    .await
+}
