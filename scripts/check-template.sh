@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Checks template.yaml without an AWS account: cfn-lint (no errors, no warnings),
+# sam validate --lint, the cfn-guard rules in guard/rules, and that every guard rule
+# fails on its deliberately broken copy (guard/check-broken.py). The Rust test
+# functions/fdw-bootstrap/tests/template.rs (run by cargo test) checks that template
+# and code agree. cfn-guard is installed from crates.io into <repo>/.tools once
+# (about 4 minutes on 2 cores), then reused.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+VENV_BIN="$REPO/.venv/bin"
+GUARD_VERSION="${CFN_GUARD_VERSION:-3.2.1}"
+GUARD="$REPO/.tools/bin/cfn-guard"
+export SAM_CLI_TELEMETRY=0 PATH="$VENV_BIN:$PATH"
+
+say() { echo "[template] $*"; }
+
+for tool in cfn-lint sam; do
+  [[ -x "$VENV_BIN/$tool" ]] || { echo "[template] $VENV_BIN/$tool is missing: run make tools" >&2; exit 1; }
+done
+if [[ ! -x "$GUARD" ]] || [[ "$("$GUARD" --version 2>/dev/null)" != "cfn-guard $GUARD_VERSION" ]]; then
+  say "installing cfn-guard $GUARD_VERSION into .tools (once; about 4 minutes on 2 cores)"
+  cargo install cfn-guard --version "$GUARD_VERSION" --locked --root "$REPO/.tools" --quiet
+fi
+
+say "cfn-lint template.yaml"
+cfn-lint template.yaml          # any error or warning is a non-zero exit
+
+say "sam validate --lint"
+out="$(sam validate --lint --region us-east-1 --template-file template.yaml 2>&1)" || { echo "$out" >&2; exit 1; }
+grep -q "is a valid SAM Template" <<<"$out" || { echo "$out" >&2; exit 1; }
+
+say "cfn-guard validate (guard/rules)"
+"$GUARD" validate --rules guard/rules --data template.yaml --show-summary fail
+
+say "each guard rule fails on its broken copy"
+"$VENV_BIN/python" guard/check-broken.py "$GUARD"
+say "template.yaml: all checks passed"
