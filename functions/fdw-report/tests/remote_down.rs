@@ -1,0 +1,96 @@
+//! Cluster B stopped in the middle of an invocation. This file is its own test
+//! binary because it stops a cluster (cargo runs test binaries one after
+//! another); the guard below starts B again even when the test fails.
+
+mod common;
+
+use common::{clear_windows, function, stored, test_report, window};
+use fdw_bridge::report::catalog::Catalog;
+use fdw_bridge::report::run::Status;
+use fdw_bridge_testkit as harness;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+fn stack_sh(args: &[&str]) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stack/stack.sh");
+    let status = Command::new(&script).args(args).status().expect("stack.sh");
+    assert!(status.success(), "stack.sh {args:?} failed");
+}
+
+/// Starts cluster B again when dropped, whatever happened (also on panic).
+struct RestartB;
+
+impl Drop for RestartB {
+    fn drop(&mut self) {
+        stack_sh(&["pg-start", "b"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_cluster_stopped_mid_run_fails_that_report_and_a_rerun_replaces_it() {
+    let stack = harness::Stack::get();
+    let link = stack.create_link("report").await;
+    // Runs between the two shipped reports below (catalog order is by name,
+    // concurrency 1): local only, and slow enough for B to be stopped meanwhile.
+    let slow_local = test_report(
+        &harness::unique("s_slow_local"),
+        "30s",
+        "SELECT count(*) AS users FROM pg_sleep(4) AS s, public.users u WHERE u.signup_at < $2 AND $1::timestamptz < $2",
+    );
+    let catalog = Catalog::shipped().unwrap().with(slow_local.clone(), "test").unwrap();
+    let mut f = function(stack, &link.local_schema, catalog).await;
+    f.settings.concurrency = 1;
+    let w = window("2025-09-01T00:00:00Z", "2025-09-15T00:00:00Z");
+    clear_windows(stack, &[w]).await;
+    let event = json!({
+        "reports": ["revenue_by_country_segment", slow_local.name, "top_customers_by_spend"],
+        "scheduledTime": "2025-09-15T06:00:00Z", "executionId": "exec-remote-down",
+        "window": {"start": "2025-09-01T00:00:00Z", "end": "2025-09-15T00:00:00Z"},
+    });
+
+    let guard = RestartB;
+    let stopper = tokio::spawn(async {
+        // revenue_by_country_segment is done by now; the slow local report is sleeping.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::task::spawn_blocking(|| stack_sh(&["pg-stop", "b"]))
+            .await
+            .unwrap();
+    });
+    let e = f
+        .handle(&event, &harness::unique("req"))
+        .await
+        .expect_err("one report failed, so the invocation fails");
+    stopper.await.unwrap();
+    let outcomes = e.outcomes();
+    let status = |name: &str| outcomes.iter().find(|o| o.report == name).unwrap().status;
+    assert_eq!(status("revenue_by_country_segment"), Status::Succeeded, "{outcomes:?}");
+    assert_eq!(status(&slow_local.name), Status::Succeeded, "{outcomes:?}");
+    assert_eq!(status("top_customers_by_spend"), Status::Failed, "{outcomes:?}");
+    let failed = stored(stack, "top_customers_by_spend", &w).await.unwrap();
+    assert_eq!(failed.status, "failed");
+    let error = failed.error.unwrap();
+    let host_port = format!("127.0.0.1:{}", stack.port('b'));
+    assert!(
+        error.contains(&link.server),
+        "the error does not name the foreign server: {error}"
+    );
+    assert!(error.contains(&host_port), "the error does not name B's host: {error}");
+    assert!(e.to_string().contains("top_customers_by_spend"), "{e}");
+
+    drop(guard); // B is back
+    let again = f
+        .handle(&event, &harness::unique("req"))
+        .await
+        .unwrap_or_else(|e| panic!("rerun after B is back: {e}"));
+    let status = |name: &str| again.iter().find(|o| o.report == name).unwrap().status;
+    assert_eq!(status("revenue_by_country_segment"), Status::AlreadyDone);
+    assert_eq!(status(&slow_local.name), Status::AlreadyDone);
+    assert_eq!(status("top_customers_by_spend"), Status::Succeeded);
+    let replaced = stored(stack, "top_customers_by_spend", &w).await.unwrap();
+    assert_eq!((replaced.status.as_str(), replaced.attempt), ("succeeded", 2));
+    assert_eq!(replaced.error, None);
+    assert!(!replaced.rows.is_empty());
+    stack.delete_link(&link).await;
+}
