@@ -1,0 +1,507 @@
+//! template.yaml and the code agree (no stack needed):
+//! - every function crate under functions/ has a template function built by cargo-lambda
+//!   (provided.al2023, arm64, Binary = the crate), and every such template function has a crate;
+//! - each function's Environment sets exactly the FDW_* variables its code reads: derived
+//!   from the sources (the function's src/ plus every shared module it reaches through
+//!   `fdw_bridge::`/`crate::`/`super::` paths), never from a list kept here;
+//! - Lambda's own logging variables come from LoggingConfig, not Environment;
+//! - FDW_CA_BUNDLE points into the RDS CA layer that scripts/fetch-rds-ca.sh fills;
+//! - every `Custom::FdwLink` passes fdw-bootstrap's own property validation, with
+//!   intrinsic functions replaced by placeholders, with every condition true and all false.
+
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+// ------------------------------------------------------------------ YAML with CloudFormation tags
+
+/// template.yaml as JSON; short-form tags become their long form (`!Ref X` -> `{"Ref": "X"}`,
+/// `!GetAtt A.B` -> `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s` -> `{"Fn::Sub": s}`, ...).
+fn template() -> Value {
+    let text = read(&repo().join("template.yaml"));
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).expect("template.yaml is not valid YAML");
+    to_json(yaml)
+}
+
+fn to_json(v: serde_yaml::Value) -> Value {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => serde_json::to_value(&n).expect("number"),
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        Y::Mapping(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k.as_str().expect("mapping keys are strings").to_string(), to_json(v)))
+                .collect(),
+        ),
+        Y::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let inner = to_json(tagged.value);
+            match name {
+                "Ref" | "Condition" => json!({ name: inner }),
+                "GetAtt" => match inner {
+                    Value::String(s) => {
+                        let (resource, attribute) = s.split_once('.').expect("!GetAtt Resource.Attribute");
+                        json!({"Fn::GetAtt": [resource, attribute]})
+                    }
+                    other => json!({ "Fn::GetAtt": other }),
+                },
+                _ => json!({ format!("Fn::{name}"): inner }),
+            }
+        }
+    }
+}
+
+#[test]
+fn short_form_tags_become_long_form() {
+    let y: serde_yaml::Value = serde_yaml::from_str("a: !Ref X\nb: !GetAtt C.D.E\nc: !If [Cond, 1, 2]").unwrap();
+    assert_eq!(
+        to_json(y),
+        json!({"a": {"Ref": "X"}, "b": {"Fn::GetAtt": ["C", "D.E"]}, "c": {"Fn::If": ["Cond", 1, 2]}})
+    );
+}
+
+// ------------------------------------------------------------------ placeholders for intrinsics
+
+/// Replaces intrinsic functions by what CloudFormation would pass: a parameter's default when
+/// it has one, otherwise a placeholder string (a list for list parameters); `Fn::If` takes
+/// the branch `conditions` says; `AWS::NoValue` removes the key. Returns None for NoValue.
+fn resolve(v: &Value, params: &Map<String, Value>, conditions: bool) -> Option<Value> {
+    match v {
+        Value::Object(o) if o.len() == 1 => {
+            let (k, inner) = o.iter().next().expect("one key");
+            match k.as_str() {
+                "Ref" => {
+                    let name = inner.as_str().expect("Ref names a string");
+                    if name == "AWS::NoValue" {
+                        return None;
+                    }
+                    Some(parameter_value(name, params))
+                }
+                "Fn::If" => {
+                    let branch = if conditions { 1 } else { 2 };
+                    resolve(&inner[branch], params, conditions)
+                }
+                "Fn::GetAtt" => Some(Value::String(format!(
+                    "getatt-{}",
+                    inner.as_array().map_or(String::new(), |a| a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("-"))
+                ))),
+                k if k.starts_with("Fn::") => Some(Value::String(format!("placeholder-{}", &k[4..]))),
+                _ => Some(resolve_object(o, params, conditions)),
+            }
+        }
+        Value::Object(o) => Some(resolve_object(o, params, conditions)),
+        Value::Array(items) => Some(Value::Array(
+            items.iter().filter_map(|i| resolve(i, params, conditions)).collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
+fn resolve_object(o: &Map<String, Value>, params: &Map<String, Value>, conditions: bool) -> Value {
+    Value::Object(
+        o.iter()
+            .filter_map(|(k, v)| resolve(v, params, conditions).map(|v| (k.clone(), v)))
+            .collect(),
+    )
+}
+
+fn parameter_value(name: &str, params: &Map<String, Value>) -> Value {
+    let Some(param) = params.get(name) else {
+        // A resource or pseudo parameter.
+        return Value::String(format!("ref-{}", name.replace("::", "-")));
+    };
+    let is_list = param["Type"]
+        .as_str()
+        .is_some_and(|t| t == "CommaDelimitedList" || t.starts_with("List<"));
+    let default = param.get("Default").map(|d| match d {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    match (is_list, default.filter(|d| !d.is_empty())) {
+        (true, Some(d)) => Value::Array(d.split(',').map(|s| Value::String(s.trim().to_string())).collect()),
+        (true, None) => json!([format!("ref_{name}")]),
+        (false, Some(d)) => Value::String(d),
+        (false, None) => Value::String(format!("ref_{name}")),
+    }
+}
+
+#[test]
+fn placeholders_follow_conditions_and_defaults() {
+    let params = json!({"L": {"Type": "CommaDelimitedList", "Default": ""}, "N": {"Type": "Number", "Default": 5}});
+    let params = params.as_object().unwrap();
+    let v = json!({"a": {"Fn::If": ["C", {"Ref": "L"}, {"Ref": "AWS::NoValue"}]}, "b": {"Ref": "N"}});
+    assert_eq!(resolve(&v, params, true), Some(json!({"a": ["ref_L"], "b": "5"})));
+    assert_eq!(resolve(&v, params, false), Some(json!({"b": "5"})));
+}
+
+// ------------------------------------------------------------------ env vars from the code
+
+/// The FDW_* variables a function's code reads: string literals that are exactly an FDW_*
+/// name, in the non-test code of the function's src/ and of every shared module reached
+/// from it (transitively) through `fdw_bridge::m`, `crate::m` or a sibling `super::`.
+fn env_vars_read(function_dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let shared = repo().join("shared/src");
+    let mut files: Vec<PathBuf> = rust_files(&function_dir.join("src"));
+    let mut modules = BTreeSet::new();
+    let mut seen_files = BTreeSet::new();
+    let mut vars = BTreeSet::new();
+    while let Some(file) = files.pop() {
+        if !seen_files.insert(file.clone()) {
+            continue;
+        }
+        let code = non_test_code(&read(&file));
+        vars.extend(fdw_literals(&code));
+        let mut reached = module_refs(&code);
+        // `super::x` inside shared/src/<m>/...: the same top-level module.
+        if let Ok(rel) = file.strip_prefix(&shared) {
+            if let Some(top) = rel.components().next() {
+                let top = top.as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
+                reached.insert(top);
+            }
+        }
+        for m in reached {
+            if modules.insert(m.clone()) {
+                let dir = shared.join(&m);
+                let single = shared.join(format!("{m}.rs"));
+                if dir.is_dir() {
+                    files.extend(rust_files(&dir));
+                }
+                if single.is_file() {
+                    files.push(single);
+                }
+            }
+        }
+    }
+    (vars, modules)
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs")
+            && !path
+                .file_stem()
+                .is_some_and(|s| s.to_string_lossy().ends_with("_tests"))
+        {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The code before the first `#[cfg(test)]` (unit tests set variables they never read).
+fn non_test_code(text: &str) -> String {
+    text.split("#[cfg(test)]").next().unwrap_or_default().to_string()
+}
+
+/// String literals that are exactly an FDW_* name.
+fn fdw_literals(code: &str) -> BTreeSet<String> {
+    code.split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.starts_with("FDW_")
+                && s.len() > 4
+                && s.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Top-level shared modules named as `fdw_bridge::m`, `crate::m` or inside `crate::{m, ...}`.
+fn module_refs(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for prefix in ["fdw_bridge::", "crate::"] {
+        for (i, _) in code.match_indices(prefix) {
+            let rest = &code[i + prefix.len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = group.split('}').next().unwrap_or_default();
+                for item in group.split(',') {
+                    let name: String = item
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if !name.is_empty() && name != "self" {
+                        out.insert(name);
+                    }
+                }
+            } else {
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if !name.is_empty() {
+                    out.insert(name);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn env_var_scanner_finds_reads_and_module_references() {
+    let code = r#"use crate::{endpoint::Endpoint, sql};
+        use fdw_bridge::report::settings::Settings;
+        let a = get("FDW_A_B"); let e = "FDW_A: bad"; let b = endpoint("FDW_C");
+        #[cfg(test)] mod tests { const X: &str = "FDW_TEST_ONLY"; }"#;
+    let code = non_test_code(code);
+    assert_eq!(
+        fdw_literals(&code),
+        BTreeSet::from(["FDW_A_B".to_string(), "FDW_C".to_string()])
+    );
+    assert_eq!(
+        module_refs(&code),
+        BTreeSet::from(["endpoint".to_string(), "sql".to_string(), "report".to_string()])
+    );
+}
+
+// ------------------------------------------------------------------ the checks
+
+struct TemplateFunction {
+    logical_id: String,
+    binary: String,
+    code_uri: String,
+    properties: Value,
+    env: BTreeMap<String, Value>,
+}
+
+fn cargo_lambda_functions(t: &Value) -> Vec<TemplateFunction> {
+    let globals = &t["Globals"]["Function"];
+    let mut out = Vec::new();
+    for (id, r) in t["Resources"].as_object().expect("Resources") {
+        if r["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        assert_eq!(
+            r["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{id}: every function is a Rust crate built by cargo-lambda (Metadata.BuildMethod)"
+        );
+        let mut env = BTreeMap::new();
+        for source in [
+            &globals["Environment"]["Variables"],
+            &r["Properties"]["Environment"]["Variables"],
+        ] {
+            if let Some(vars) = source.as_object() {
+                env.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        let mut properties = globals.clone();
+        if let (Some(p), Some(own)) = (properties.as_object_mut(), r["Properties"].as_object()) {
+            p.extend(own.clone());
+        }
+        out.push(TemplateFunction {
+            logical_id: id.clone(),
+            binary: r["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: Metadata.BuildProperties.Binary names the crate's binary"))
+                .to_string(),
+            code_uri: r["Properties"]["CodeUri"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: CodeUri is the crate's directory"))
+                .to_string(),
+            properties,
+            env,
+        });
+    }
+    out
+}
+
+fn crate_name(dir: &Path) -> String {
+    let toml = read(&dir.join("Cargo.toml"));
+    toml.lines()
+        .skip_while(|l| l.trim() != "[package]")
+        .find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == "name").then(|| v.trim().trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| panic!("{}: no [package] name", dir.display()))
+}
+
+#[test]
+fn every_function_crate_has_a_template_function_and_back() {
+    let t = template();
+    let functions = cargo_lambda_functions(&t);
+    let in_template: BTreeSet<String> = functions.iter().map(|f| f.binary.clone()).collect();
+    let mut crates = BTreeSet::new();
+    for entry in std::fs::read_dir(repo().join("functions"))
+        .expect("functions/")
+        .flatten()
+    {
+        if entry.path().join("src/main.rs").is_file() {
+            crates.insert(crate_name(&entry.path()));
+        }
+    }
+    assert_eq!(
+        in_template, crates,
+        "template functions (Metadata.BuildProperties.Binary) and crates under functions/ differ"
+    );
+    for f in &functions {
+        let dir = repo().join(&f.code_uri);
+        assert_eq!(
+            crate_name(&dir),
+            f.binary,
+            "{}: CodeUri {} holds another crate than its Binary",
+            f.logical_id,
+            f.code_uri
+        );
+        assert_eq!(f.properties["Runtime"], "provided.al2023", "{}: Runtime", f.logical_id);
+        assert_eq!(
+            f.properties["Architectures"],
+            json!(["arm64"]),
+            "{}: Architectures",
+            f.logical_id
+        );
+        assert_eq!(f.properties["Handler"], "bootstrap", "{}: Handler", f.logical_id);
+    }
+}
+
+#[test]
+fn each_function_sets_exactly_the_variables_its_code_reads() {
+    let t = template();
+    let functions = cargo_lambda_functions(&t);
+    assert!(!functions.is_empty(), "template.yaml has no function");
+    let logging = read(&repo().join("shared/src/logging.rs"));
+    let mut problems = Vec::new();
+    for f in &functions {
+        let (read_by_code, modules) = env_vars_read(&repo().join(&f.code_uri));
+        assert!(
+            read_by_code.contains("FDW_CA_BUNDLE"),
+            "{}: the scanner found no FDW_CA_BUNDLE in {} (+ shared modules {modules:?}): is it broken?",
+            f.logical_id,
+            f.code_uri
+        );
+        let set: BTreeSet<String> = f.env.keys().cloned().collect();
+        for missing in read_by_code.difference(&set) {
+            problems.push(format!(
+                "{}: the code reads {missing} but template.yaml does not set it",
+                f.logical_id
+            ));
+        }
+        for unknown in set.difference(&read_by_code) {
+            problems.push(format!(
+                "{}: template.yaml sets {unknown}, which the code never reads (modules scanned: {modules:?})",
+                f.logical_id
+            ));
+        }
+        // Lambda's own logging controls come from LoggingConfig, never from Environment.
+        if modules.contains("logging") && logging.contains("AWS_LAMBDA_LOG_LEVEL") {
+            let config = &f.properties["LoggingConfig"];
+            if config["LogFormat"].is_null() || config["ApplicationLogLevel"].is_null() {
+                problems.push(format!(
+                    "{}: the code follows AWS_LAMBDA_LOG_LEVEL/FORMAT: set LoggingConfig.LogFormat and ApplicationLogLevel",
+                    f.logical_id
+                ));
+            }
+        }
+        for name in set.iter().filter(|n| n.starts_with("AWS_") || n.starts_with("LAMBDA_")) {
+            problems.push(format!(
+                "{}: {name} is reserved for Lambda; do not set it in Environment",
+                f.logical_id
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "template and code disagree:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_ca_bundle_is_the_layer_that_fetch_rds_ca_fills() {
+    let t = template();
+    let layers: Vec<(&String, &Value)> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::LayerVersion")
+        .collect();
+    assert_eq!(layers.len(), 1, "one layer: the RDS CA bundle");
+    let (layer_id, layer) = layers[0];
+    let content = layer["Properties"]["ContentUri"].as_str().expect("ContentUri");
+    let script = read(&repo().join("scripts/fetch-rds-ca.sh"));
+    for f in cargo_lambda_functions(&t) {
+        let bundle = f.env["FDW_CA_BUNDLE"].as_str().expect("FDW_CA_BUNDLE is a plain path");
+        let in_layer = bundle
+            .strip_prefix("/opt/")
+            .unwrap_or_else(|| panic!("{}: FDW_CA_BUNDLE {bundle} is not in a layer (/opt)", f.logical_id));
+        let local = format!("{}/{in_layer}", content.trim_end_matches('/'));
+        assert!(
+            script.contains(&format!("$REPO/{local}")),
+            "{}: FDW_CA_BUNDLE {bundle} is {local} in the layer, which scripts/fetch-rds-ca.sh does not write",
+            f.logical_id
+        );
+        assert_eq!(
+            f.properties["Layers"],
+            json!([{"Ref": layer_id}]),
+            "{}: the function must carry the CA layer",
+            f.logical_id
+        );
+    }
+}
+
+#[test]
+fn fdw_links_pass_the_bootstraps_own_property_validation() {
+    let t = template();
+    let params = t["Parameters"].as_object().cloned().unwrap_or_default();
+    let functions = cargo_lambda_functions(&t);
+    let mut links = 0;
+    for (id, r) in t["Resources"].as_object().unwrap() {
+        if r["Type"] != "Custom::FdwLink" {
+            continue;
+        }
+        links += 1;
+        let token = &r["Properties"]["ServiceToken"]["Fn::GetAtt"];
+        let served_by = functions
+            .iter()
+            .find(|f| token == &json!([f.logical_id, "Arn"]))
+            .unwrap_or_else(|| panic!("{id}: ServiceToken must be !GetAtt <a template function>.Arn, is {token}"));
+        assert_eq!(
+            served_by.binary, "fdw-bootstrap",
+            "{id}: served by {}",
+            served_by.binary
+        );
+        for conditions in [true, false] {
+            let props = resolve(&r["Properties"], &params, conditions).expect("properties");
+            if let Err(e) = fdw_bridge::bootstrap::properties::parse(&props) {
+                panic!("{id} (conditions {conditions}): {e}\nproperties with placeholders: {props:#}");
+            }
+        }
+    }
+    assert!(links > 0, "template.yaml has no Custom::FdwLink");
+}
+
+#[test]
+fn property_validation_catches_a_broken_link() {
+    // The check above can fail: the same resolution of a link with a misspelt option is refused.
+    let t = template();
+    let params = t["Parameters"].as_object().cloned().unwrap_or_default();
+    let mut link = t["Resources"]["FdwLink"]["Properties"].clone();
+    link["ServerOptions"]["FetchSise"] = json!("100");
+    let props = resolve(&link, &params, true).unwrap();
+    let e = fdw_bridge::bootstrap::properties::parse(&props).unwrap_err();
+    assert!(e.to_string().contains("ServerOptions.FetchSise"), "{e}");
+}
