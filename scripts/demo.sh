@@ -10,6 +10,8 @@ STACK="${FDW_STACK_DIR:-$repo/.stack}"
 # shellcheck disable=SC1091
 source "$STACK/env"
 export FDW_CA_BUNDLE USERS_ADMIN_PASSWORD ORDERS_ADMIN_PASSWORD FDW_ROLE_PASSWORD RUST_LOG=info
+# fdw-report (served by the same cargo lambda watch): report_reader reads, users_admin writes fdw_reports.
+export FDW_REPORT_READER_SECRET_ARN="$REPORT_READER_SECRET_ARN" FDW_REPORT_WRITER_SECRET_ARN="$USERS_ADMIN_SECRET_ARN"
 work="$STACK/demo"; mkdir -p "$work"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -54,6 +56,13 @@ PGPASSWORD="$REPORT_READER_PASSWORD" "$PG_BIN/psql" -X \
        WHERE o.status = 'paid' AND o.created_at >= timestamptz '2026-01-01'
        GROUP BY 1, 2 ORDER BY revenue DESC LIMIT 8" \
   -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM orders_remote.orders WHERE status = 'paid'" | sed 's/^/  /'
+
+step "fdw-report: every scheduled report through the link (events/fdw-report-scheduled-event.json), stored in fdw_reports"
+cargo build -q -p fdw-report
+export EVENT_ID="demo-report-$(date +%s%N)"
+scripts/render-event.py events/fdw-report-scheduled-event.json >"$work/report.json"
+cargo lambda invoke fdw-report --invoke-port "$port" --data-file "$work/report.json" >"$work/report.out"
+scripts/show-reports.py "$work/report.out"   # the answer, then each stored result table
 
 step "Update: one changed option (FetchSize 10000 -> 5000) is one ALTER SERVER"
 invoke fdw-bootstrap-update.json update

@@ -135,3 +135,22 @@ fn unknown_report_names_are_refused_before_anything_runs() {
     assert_eq!(e.unknown, vec!["drop_tables".to_string()]);
     assert!(e.to_string().contains("revenue_by_country_segment"));
 }
+
+#[test]
+fn the_sample_events_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("fdw-report-") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap().replace("${EVENT_ID}", "sample");
+        let event: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let request = parse(&event).unwrap_or_else(|e| panic!("{name}: {e}"));
+        jobs(&Catalog::shipped().unwrap(), &request).unwrap_or_else(|e| panic!("{name}: {e}"));
+        seen += 1;
+    }
+    assert!(seen >= 2, "no fdw-report sample events in {}", dir.display());
+}
