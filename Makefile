@@ -9,7 +9,7 @@ STACK_ARGS ?=
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: tools stack-up stack-down stack-status demo test lint unit integration bench
+.PHONY: tools stack-up stack-down stack-status demo test lint unit integration bench template-check build
 
 tools:
 	scripts/install-tools.sh
@@ -29,7 +29,7 @@ demo: stack-up
 
 ## Every test: formatting, lints, no OpenSSL, unit tests, integration tests
 ## against the local stack (started here), and the demo as a smoke test.
-test: lint stack-up
+test: lint template-check stack-up
 	cargo test --workspace
 	scripts/demo.sh
 
@@ -39,6 +39,18 @@ lint:
 	@if cargo tree --workspace -e normal,build -i openssl-sys >/dev/null 2>&1; then \
 	  echo "openssl-sys is in the dependency tree: fdw-bridge uses rustls only" >&2; exit 1; \
 	else echo "no OpenSSL in the dependency tree"; fi
+
+## template.yaml: cfn-lint (no errors, no warnings), sam validate --lint, cfn-guard rules,
+## each rule failing on its broken copy. (The template/code agreement test runs in cargo test.)
+template-check: tools
+	scripts/check-template.sh
+
+## sam build: an arm64 bootstrap per function (cargo-lambda, release) plus the RDS CA layer.
+## Needs build/rds-ca/global-bundle.pem: run scripts/fetch-rds-ca.sh once (needs the internet).
+build: tools
+	scripts/fetch-rds-ca.sh --check
+	SAM_CLI_TELEMETRY=0 sam build
+	scripts/check-build.sh
 
 ## Figures, not pass/fail: Create/Delete times for the sample schema and 100 tables.
 bench: stack-up
