@@ -505,3 +505,47 @@ fn property_validation_catches_a_broken_link() {
     let e = fdw_bridge::bootstrap::properties::parse(&props).unwrap_err();
     assert!(e.to_string().contains("ServerOptions.FetchSise"), "{e}");
 }
+
+#[test]
+fn report_schedules_send_what_fdw_report_accepts() {
+    // Each ScheduleV2 Input, with the Scheduler's context attributes filled in as the
+    // Scheduler does at run time, must parse as fdw-report's event and name known reports.
+    let t = template();
+    let catalog = fdw_bridge::report::catalog::Catalog::shipped().expect("reports/ catalog");
+    let mut schedules = 0;
+    for f in cargo_lambda_functions(&t) {
+        let Some(events) = f.properties["Events"].as_object() else {
+            continue;
+        };
+        for (name, event) in events {
+            assert_eq!(
+                event["Type"], "ScheduleV2",
+                "{}.{name}: schedules use EventBridge Scheduler",
+                f.logical_id
+            );
+            assert_eq!(
+                f.binary, "fdw-report",
+                "{}.{name}: only fdw-report is scheduled",
+                f.logical_id
+            );
+            let p = &event["Properties"];
+            assert!(
+                p["DeadLetterConfig"]["Arn"].is_object() && p["RetryPolicy"]["MaximumRetryAttempts"].is_number(),
+                "{}.{name}: a schedule needs a dead-letter queue and a retry policy",
+                f.logical_id
+            );
+            let input = p["Input"].as_str().expect("Input is a JSON string");
+            let filled = input
+                .replace("<aws.scheduler.scheduled-time>", "2026-03-04T00:15:00Z")
+                .replace("<aws.scheduler.execution-id>", "c0ffee00-0000-4000-8000-000000000001");
+            let value: Value = serde_json::from_str(&filled).expect("Input is JSON");
+            let request = fdw_bridge::report::event::parse(&value)
+                .unwrap_or_else(|e| panic!("{}.{name}: fdw-report refuses the schedule's input: {e}", f.logical_id));
+            catalog
+                .select(request.reports.as_deref())
+                .unwrap_or_else(|e| panic!("{}.{name}: {e}", f.logical_id));
+            schedules += 1;
+        }
+    }
+    assert!(schedules > 0, "no report schedule in template.yaml");
+}
