@@ -4,13 +4,20 @@
 -- window: previous_week
 -- params: window_start, window_end
 --
--- Orders are counted per customer and status on the orders cluster; cohorts
--- (signup month, UTC) are formed locally.
-WITH per_user AS (
-  SELECT o.user_id, o.status, count(*) AS orders
+-- The window filter runs on the orders cluster (bound parameters are shipped);
+-- the per-customer aggregate runs here, over only the window's orders. A
+-- MATERIALIZED CTE keeps postgres_fdw from shipping the GROUP BY: B runs
+-- shipped queries through a cursor, planned for the first 10% of rows
+-- (cursor_tuple_fraction), and picks a GroupAggregate over the user_id index,
+-- which reads the whole table (measured 27x slower than co-located at 1M orders).
+WITH window_orders AS MATERIALIZED (
+  SELECT o.user_id, o.status
     FROM {{remote}}.orders o
    WHERE o.created_at >= $1 AND o.created_at < $2
-   GROUP BY o.user_id, o.status
+), per_user AS (
+  SELECT user_id, status, count(*) AS orders
+    FROM window_orders
+   GROUP BY user_id, status
 )
 SELECT to_char(date_trunc('month', u.signup_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS cohort,
        count(DISTINCT u.id)                                            AS customers,

@@ -4,13 +4,21 @@
 -- window: previous_week
 -- params: window_start, window_end
 --
--- Spend per customer is summed on the orders cluster; the profile joins locally.
-WITH spend AS (
-  SELECT o.user_id, count(*) AS orders, sum(o.total_cents) AS spend_cents
+-- The window filter runs on the orders cluster (bound parameters are shipped);
+-- the per-customer aggregate runs here, over only the window's orders. A
+-- MATERIALIZED CTE keeps postgres_fdw from shipping the GROUP BY: B runs
+-- shipped queries through a cursor, planned for the first 10% of rows
+-- (cursor_tuple_fraction), and picks a GroupAggregate over the user_id index,
+-- which reads the whole table (measured 27x slower than co-located at 1M orders).
+WITH window_orders AS MATERIALIZED (
+  SELECT o.user_id, o.total_cents
     FROM {{remote}}.orders o
    WHERE o.status IN ('paid', 'shipped')
      AND o.created_at >= $1 AND o.created_at < $2
-   GROUP BY o.user_id
+), spend AS (
+  SELECT user_id, count(*) AS orders, sum(total_cents) AS spend_cents
+    FROM window_orders
+   GROUP BY user_id
 )
 SELECT u.id AS user_id, u.email, u.name, u.country, u.segment, u.signup_at,
        s.orders, s.spend_cents::bigint AS spend_cents
