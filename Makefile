@@ -6,6 +6,8 @@ SHELL := /bin/bash
 
 # e.g. make stack-up STACK_ARGS="--users 100000 --orders 1000000"
 STACK_ARGS ?=
+# The fdw-report bench's own stack (100k users / 1M orders); `FDW_STACK_DIR=$(BENCH_STACK) stack/stack.sh down` stops it.
+BENCH_STACK ?= /tmp/fdw-bench-stack
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
@@ -55,3 +57,7 @@ build: tools
 ## Figures, not pass/fail: Create/Delete times for the sample schema and 100 tables.
 bench: stack-up
 	cargo bench -p fdw-bootstrap --bench create_link
+	# fdw-report: every shipped report via the link vs co-located, at 100k users / 1M orders,
+	# on a stack of its own (the shared stack keeps its scale for the tests).
+	FDW_STACK_DIR=$(BENCH_STACK) stack/stack.sh up --users 100000 --orders 1000000
+	FDW_STACK_DIR=$(BENCH_STACK) cargo bench -p fdw-report --bench reports
