@@ -452,3 +452,161 @@ impl Stack {
         assert_link_gone(self, &link.server, &link.local_schema, &link.fdw_user).await;
     }
 }
+
+/// Rotation (fdw-rotate): the secret, starting a rotation as Secrets Manager
+/// does, and the handler with real clients.
+impl Stack {
+    /// A rotation secret for `link` (AWS rotation-template keys plus the link's
+    /// keys), with `strategy` "alternating" or "single"; returns its ARN.
+    pub async fn rotation_secret(&self, link: &TestLink, strategy: &str) -> String {
+        remember_secret(&link.fdw_password);
+        self.put_secret(
+            &format!("fdw-bridge-test/rotate/{}", link.fdw_user),
+            json!({
+                "engine": "postgres", "host": "127.0.0.1", "port": self.port('b'), "dbname": "orders",
+                "username": link.fdw_user, "password": link.fdw_password,
+                "masterarn": self.var("ORDERS_ADMIN_SECRET_ARN"),
+                "local": {"host": "127.0.0.1", "port": self.port('a').to_string(), "dbname": "users",
+                          "adminarn": self.var("USERS_ADMIN_SECRET_ARN")},
+                "server": link.server, "strategy": strategy,
+            }),
+        )
+        .await
+    }
+
+    /// moto's stand-in rotation Lambda (scripts/moto-rotation-lambda.py), made once per test binary.
+    pub fn rotation_lambda_arn(&self) -> &'static str {
+        static ARN: OnceLock<String> = OnceLock::new();
+        ARN.get_or_init(|| {
+            let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let out = std::process::Command::new(repo.join(".venv/bin/python"))
+                .arg(repo.join("scripts/moto-rotation-lambda.py"))
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run .venv/bin/python ({e}): run `make stack-up`"));
+            assert!(
+                out.status.success(),
+                "scripts/moto-rotation-lambda.py failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        })
+    }
+
+    /// Starts a rotation the way Secrets Manager does (RotateSecret: rotation
+    /// enabled, a new version with AWSPENDING and no value yet); returns that
+    /// version's id, the ClientRequestToken of the four steps.
+    pub async fn start_rotation(&self, secret_arn: &str) -> String {
+        let sdk = aws_config::load_from_env().await;
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        let out = sm
+            .rotate_secret()
+            .secret_id(secret_arn)
+            .rotation_lambda_arn(self.rotation_lambda_arn())
+            .rotation_rules(
+                aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                    .automatically_after_days(30)
+                    .build(),
+            )
+            .rotate_immediately(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("moto refused RotateSecret on {secret_arn}: {e:?}"));
+        out.version_id()
+            .expect("RotateSecret returns the new version")
+            .to_string()
+    }
+
+    /// The fdw-rotate handler with real clients (the SDK against moto, TLS to both clusters).
+    pub async fn rotator(&self) -> fdw_bridge::rotate::steps::Rotator {
+        let sdk = aws_config::load_from_env().await;
+        let client = aws_sdk_secretsmanager::Client::new(&sdk);
+        let tls = fdw_bridge::tls::client_config(Path::new(self.var("FDW_CA_BUNDLE"))).expect("CA bundle");
+        fdw_bridge::rotate::steps::Rotator {
+            connector: Connector::new(tls, Duration::from_secs(5)),
+            store: Arc::new(fdw_bridge::rotate::store::SecretsManagerStore::new(client.clone())),
+            secrets: Arc::new(SecretsManagerSource::new(client)),
+        }
+    }
+
+    /// A version of a secret by stage (and version id), as JSON.
+    pub async fn secret_version(&self, secret_arn: &str, version: Option<&str>, stage: &str) -> Value {
+        let sdk = aws_config::load_from_env().await;
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        let out = sm
+            .get_secret_value()
+            .secret_id(secret_arn)
+            .set_version_id(version.map(str::to_string))
+            .version_stage(stage)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("no {stage} version of {secret_arn}: {e:?}"));
+        serde_json::from_str(out.secret_string().expect("a string secret")).expect("JSON secret")
+    }
+}
+
+/// An incremental [`Stack::assert_no_password_leaked`]: each `check` searches
+/// only what the function log and both server logs gained since the last one,
+/// for every password known then. Suites that check after every step of long
+/// runs use it (the server logs grow to hundreds of MB); remember a password
+/// before the check that covers its first use.
+pub struct LeakWatch {
+    function_log: usize,
+    server_logs: Vec<(String, u64)>,
+}
+
+impl LeakWatch {
+    pub fn start(stack: &Stack) -> Self {
+        let server_logs = ["PG_A_LOG", "PG_B_LOG"]
+            .iter()
+            .map(|k| {
+                let path = stack.var(k).to_string();
+                let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                (path, len)
+            })
+            .collect();
+        Self {
+            function_log: log_buffer().lock().expect("lock").len(),
+            server_logs,
+        }
+    }
+
+    pub fn check(&mut self, stack: &Stack) {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut secrets: Vec<String> = [
+            "USERS_ADMIN_PASSWORD",
+            "ORDERS_ADMIN_PASSWORD",
+            "REPORT_READER_PASSWORD",
+            "FDW_ROLE_PASSWORD",
+        ]
+        .iter()
+        .map(|k| stack.var(k).to_string())
+        .collect();
+        secrets.extend(known_secrets());
+        let new_function_log = {
+            let buf = log_buffer().lock().expect("lock");
+            let text = String::from_utf8_lossy(&buf[self.function_log.min(buf.len())..]).to_string();
+            self.function_log = buf.len();
+            text
+        };
+        for s in &secrets {
+            assert!(
+                !new_function_log.contains(s.as_str()),
+                "a password appears in the function's log"
+            );
+        }
+        for (path, offset) in &mut self.server_logs {
+            let mut file = std::fs::File::open(&*path).expect("server log");
+            file.seek(SeekFrom::Start(*offset)).expect("seek in server log");
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).expect("read server log");
+            *offset += bytes.len() as u64;
+            let text = String::from_utf8_lossy(&bytes);
+            for s in &secrets {
+                assert!(
+                    !text.contains(s.as_str()),
+                    "a password appears in the server log {path}"
+                );
+            }
+        }
+    }
+}

@@ -39,7 +39,15 @@ pub enum RotateError {
     #[error("foreign server {server} on cluster A has no user mapping: nothing would use the new password (create the link with fdw-bootstrap)")]
     NoMappings { server: String },
     #[error("the local admin's user mapping for server {server} on cluster A logs in as {found}, not as the pending user {pending}: setSecret has not switched the mappings yet")]
-    MappingNotSwitched { server: String, found: String, pending: String },
+    MappingNotSwitched {
+        server: String,
+        found: String,
+        pending: String,
+    },
     #[error("the probe query through foreign table {table} of server {server} on cluster A failed: {source}: the user mappings cannot log in to cluster B with the pending credentials")]
-    Probe { server: String, table: String, source: PgError },
+    Probe {
+        server: String,
+        table: String,
+        source: PgError,
+    },
 }

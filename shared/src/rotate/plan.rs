@@ -77,7 +77,11 @@ pub fn plan_remote(
     match &facts.pending {
         None if !is_clone || !facts.base_exists => {
             return Err(PlanError::RoleMissing {
-                role: if is_clone { pair.base.clone() } else { pending_user.to_string() },
+                role: if is_clone {
+                    pair.base.clone()
+                } else {
+                    pending_user.to_string()
+                },
             })
         }
         None => {
@@ -86,7 +90,10 @@ pub fn plan_remote(
             };
             out.push(Statement::secret(create(&literal(password)), create(REDACTED)));
             if let Some(comment) = &facts.base_comment {
-                out.push(Statement::plain(format!("COMMENT ON ROLE {role} IS {}", literal(comment))));
+                out.push(Statement::plain(format!(
+                    "COMMENT ON ROLE {role} IS {}",
+                    literal(comment)
+                )));
             }
             out.push(Statement::plain(format!("GRANT {} TO {role}", ident(&pair.base))));
             out.push(Statement::plain(format!(
@@ -232,11 +239,15 @@ mod tests {
         };
         assert_eq!(
             plan_remote(&pair(), "fdw_orders", "p", &missing),
-            Err(PlanError::RoleMissing { role: "fdw_orders".into() })
+            Err(PlanError::RoleMissing {
+                role: "fdw_orders".into()
+            })
         );
         assert_eq!(
             plan_remote(&pair(), "fdw_orders_clone", "p", &missing),
-            Err(PlanError::RoleMissing { role: "fdw_orders".into() })
+            Err(PlanError::RoleMissing {
+                role: "fdw_orders".into()
+            })
         );
         let admin = RemoteFacts {
             pending: Some(PendingRole {
@@ -260,12 +271,19 @@ mod tests {
     fn every_mapping_is_rewritten_quoted_and_redacted() {
         let plan = plan_mappings(
             "orders link",
-            &[MappedRole::Role("users_admin".into()), MappedRole::Public, MappedRole::Role("we\"ird".into())],
+            &[
+                MappedRole::Role("users_admin".into()),
+                MappedRole::Public,
+                MappedRole::Role("we\"ird".into()),
+            ],
             "fdw_orders_clone",
             "s3'cr\\et ü",
         );
         assert_eq!(plan.len(), 6);
-        assert_eq!(plan[2].shown(), "DROP USER MAPPING IF EXISTS FOR PUBLIC SERVER \"orders link\"");
+        assert_eq!(
+            plan[2].shown(),
+            "DROP USER MAPPING IF EXISTS FOR PUBLIC SERVER \"orders link\""
+        );
         assert_eq!(
             plan[5].shown(),
             "CREATE USER MAPPING FOR \"we\"\"ird\" SERVER \"orders link\" OPTIONS (user 'fdw_orders_clone', password '********')"

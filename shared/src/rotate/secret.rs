@@ -255,7 +255,13 @@ mod tests {
     #[test]
     fn parses_the_documented_shape() {
         let s = RotationSecret::parse("arn:s", "AWSCURRENT", &sample().to_string()).unwrap();
-        assert_eq!(s.remote, Endpoint { host: "b.example".into(), port: 6543 });
+        assert_eq!(
+            s.remote,
+            Endpoint {
+                host: "b.example".into(),
+                port: 6543
+            }
+        );
         assert_eq!(s.local.endpoint.port, 5432);
         assert_eq!(s.local.adminarn, "arn:admin");
         assert_eq!(s.strategy, Strategy::Alternating);
@@ -290,7 +296,9 @@ mod tests {
     fn every_problem_is_named_by_key_without_values() {
         let v = json!({"username": "u", "password": "hunter2", "port": "x", "local": {"host": "", "port": 70000},
                        "strategy": "both", "engine": "mysql"});
-        let e = RotationSecret::parse("arn:s", "AWSPENDING", &v.to_string()).unwrap_err().to_string();
+        let e = RotationSecret::parse("arn:s", "AWSPENDING", &v.to_string())
+            .unwrap_err()
+            .to_string();
         for needle in [
             "arn:s",
             "AWSPENDING",
@@ -317,8 +325,20 @@ mod tests {
 
     #[test]
     fn role_pair_from_either_name() {
-        assert_eq!(RolePair::of("r"), RolePair { base: "r".into(), clone: "r_clone".into() });
-        assert_eq!(RolePair::of("r_clone"), RolePair { base: "r".into(), clone: "r_clone".into() });
+        assert_eq!(
+            RolePair::of("r"),
+            RolePair {
+                base: "r".into(),
+                clone: "r_clone".into()
+            }
+        );
+        assert_eq!(
+            RolePair::of("r_clone"),
+            RolePair {
+                base: "r".into(),
+                clone: "r_clone".into()
+            }
+        );
         assert_eq!(RolePair::of("_clone").clone, "_clone_clone");
         assert!(RolePair::of("r").contains("r_clone") && !RolePair::of("r").contains("s"));
     }

@@ -24,7 +24,9 @@ impl Step {
             "setSecret" => Ok(Self::Set),
             "testSecret" => Ok(Self::Test),
             "finishSecret" => Ok(Self::Finish),
-            other => Err(StageError::UnknownStep { step: other.to_string() }),
+            other => Err(StageError::UnknownStep {
+                step: other.to_string(),
+            }),
         }
     }
 }
@@ -60,13 +62,17 @@ impl SecretMetadata {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StageError {
-    #[error("unknown rotation step {step:?}: Secrets Manager sends createSecret, setSecret, testSecret or finishSecret")]
+    #[error(
+        "unknown rotation step {step:?}: Secrets Manager sends createSecret, setSecret, testSecret or finishSecret"
+    )]
     UnknownStep { step: String },
     #[error("secret {id} does not have rotation enabled: turn rotation on for it (RotateSecret with this function) before invoking the steps")]
     RotationDisabled { id: String },
     #[error("secret {id} has no version {token}: the ClientRequestToken must be the version Secrets Manager created for this rotation")]
     NotAVersion { id: String, token: String },
-    #[error("version {token} of secret {id} is not AWSPENDING (stages: {stages}): it is not the version being rotated")]
+    #[error(
+        "version {token} of secret {id} is not AWSPENDING (stages: {stages}): it is not the version being rotated"
+    )]
     NotPending { id: String, token: String, stages: String },
     #[error("secret {id} has no AWSCURRENT version: store the FDW role's credentials in it first")]
     NoCurrent { id: String },
@@ -99,7 +105,11 @@ pub fn check(id: &str, token: &str, meta: &SecretMetadata) -> Result<Decision, S
         return Err(StageError::NotPending {
             id: id.to_string(),
             token: token.to_string(),
-            stages: if stages.is_empty() { "none".into() } else { stages.join(", ") },
+            stages: if stages.is_empty() {
+                "none".into()
+            } else {
+                stages.join(", ")
+            },
         });
     }
     Ok(Decision::Run)
@@ -112,6 +122,16 @@ pub fn finish_move<'m>(id: &str, token: &str, meta: &'m SecretMetadata) -> Resul
         Some(current) => Ok(Some(current)),
         None => Err(StageError::NoCurrent { id: id.to_string() }),
     }
+}
+
+/// finishSecret, once `token` is AWSCURRENT: whether AWSPENDING is still on it.
+/// It is taken off, so that no AWSPENDING is left anywhere (AWS accepts both end
+/// states; moto's RotateSecret refuses the next rotation while AWSPENDING and
+/// AWSCURRENT share a version).
+pub fn pending_left_on(token: &str, meta: &SecretMetadata) -> bool {
+    meta.versions
+        .get(token)
+        .is_some_and(|stages| stages.iter().any(|s| s == AWSPENDING))
 }
 
 #[cfg(test)]
@@ -137,7 +157,14 @@ mod tests {
 
     #[test]
     fn the_reference_checks() {
-        let m = meta(true, &[("old", &[AWSCURRENT]), ("new", &[AWSPENDING]), ("prev", &["AWSPREVIOUS"])]);
+        let m = meta(
+            true,
+            &[
+                ("old", &[AWSCURRENT]),
+                ("new", &[AWSPENDING]),
+                ("prev", &["AWSPREVIOUS"]),
+            ],
+        );
         assert_eq!(check("s", "new", &m), Ok(Decision::Run));
         assert_eq!(check("s", "old", &m), Ok(Decision::AlreadyCurrent));
         assert!(matches!(check("s", "prev", &m), Err(StageError::NotPending { .. })));
@@ -156,5 +183,7 @@ mod tests {
         let done = meta(true, &[("old", &["AWSPREVIOUS"]), ("new", &[AWSCURRENT, AWSPENDING])]);
         assert_eq!(finish_move("s", "new", &done), Ok(None));
         assert!(finish_move("s", "new", &meta(true, &[])).is_err());
+        assert!(pending_left_on("new", &done));
+        assert!(!pending_left_on("old", &done));
     }
 }

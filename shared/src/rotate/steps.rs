@@ -3,9 +3,9 @@
 
 use super::catalog;
 use super::error::RotateError;
-use super::plan::{check_pending_user, plan_mappings, plan_remote};
+use super::plan::{check_pending_user, plan_mappings, plan_remote, MappedRole};
 use super::secret::{RotationSecret, Strategy};
-use super::stages::{check, finish_move, Decision, SecretMetadata, Step, AWSCURRENT, AWSPENDING};
+use super::stages::{check, finish_move, pending_left_on, Decision, SecretMetadata, Step, AWSCURRENT, AWSPENDING};
 use super::store::RotationStore;
 use crate::connect::{ConnectError, ConnectTarget, Connector};
 use crate::link::apply::apply_in_transaction;
@@ -39,6 +39,10 @@ impl Rotator {
         let step = Step::parse(step)?;
         let meta = self.store.describe(id).await?;
         let did = match check(id, token, &meta)? {
+            Decision::AlreadyCurrent if step == Step::Finish && pending_left_on(token, &meta) => {
+                self.store.clear_pending(id, token).await?;
+                format!("version {token} is already AWSCURRENT; AWSPENDING taken off it")
+            }
             Decision::AlreadyCurrent => format!("version {token} is already AWSCURRENT: nothing to do"),
             Decision::Run => match step {
                 Step::Create => self.create(id, token).await?,
@@ -69,7 +73,11 @@ impl Rotator {
                 id: id.to_string(),
                 token: token.to_string(),
             })?;
-        Ok(RotationSecret::parse(id, &format!("AWSPENDING version {token}"), &text)?)
+        Ok(RotationSecret::parse(
+            id,
+            &format!("AWSPENDING version {token}"),
+            &text,
+        )?)
     }
 
     /// createSecret: a new version with a random password, for the user not in
@@ -90,20 +98,38 @@ impl Rotator {
 
     /// setSecret: the pending password on cluster B (unless it already logs
     /// in), then every user mapping of the server on cluster A, in one transaction.
+    /// Cluster A's session and mappings are read first, so that with a single
+    /// user the time between the two commits (when new connections fail) is short.
     async fn set(&self, id: &str, token: &str) -> Result<String, RotateError> {
         let current = self.current(id).await?;
         let pending = self.pending(id, token).await?;
         check_pending_user(current.strategy, &current.username, &pending.username)?;
+        let (mut admin, mapped) = self.local_mappings(id, &pending).await?;
         let mut did = Vec::new();
         match self.connector.connect(&pending_target(id, token, &pending)).await {
-            Ok(_) => did.push(format!("{} already logs in to cluster B with the pending password", pending.username)),
+            Ok(_) => did.push(format!(
+                "{} already logs in to cluster B with the pending password",
+                pending.username
+            )),
             Err(ConnectError::Auth { .. }) => did.push(self.set_remote_password(id, &current, &pending).await?),
             Err(ConnectError::Other { sqlstate, .. }) if sqlstate.as_deref() == Some("42501") => {
                 did.push(self.set_remote_password(id, &current, &pending).await?)
             }
             Err(e) => return Err(e.into()),
         }
-        did.push(self.switch_mappings(id, &pending).await?);
+        let statements = plan_mappings(&pending.server, &mapped, &pending.username, &pending.password);
+        apply_in_transaction(&mut admin, LOCK_KEY, &statements)
+            .await
+            .map_err(|source| RotateError::Sql {
+                cluster: local_label(&pending),
+                source,
+            })?;
+        did.push(format!(
+            "cluster A: {} user mapping(s) of server {} now log in as {}",
+            mapped.len(),
+            pending.server,
+            pending.username
+        ));
         Ok(did.join("; "))
     }
 
@@ -140,16 +166,19 @@ impl Rotator {
         ))
     }
 
-    async fn switch_mappings(&self, id: &str, pending: &RotationSecret) -> Result<String, RotateError> {
-        let mut admin = self.local_admin_session(id, pending).await?;
-        let cluster = local_label(pending);
-        let sql_error = |source| RotateError::Sql {
-            cluster: cluster.clone(),
-            source,
-        };
+    /// A session on cluster A as the local admin, and the roles mapped for the server.
+    async fn local_mappings(
+        &self,
+        id: &str,
+        pending: &RotationSecret,
+    ) -> Result<(Client, Vec<MappedRole>), RotateError> {
+        let admin = self.local_admin_session(id, pending).await?;
         let mapped = catalog::mapped_roles(&admin, &pending.server)
             .await
-            .map_err(sql_error)?
+            .map_err(|source| RotateError::Sql {
+                cluster: local_label(pending),
+                source,
+            })?
             .ok_or_else(|| RotateError::ServerMissing {
                 server: pending.server.clone(),
                 dbname: pending.local.dbname.clone(),
@@ -160,16 +189,7 @@ impl Rotator {
                 server: pending.server.clone(),
             });
         }
-        let statements = plan_mappings(&pending.server, &mapped, &pending.username, &pending.password);
-        apply_in_transaction(&mut admin, LOCK_KEY, &statements)
-            .await
-            .map_err(sql_error)?;
-        Ok(format!(
-            "cluster A: {} user mapping(s) of server {} now log in as {}",
-            mapped.len(),
-            pending.server,
-            pending.username
-        ))
+        Ok((admin, mapped))
     }
 
     /// testSecret: the pending credentials log in to cluster B, and a query
@@ -187,7 +207,10 @@ impl Rotator {
             cluster: local_label(&pending),
             source,
         };
-        match catalog::own_mapping_user(&admin, &pending.server).await.map_err(sql_error)? {
+        match catalog::own_mapping_user(&admin, &pending.server)
+            .await
+            .map_err(sql_error)?
+        {
             Some(user) if user != pending.username => {
                 return Err(RotateError::MappingNotSwitched {
                     server: pending.server.clone(),
@@ -199,7 +222,10 @@ impl Rotator {
         }
         let Some((schema, table)) = catalog::probe_table(&admin, &pending.server).await.map_err(sql_error)? else {
             tracing::warn!(server = %pending.server, "the server has no foreign table to probe through: only the login to cluster B was tested");
-            return Ok(format!("{} logs in to cluster B; no foreign table to probe", pending.username));
+            return Ok(format!(
+                "{} logs in to cluster B; no foreign table to probe",
+                pending.username
+            ));
         };
         let name = crate::sql::qualified(&schema, &table);
         admin
@@ -222,6 +248,7 @@ impl Rotator {
             None => Ok(format!("version {token} is already AWSCURRENT")),
             Some(from) => {
                 self.store.move_current(id, token, from).await?;
+                self.store.clear_pending(id, token).await?;
                 Ok(format!("AWSCURRENT moved from version {from} to {token}"))
             }
         }
@@ -250,16 +277,16 @@ impl Rotator {
     }
 
     async fn local_admin_session(&self, id: &str, secret: &RotationSecret) -> Result<Client, RotateError> {
-        let admin = self
-            .secrets
-            .db_secret(&secret.local.adminarn)
-            .await
-            .map_err(|source| RotateError::AdminSecret {
-                what: "the admin secret of cluster A",
-                key: "local.adminarn",
-                id: id.to_string(),
-                source,
-            })?;
+        let admin =
+            self.secrets
+                .db_secret(&secret.local.adminarn)
+                .await
+                .map_err(|source| RotateError::AdminSecret {
+                    what: "the admin secret of cluster A",
+                    key: "local.adminarn",
+                    id: id.to_string(),
+                    source,
+                })?;
         let target = ConnectTarget {
             label: local_label(secret),
             endpoint: secret.local.endpoint.clone(),

@@ -15,7 +15,11 @@ pub const PASSWORD_LENGTH: i64 = 32;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("Secrets Manager {call} on secret {id} failed: {reason} (the function's role needs DescribeSecret, GetSecretValue, PutSecretValue and UpdateSecretVersionStage on it, and GetRandomPassword; in a VPC, a Secrets Manager interface endpoint)")]
-    Call { call: &'static str, id: String, reason: String },
+    Call {
+        call: &'static str,
+        id: String,
+        reason: String,
+    },
     #[error("secret {id}, {what}, holds binary data, not a JSON string")]
     Binary { id: String, what: String },
 }
@@ -33,6 +37,8 @@ pub trait RotationStore: Send + Sync {
     async fn random_password(&self) -> Result<String, StoreError>;
     /// UpdateSecretVersionStage: AWSCURRENT to `to`, away from `from`.
     async fn move_current(&self, id: &str, to: &str, from: &str) -> Result<(), StoreError>;
+    /// UpdateSecretVersionStage: AWSPENDING off `version` (once it is AWSCURRENT).
+    async fn clear_pending(&self, id: &str, version: &str) -> Result<(), StoreError>;
 }
 
 #[derive(Clone)]
@@ -46,7 +52,11 @@ impl SecretsManagerStore {
     }
 }
 
-fn call_error<E, R>(call: &'static str, id: &str, e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> StoreError
+fn call_error<E, R>(
+    call: &'static str,
+    id: &str,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> StoreError
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
@@ -92,7 +102,9 @@ impl RotationStore for SecretsManagerStore {
                     what: stage.to_string(),
                 }),
             },
-            Err(SdkError::ServiceError(se)) if matches!(se.err(), GetSecretValueError::ResourceNotFoundException(_)) => {
+            Err(SdkError::ServiceError(se))
+                if matches!(se.err(), GetSecretValueError::ResourceNotFoundException(_)) =>
+            {
                 Ok(None)
             }
             Err(e) => Err(call_error("GetSecretValue", id, &e)),
@@ -121,11 +133,13 @@ impl RotationStore for SecretsManagerStore {
             .send()
             .await
             .map_err(|e| call_error("GetRandomPassword", "(none)", &e))?;
-        out.random_password().map(str::to_string).ok_or_else(|| StoreError::Call {
-            call: "GetRandomPassword",
-            id: "(none)".into(),
-            reason: "the answer held no password".into(),
-        })
+        out.random_password()
+            .map(str::to_string)
+            .ok_or_else(|| StoreError::Call {
+                call: "GetRandomPassword",
+                id: "(none)".into(),
+                reason: "the answer held no password".into(),
+            })
     }
 
     async fn move_current(&self, id: &str, to: &str, from: &str) -> Result<(), StoreError> {
@@ -135,6 +149,18 @@ impl RotationStore for SecretsManagerStore {
             .version_stage(super::stages::AWSCURRENT)
             .move_to_version_id(to)
             .remove_from_version_id(from)
+            .send()
+            .await
+            .map_err(|e| call_error("UpdateSecretVersionStage", id, &e))?;
+        Ok(())
+    }
+
+    async fn clear_pending(&self, id: &str, version: &str) -> Result<(), StoreError> {
+        self.client
+            .update_secret_version_stage()
+            .secret_id(id)
+            .version_stage(super::stages::AWSPENDING)
+            .remove_from_version_id(version)
             .send()
             .await
             .map_err(|e| call_error("UpdateSecretVersionStage", id, &e))?;

@@ -1,0 +1,86 @@
+//! setSecret while cluster B is down. This file stops cluster B, so it is its
+//! own test binary (cargo runs binaries one after another), and a guard starts
+//! B again when the test ends, also when it panics.
+
+mod common;
+
+use common::{cross_query, step, STEPS};
+use fdw_bridge_testkit as harness;
+use harness::{LeakWatch, Stack};
+use serde_json::json;
+use std::path::Path;
+use std::process::Command;
+
+fn stack_sh(args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stack/stack.sh");
+    let status = Command::new(&script)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(status.success(), "stack/stack.sh {args:?} failed");
+}
+
+/// Starts cluster B again when dropped, so a failing test never leaves it down.
+struct RestartB;
+
+impl Drop for RestartB {
+    fn drop(&mut self) {
+        stack_sh(&["pg-start", "b"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
+    let stack = Stack::get();
+    let link = stack.create_link("rot_bdown").await;
+    let secret = stack.rotation_secret(&link, "alternating").await;
+    let rotator = stack.rotator().await;
+    let mut watch = LeakWatch::start(stack);
+    let token = stack.start_rotation(&secret).await;
+    step(&mut watch, &rotator, "createSecret", &secret, &token)
+        .await
+        .unwrap();
+
+    let restart = RestartB;
+    stack_sh(&["pg-stop", "b"]);
+    let e = step(&mut watch, &rotator, "setSecret", &secret, &token)
+        .await
+        .unwrap_err()
+        .to_string();
+    let port = stack.port('b').to_string();
+    assert!(
+        e.contains("cluster B") && e.contains(&port),
+        "the error does not name cluster B: {e}"
+    );
+    drop(restart);
+
+    // AWSCURRENT still works: the mappings were left as they were.
+    let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!(link.fdw_user));
+    let (user, _) = common::mapping_options(stack, &link.server, "report_reader").await;
+    assert_eq!(user, link.fdw_user);
+    let reader = stack
+        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    reader
+        .query_one(&cross_query(&link), &[])
+        .await
+        .unwrap_or_else(|e| panic!("querying across with AWSCURRENT after B came back: {e}"));
+
+    // Secrets Manager retries the rotation: it completes.
+    for name in STEPS {
+        step(&mut watch, &rotator, name, &secret, &token)
+            .await
+            .unwrap_or_else(|e| panic!("{name} on retry: {e}"));
+    }
+    let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
+    assert_eq!(
+        current["username"],
+        json!(fdw_bridge::link::clone_role_name(&link.fdw_user))
+    );
+    let reader = stack
+        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    reader.query_one(&cross_query(&link), &[]).await.unwrap();
+    stack.delete_link(&link).await;
+}
