@@ -57,6 +57,7 @@ build: tools
 ## Figures, not pass/fail: Create/Delete times for the sample schema and 100 tables.
 bench: stack-up
 	cargo bench -p fdw-bootstrap --bench create_link
+	cargo bench -p fdw-rotate --bench rotation
 	# fdw-report: every shipped report via the link vs co-located, at 100k users / 1M orders,
 	# on a stack of its own (the shared stack keeps its scale for the tests).
 	FDW_STACK_DIR=$(BENCH_STACK) stack/stack.sh up --users 100000 --orders 1000000

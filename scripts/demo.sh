@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole fdw-bootstrap lifecycle against the local stack, through the real
 # Lambda runtime under `cargo lambda watch`: Create the link, query across the
-# two clusters, Update one option, Delete the link. `make demo` runs this.
+# two clusters, rotate the FDW password (fdw-rotate), Update one option, Delete
+# the link. `make demo` runs this.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -63,6 +64,31 @@ export EVENT_ID="demo-report-$(date +%s%N)"
 scripts/render-event.py events/fdw-report-scheduled-event.json >"$work/report.json"
 cargo lambda invoke fdw-report --invoke-port "$port" --data-file "$work/report.json" >"$work/report.out"
 scripts/show-reports.py "$work/report.out"   # the answer, then each stored result table
+
+step "fdw-rotate: one whole rotation of the FDW role's password (events/fdw-rotate-*.json), then query across again"
+cargo build -q -p fdw-rotate
+scripts/render-event.py events/fdw-rotate-secret.json >"$work/rotate-secret.json"
+read -r ROTATE_SECRET_ARN ROTATE_TOKEN < <(.venv/bin/python scripts/start-rotation.py fdw-bridge/demo-rotate "$work/rotate-secret.json")
+export ROTATE_SECRET_ARN ROTATE_TOKEN
+for s in create set test finish; do
+  scripts/render-event.py "events/fdw-rotate-$s.json" >"$work/rotate-$s.json"
+  cargo lambda invoke fdw-rotate --invoke-port "$port" --data-file "$work/rotate-$s.json" >"$work/rotate-$s.out"
+  echo "  ${s}Secret: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Result"])' "$work/rotate-$s.out")"
+done
+PGPASSWORD="$REPORT_READER_PASSWORD" "$PG_BIN/psql" -X -At \
+  "host=$PG_A_HOST port=$PG_A_PORT dbname=users user=report_reader sslmode=verify-full sslrootcert=$FDW_CA_BUNDLE" \
+  -c "SELECT 'after the rotation: ' || count(*) || ' orders joined to their users'
+        FROM users u JOIN orders_remote.orders o ON o.user_id = u.id" | sed 's/^/  /'
+.venv/bin/python - "$work/watch.log" "$PG_A_LOG" "$PG_B_LOG" <<'PY'
+import boto3, json, os, sys
+new = json.loads(boto3.client("secretsmanager").get_secret_value(
+    SecretId=os.environ["ROTATE_SECRET_ARN"], VersionStage="AWSCURRENT")["SecretString"])
+print(f"  AWSCURRENT now logs in as {new['username']}; its new password in the logs:", end="")
+for path in sys.argv[1:]:
+    if new["password"] in open(path, encoding="utf-8", errors="replace").read():
+        sys.exit(f" it appears in {path}")
+print(" nowhere")
+PY
 
 step "Update: one changed option (FetchSize 10000 -> 5000) is one ALTER SERVER"
 invoke fdw-bootstrap-update.json update
