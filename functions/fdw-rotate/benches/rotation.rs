@@ -33,7 +33,9 @@ async fn measure(stack: &Stack, tag: &str, extra: usize) -> Vec<Duration> {
     let link = stack.create_link(tag).await;
     let a = stack.superuser('a', "users").await;
     // The mappings carry a password: keep this session's statements out of the server log.
-    a.batch_execute("SET log_statement = 'none'").await.expect("quiet logging");
+    a.batch_execute("SET log_statement = 'none'")
+        .await
+        .expect("quiet logging");
     let roles: Vec<String> = (0..extra).map(|i| format!("{}_{i}", link.server)).collect();
     for role in &roles {
         let r = fdw_bridge::sql::ident(role);
