@@ -63,7 +63,12 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Outc
 
     let mut remote = connector.connect(&link.remote_admin).await?;
     let mut remote_state = read_remote(&remote, spec).await.map_err(sql(REMOTE))?;
-    if remote_state.fdw_role.is_some() {
+    let login_role = if spec.logs_in_as_clone() {
+        &remote_state.clone_role
+    } else {
+        &remote_state.fdw_role
+    };
+    if login_role.is_some() {
         remote_state.fdw_password_works = fdw_password_works(connector, link).await?;
     }
     let exposed = exposed_tables(spec, &remote_state)?;

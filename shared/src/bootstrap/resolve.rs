@@ -76,7 +76,9 @@ pub async fn resolve(
         .await
         .map_err(secret("FdwRoleSecretArn"))?;
 
-    let fdw_user = fdw_secret.username.clone();
+    // After an odd number of alternating-users rotations the secret names the clone.
+    let login_user = fdw_secret.username.clone();
+    let fdw_user = crate::link::base_role_name(&login_user).to_string();
     let bad_user = |reason| ResolveError::BadFdwUser {
         secret: props.fdw_role_secret_arn.clone(),
         username: fdw_user.clone(),
@@ -116,6 +118,7 @@ pub async fn resolve(
         remote_database: props.remote.database.clone(),
         server_options: props.server_options.clone(),
         fdw_user: fdw_user.clone(),
+        login_user,
         fdw_password: Password(fdw_secret.password.clone()),
         remote_admin_user: remote_secret.username.clone(),
         local_admin_user: local_secret.username.clone(),

@@ -17,6 +17,16 @@ pub fn is_managed(comment: Option<&str>) -> bool {
     comment.is_some_and(|c| c.starts_with(MANAGED_MARKER))
 }
 
+/// The base FDW role of a login name: rotation's alternating users log in as
+/// the base role or its clone (`<base>_clone`), and the secret names whichever
+/// is current.
+pub fn base_role_name(user: &str) -> &str {
+    match user.strip_suffix("_clone") {
+        Some(base) if !base.is_empty() => base,
+        _ => user,
+    }
+}
+
 /// The clone used by alternating-user rotation (PostgreSQL names hold 63 bytes).
 pub fn clone_role_name(role: &str) -> String {
     const SUFFIX: &str = "_clone";

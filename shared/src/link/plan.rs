@@ -109,50 +109,35 @@ pub fn plan_remote(
     }
     let role = ident(&spec.fdw_user);
     let mut out = Vec::new();
-    let empty = RoleState::default();
-    let current = match &remote.fdw_role {
-        None => {
-            let create = |pw: &str| {
-                format!("CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD {pw}")
-            };
-            out.push(Statement::secret(
-                create(&literal(spec.fdw_password.expose())),
-                create(REDACTED),
-            ));
+    let as_clone = spec.logs_in_as_clone();
+    // The base role holds the grants; it carries the password unless rotation
+    // has switched the mappings to its clone.
+    let base_password = (!as_clone).then_some((&spec.fdw_password, remote.fdw_password_works));
+    ensure_role(spec, &spec.fdw_user, remote.fdw_role.as_ref(), base_password, &mut out)?;
+    if as_clone {
+        let clone = ident(&spec.login_user);
+        let created = remote.clone_role.is_none();
+        ensure_role(
+            spec,
+            &spec.login_user,
+            remote.clone_role.as_ref(),
+            Some((&spec.fdw_password, remote.fdw_password_works)),
+            &mut out,
+        )?;
+        if created {
+            // As rotation makes it: a member of the base role, so it reads what the base role may.
+            out.push(Statement::plain(format!("GRANT {role} TO {clone}")));
             out.push(Statement::plain(format!(
-                "COMMENT ON ROLE {role} IS {}",
-                literal(&spec.role_comment())
+                "GRANT CONNECT ON DATABASE {} TO {clone}",
+                ident(&spec.remote_database)
             )));
-            &empty
         }
-        Some(r) if !spec.owns(r.comment.as_ref()) => {
-            return Err(PlanError::RemoteRoleNotOurs {
-                role: spec.fdw_user.clone(),
-                owner: owner_of(r.comment.as_deref()),
-            })
-        }
-        Some(r) => {
-            // A replacement hands the role over from the old identity to this one,
-            // so that the old identity's Delete leaves it alone.
-            if r.comment.as_deref() != Some(spec.role_comment().as_str()) {
-                out.push(Statement::plain(format!(
-                    "COMMENT ON ROLE {role} IS {}",
-                    literal(&spec.role_comment())
-                )));
-            }
-            if !r.can_login {
-                out.push(Statement::plain(format!("ALTER ROLE {role} LOGIN")));
-            }
-            if !remote.fdw_password_works {
-                let alter = |pw: &str| format!("ALTER ROLE {role} PASSWORD {pw}");
-                out.push(Statement::secret(
-                    alter(&literal(spec.fdw_password.expose())),
-                    alter(REDACTED),
-                ));
-            }
-            r
-        }
-    };
+    } else if let Some(clone) = remote.clone_role.as_ref().filter(|c| spec.owns(c.comment.as_ref())) {
+        // A clone left by rotation follows the base role's hand-over.
+        hand_over(spec, &clone_role_name(&spec.fdw_user), clone, &mut out);
+    }
+    let empty = RoleState::default();
+    let current = remote.fdw_role.as_ref().unwrap_or(&empty);
     let grants = &current.grants;
 
     if !grants.databases.contains(&spec.remote_database) {
@@ -206,6 +191,70 @@ pub fn plan_remote(
         )));
     }
     Ok(out)
+}
+
+/// Creates `name` when missing (with the password, if it carries it), refuses
+/// a role this link did not make, and otherwise hands it over, lets it log in
+/// and sets the password when the secret's no longer works.
+fn ensure_role(
+    spec: &LinkSpec,
+    name: &str,
+    state: Option<&RoleState>,
+    password: Option<(&crate::link::spec::Password, bool)>,
+    out: &mut Vec<Statement>,
+) -> Result<(), PlanError> {
+    let role = ident(name);
+    match state {
+        None => {
+            let create = |pw: Option<&str>| {
+                let mut sql = format!("CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION");
+                if let Some(pw) = pw {
+                    sql.push_str(&format!(" PASSWORD {pw}"));
+                }
+                sql
+            };
+            match password {
+                Some((pw, _)) => out.push(Statement::secret(
+                    create(Some(&literal(pw.expose()))),
+                    create(Some(REDACTED)),
+                )),
+                None => out.push(Statement::plain(create(None))),
+            }
+            out.push(Statement::plain(format!(
+                "COMMENT ON ROLE {role} IS {}",
+                literal(&spec.role_comment())
+            )));
+        }
+        Some(r) if !spec.owns(r.comment.as_ref()) => {
+            return Err(PlanError::RemoteRoleNotOurs {
+                role: name.to_string(),
+                owner: owner_of(r.comment.as_deref()),
+            })
+        }
+        Some(r) => {
+            hand_over(spec, name, r, out);
+            if !r.can_login {
+                out.push(Statement::plain(format!("ALTER ROLE {role} LOGIN")));
+            }
+            if let Some((pw, false)) = password {
+                let alter = |pw: &str| format!("ALTER ROLE {role} PASSWORD {pw}");
+                out.push(Statement::secret(alter(&literal(pw.expose())), alter(REDACTED)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A replacement hands a role over from the old identity to this one, so that
+/// the old identity's Delete leaves it alone.
+fn hand_over(spec: &LinkSpec, name: &str, state: &RoleState, out: &mut Vec<Statement>) {
+    if state.comment.as_deref() != Some(spec.role_comment().as_str()) {
+        out.push(Statement::plain(format!(
+            "COMMENT ON ROLE {} IS {}",
+            ident(name),
+            literal(&spec.role_comment())
+        )));
+    }
 }
 
 /// Statements for the local cluster, and the foreign tables that are new (to ANALYZE).
@@ -272,7 +321,7 @@ pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable])
 
     // User mappings: every mapped role logs in as the FDW role.
     let wanted_mapping: BTreeMap<String, String> = [
-        ("user".to_string(), spec.fdw_user.clone()),
+        ("user".to_string(), spec.login_user.clone()),
         ("password".to_string(), spec.fdw_password.expose().to_string()),
     ]
     .into();
@@ -282,7 +331,7 @@ pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable])
         let create = |pw: &str| {
             format!(
                 "CREATE USER MAPPING FOR {who} SERVER {server} OPTIONS (user {}, password {pw})",
-                literal(&spec.fdw_user)
+                literal(&spec.login_user)
             )
         };
         Statement::secret(create(&literal(spec.fdw_password.expose())), create(REDACTED))

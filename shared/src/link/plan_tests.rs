@@ -19,6 +19,7 @@ fn spec() -> LinkSpec {
         remote_database: "orders".into(),
         server_options: [("fetch_size".to_string(), "10000".to_string())].into(),
         fdw_user: "fdw_orders".into(),
+        login_user: "fdw_orders".into(),
         fdw_password: Password("s3cr'et\\pw".into()),
         remote_admin_user: "orders_admin".into(),
         local_admin_user: "users_admin".into(),
@@ -448,4 +449,43 @@ fn mappings_the_admin_cannot_read_follow_the_admins_own() {
             "CREATE USER MAPPING FOR \"report_reader\" SERVER \"orders_link\" OPTIONS (user 'fdw_orders', password '********')",
         ]
     );
+}
+
+#[test]
+fn after_rotation_to_the_clone_the_mappings_follow_the_secret() {
+    let mut s = spec();
+    s.login_user = "fdw_orders_clone".into();
+    // The clone exists (rotation made it) and the secret's password works for it.
+    let mut remote = remote_converged();
+    remote.clone_role = Some(RoleState {
+        can_login: true,
+        comment: remote.fdw_role.as_ref().unwrap().comment.clone(),
+        ..Default::default()
+    });
+    remote.fdw_password_works = true;
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    // Remote: nothing; the base role keeps its grants and its old password.
+    assert!(plan_remote(&s, &remote, &exposed).unwrap().is_empty());
+    // Local: the mappings move to the clone.
+    let plan = shown(&plan_local(&s, &local_converged(), &exposed).unwrap().statements);
+    assert!(plan.iter().all(|st| st.contains("ALTER USER MAPPING")), "{plan:?}");
+    assert!(plan.iter().all(|st| st.contains("'fdw_orders_clone'")), "{plan:?}");
+
+    // From nothing with a secret that names the clone: base without password, clone with it.
+    let fresh = shown(&plan_remote(&s, &remote_fresh(), &exposed).unwrap());
+    assert_eq!(
+        &fresh[..6],
+        &[
+            "CREATE ROLE \"fdw_orders\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION",
+            "COMMENT ON ROLE \"fdw_orders\" IS 'managed by fdw-bridge: test link=fdw-link/test'",
+            "CREATE ROLE \"fdw_orders_clone\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '********'",
+            "COMMENT ON ROLE \"fdw_orders_clone\" IS 'managed by fdw-bridge: test link=fdw-link/test'",
+            "GRANT \"fdw_orders\" TO \"fdw_orders_clone\"",
+            "GRANT CONNECT ON DATABASE \"orders\" TO \"fdw_orders_clone\"",
+        ]
+    );
+    // Removal takes both.
+    let removal = shown(&plan_remote_removal(&s, &remote));
+    assert!(removal.contains(&"DROP ROLE \"fdw_orders\"".to_string()));
+    assert!(removal.contains(&"DROP ROLE \"fdw_orders_clone\"".to_string()));
 }

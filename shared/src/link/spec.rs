@@ -20,8 +20,12 @@ pub struct LinkSpec {
     pub remote_database: String,
     /// postgres_fdw server options besides host, port and dbname.
     pub server_options: BTreeMap<String, String>,
-    /// The least-privilege role on the remote cluster that the user mappings log in as.
+    /// The least-privilege role on the remote cluster that holds the grants.
     pub fdw_user: String,
+    /// Who the user mappings log in as: `fdw_user`, or its clone once
+    /// alternating-users rotation has switched to it (the secret names the current one).
+    pub login_user: String,
+    /// The password of `login_user`.
     pub fdw_password: Password,
     /// The remote admin, which must never end up in a user mapping.
     pub remote_admin_user: String,
@@ -82,6 +86,11 @@ impl LinkSpec {
         format!("{} link={}", self.marker, self.link_id)
     }
 
+    /// Whether the mappings log in as the clone rather than the base role.
+    pub fn logs_in_as_clone(&self) -> bool {
+        self.login_user != self.fdw_user
+    }
+
     /// All server options, including the connection ones.
     pub fn all_server_options(&self) -> BTreeMap<String, String> {
         let mut all = self.server_options.clone();
@@ -102,6 +111,7 @@ impl fmt::Debug for LinkSpec {
             )
             .field("server_options", &self.server_options)
             .field("fdw_user", &self.fdw_user)
+            .field("login_user", &self.login_user)
             .field("local_roles", &self.local_roles)
             .field("imports", &self.imports)
             .finish_non_exhaustive()

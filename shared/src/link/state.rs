@@ -38,7 +38,7 @@ pub struct RemoteState {
     pub fdw_role: Option<RoleState>,
     /// Its alternating-users clone, when it exists.
     pub clone_role: Option<RoleState>,
-    /// Whether a login as the FDW role with the secret's password works.
+    /// Whether a login as the secret's user (the FDW role or its clone) with the secret's password works.
     pub fdw_password_works: bool,
     /// Schemas that exist among those asked for, with their tables and views.
     pub schemas: BTreeMap<String, BTreeMap<String, Vec<Column>>>,
