@@ -1,24 +1,27 @@
 #!/usr/bin/env python3
-"""Local stack only (the demo): stores a rendered rotation secret as the
-AWSCURRENT version of secret NAME in moto, then starts a rotation the way
-Secrets Manager does (RotateSecret: a new AWSPENDING version with no value,
-whose id is the ClientRequestToken of the four steps). Prints "ARN TOKEN"."""
+"""Local stack only (the demo).
+  start-rotation.py store NAME SECRET_JSON_FILE   stores the rendered rotation secret as the
+                                                  AWSCURRENT version of NAME in moto; prints its ARN
+  start-rotation.py start ARN                     starts a rotation the way Secrets Manager does
+                                                  (RotateSecret: a new AWSPENDING version with no
+                                                  value); prints its id, the steps' ClientRequestToken"""
 import subprocess
 import sys
 from pathlib import Path
 
 import boto3
 
-if len(sys.argv) != 3:
-    sys.exit("usage: start-rotation.py NAME SECRET_JSON_FILE")
-name, body = sys.argv[1], Path(sys.argv[2]).read_text(encoding="utf-8")
 sm = boto3.client("secretsmanager")
-try:
-    arn = sm.create_secret(Name=name, SecretString=body)["ARN"]
-except sm.exceptions.ResourceExistsException:
-    arn = sm.put_secret_value(SecretId=name, SecretString=body)["ARN"]
-standin = subprocess.run([sys.executable, str(Path(__file__).with_name("moto-rotation-lambda.py"))],
-                         check=True, capture_output=True, text=True).stdout.strip()
-token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=standin,
-                         RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=True)["VersionId"]
-print(arn, token)
+if len(sys.argv) == 4 and sys.argv[1] == "store":
+    name, body = sys.argv[2], Path(sys.argv[3]).read_text(encoding="utf-8")
+    try:
+        print(sm.create_secret(Name=name, SecretString=body)["ARN"])
+    except sm.exceptions.ResourceExistsException:
+        print(sm.put_secret_value(SecretId=name, SecretString=body, VersionStages=["AWSCURRENT"])["ARN"])
+elif len(sys.argv) == 3 and sys.argv[1] == "start":
+    standin = subprocess.run([sys.executable, str(Path(__file__).with_name("moto-rotation-lambda.py"))],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    print(sm.rotate_secret(SecretId=sys.argv[2], RotationLambdaARN=standin,
+                           RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=True)["VersionId"])
+else:
+    sys.exit(__doc__)

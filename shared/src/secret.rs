@@ -104,6 +104,8 @@ impl SecretSource for SecretsManagerSource {
             .client
             .get_secret_value()
             .secret_id(secret_id)
+            // AWS's default, said explicitly: during a rotation only AWSCURRENT is in use.
+            .version_stage("AWSCURRENT")
             .send()
             .await
             .map_err(|e| match &e {
