@@ -14,6 +14,7 @@ pub mod pg_error;
 pub mod report;
 pub mod rotate;
 pub mod secret;
+pub mod settings;
 pub mod sql;
 pub mod tls;
 

@@ -3,10 +3,10 @@
 //! `fdw_bridge::bootstrap`.
 
 use fdw_bridge::bootstrap::custom_resource::{deadline_from_epoch_ms, Bootstrap, Request, Unreadable};
-use fdw_bridge::bootstrap::settings::Settings;
 use fdw_bridge::connect::Connector;
 use fdw_bridge::endpoint::RdsEndpointSource;
 use fdw_bridge::secret::SecretsManagerSource;
+use fdw_bridge::settings::Settings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;

@@ -3,11 +3,11 @@
 //! `fdw_bridge::rotate`.
 
 use aws_lambda_events::event::secretsmanager::SecretsManagerSecretRotationEvent;
-use fdw_bridge::bootstrap::settings::Settings;
 use fdw_bridge::connect::Connector;
 use fdw_bridge::rotate::steps::Rotator;
 use fdw_bridge::rotate::store::SecretsManagerStore;
 use fdw_bridge::secret::SecretsManagerSource;
+use fdw_bridge::settings::Settings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;

@@ -8,4 +8,3 @@ pub mod custom_resource;
 pub mod properties;
 pub mod resolve;
 pub mod response;
-pub mod settings;

@@ -1,8 +1,8 @@
 //! fdw-report's settings, read once from its environment at cold start.
 
 use super::pushdown::DEFAULT_ROWS_THRESHOLD;
-use crate::bootstrap::settings::{Settings as ConnectSettings, SettingsError as ConnectSettingsError};
 use crate::endpoint::Endpoint;
+use crate::settings::{Settings as ConnectSettings, SettingsError as ConnectSettingsError};
 use std::path::PathBuf;
 use std::time::Duration;
 

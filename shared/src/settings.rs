@@ -1,4 +1,5 @@
-//! The function's settings, read once from its environment at cold start.
+//! The settings every function shares (CA bundle, connect timeout), read once
+//! from its environment at cold start.
 
 use std::path::PathBuf;
 use std::time::Duration;
