@@ -602,3 +602,35 @@ impl LeakWatch {
         }
     }
 }
+
+/// Starts a cluster again when dropped, also when the test panics: a test that
+/// stops a cluster never leaves it down for the binaries after it.
+pub struct RestartOnDrop(char);
+
+impl Drop for RestartOnDrop {
+    fn drop(&mut self) {
+        stack_sh(&["pg-start", &self.0.to_string()]);
+    }
+}
+
+impl Stack {
+    /// A guard that starts `cluster` ('a' or 'b') again when dropped; take it before stopping the cluster.
+    pub fn restart_on_drop(&self, cluster: char) -> RestartOnDrop {
+        RestartOnDrop(cluster)
+    }
+
+    /// Stops one cluster (same port when it comes back). Blocking: it waits for the server to stop.
+    pub fn stop_cluster(&self, cluster: char) {
+        stack_sh(&["pg-stop", &cluster.to_string()]);
+    }
+}
+
+/// Runs `stack/stack.sh` (failure-injection commands of the local stack).
+fn stack_sh(args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stack/stack.sh");
+    let status = std::process::Command::new(&script)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(status.success(), "stack/stack.sh {args:?} failed");
+}

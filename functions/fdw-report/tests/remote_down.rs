@@ -9,24 +9,7 @@ use fdw_bridge::report::catalog::Catalog;
 use fdw_bridge::report::run::Status;
 use fdw_bridge_testkit as harness;
 use serde_json::json;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
-
-fn stack_sh(args: &[&str]) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stack/stack.sh");
-    let status = Command::new(&script).args(args).status().expect("stack.sh");
-    assert!(status.success(), "stack.sh {args:?} failed");
-}
-
-/// Starts cluster B again when dropped, whatever happened (also on panic).
-struct RestartB;
-
-impl Drop for RestartB {
-    fn drop(&mut self) {
-        stack_sh(&["pg-start", "b"]);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_cluster_stopped_mid_run_fails_that_report_and_a_rerun_replaces_it() {
@@ -50,11 +33,11 @@ async fn remote_cluster_stopped_mid_run_fails_that_report_and_a_rerun_replaces_i
         "window": {"start": "2025-09-01T00:00:00Z", "end": "2025-09-15T00:00:00Z"},
     });
 
-    let guard = RestartB;
-    let stopper = tokio::spawn(async {
+    let guard = stack.restart_on_drop('b');
+    let stopper = tokio::spawn(async move {
         // revenue_by_country_segment is done by now; the slow local report is sleeping.
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        tokio::task::spawn_blocking(|| stack_sh(&["pg-stop", "b"]))
+        tokio::task::spawn_blocking(move || stack.stop_cluster('b'))
             .await
             .unwrap();
     });

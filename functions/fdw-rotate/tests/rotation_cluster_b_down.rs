@@ -8,26 +8,6 @@ use common::{cross_query, step, STEPS};
 use fdw_bridge_testkit as harness;
 use harness::{LeakWatch, Stack};
 use serde_json::json;
-use std::path::Path;
-use std::process::Command;
-
-fn stack_sh(args: &[&str]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stack/stack.sh");
-    let status = Command::new(&script)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(status.success(), "stack/stack.sh {args:?} failed");
-}
-
-/// Starts cluster B again when dropped, so a failing test never leaves it down.
-struct RestartB;
-
-impl Drop for RestartB {
-    fn drop(&mut self) {
-        stack_sh(&["pg-start", "b"]);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
@@ -41,8 +21,8 @@ async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
         .await
         .unwrap();
 
-    let restart = RestartB;
-    stack_sh(&["pg-stop", "b"]);
+    let restart = stack.restart_on_drop('b');
+    stack.stop_cluster('b');
     let e = step(&mut watch, &rotator, "setSecret", &secret, &token)
         .await
         .unwrap_err()

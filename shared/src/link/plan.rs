@@ -193,6 +193,18 @@ pub fn plan_remote(
     Ok(out)
 }
 
+/// `CREATE USER MAPPING` for `who` (already quoted: a role or PUBLIC) on
+/// `server` (quoted), logging in as `user` with `password`; shown redacted.
+pub fn create_user_mapping(who: &str, server: &str, user: &str, password: &str) -> Statement {
+    let create = |pw: &str| {
+        format!(
+            "CREATE USER MAPPING FOR {who} SERVER {server} OPTIONS (user {}, password {pw})",
+            literal(user)
+        )
+    };
+    Statement::secret(create(&literal(password)), create(REDACTED))
+}
+
 /// Creates `name` when missing (with the password, if it carries it), refuses
 /// a role this link did not make, and otherwise hands it over, lets it log in
 /// and sets the password when the secret's no longer works.
@@ -327,15 +339,7 @@ pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable])
     .into();
     let mapped = spec.mapped_roles();
     let admin_in_sync = local.mappings.get(&spec.local_admin_user) == Some(&wanted_mapping);
-    let create_mapping = |who: &str| {
-        let create = |pw: &str| {
-            format!(
-                "CREATE USER MAPPING FOR {who} SERVER {server} OPTIONS (user {}, password {pw})",
-                literal(&spec.login_user)
-            )
-        };
-        Statement::secret(create(&literal(spec.fdw_password.expose())), create(REDACTED))
-    };
+    let create_mapping = |who: &str| create_user_mapping(who, &server, &spec.login_user, spec.fdw_password.expose());
     for role in &mapped {
         let who = ident(role);
         let hidden = local.hidden_mappings.contains(role);

@@ -3,6 +3,7 @@
 //! Every name and literal is quoted; password statements are [`Statement::secret`].
 
 use super::secret::{RolePair, Strategy};
+use crate::link::plan::create_user_mapping;
 use crate::sql::{ident, literal, Statement, REDACTED};
 
 /// What cluster B's catalog says about the role the pending version logs in as.
@@ -154,13 +155,7 @@ pub fn plan_mappings(server: &str, mapped: &[MappedRole], user: &str, password: 
         out.push(Statement::plain(format!(
             "DROP USER MAPPING IF EXISTS FOR {who} SERVER {server}"
         )));
-        let create = |pw: &str| {
-            format!(
-                "CREATE USER MAPPING FOR {who} SERVER {server} OPTIONS (user {}, password {pw})",
-                literal(user)
-            )
-        };
-        out.push(Statement::secret(create(&literal(password)), create(REDACTED)));
+        out.push(create_user_mapping(&who, &server, user, password));
     }
     out
 }
