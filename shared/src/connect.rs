@@ -76,6 +76,12 @@ impl Connector {
         Self { tls, timeout }
     }
 
+    /// A connector that verifies servers against the CA bundle at `ca_bundle`
+    /// (what every function builds once at cold start).
+    pub fn with_ca_bundle(ca_bundle: &std::path::Path, timeout: Duration) -> Result<Self, crate::tls::TlsError> {
+        Ok(Self::new(crate::tls::client_config(ca_bundle)?, timeout))
+    }
+
     /// Opens a session; the connection task runs on the runtime until the client is dropped.
     pub async fn connect(&self, target: &ConnectTarget) -> Result<Client, ConnectError> {
         let mut config = Config::new();

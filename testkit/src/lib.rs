@@ -3,7 +3,7 @@
 //! file that `stack/stack.sh up` writes. Nothing here is faked: requests go
 //! through the real handler, the real AWS SDK and real TLS sessions.
 
-use fdw_bridge::bootstrap::custom_resource::{Answer, Bootstrap, Request, Unreadable};
+use fdw_bridge::bootstrap::custom_resource::{Answer, Bootstrap};
 use fdw_bridge::bootstrap::response::http_client;
 use fdw_bridge::connect::Connector;
 use fdw_bridge::endpoint::RdsEndpointSource;
@@ -81,9 +81,7 @@ impl Stack {
 
     /// A session over TLS (verify-full against the stack's CA) as a login role.
     pub async fn login(&self, cluster: char, dbname: &str, user: &str, password: &str) -> Client {
-        let tls = fdw_bridge::tls::client_config(Path::new(self.var("FDW_CA_BUNDLE"))).expect("CA bundle");
-        let connector = Connector::new(tls, Duration::from_secs(5));
-        connector
+        self.connector()
             .connect(&fdw_bridge::connect::ConnectTarget {
                 label: format!("cluster {cluster}"),
                 endpoint: fdw_bridge::endpoint::Endpoint {
@@ -99,12 +97,16 @@ impl Stack {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// A connector verifying against the stack's CA, with the functions' default 5 s bound.
+    pub fn connector(&self) -> Connector {
+        connector_with_ca(self.var("FDW_CA_BUNDLE"))
+    }
+
     /// The handler with real clients, verifying TLS against `ca_bundle`.
     pub async fn bootstrap_with_ca(&self, ca_bundle: &str) -> Bootstrap {
         let sdk = aws_config::load_from_env().await;
-        let tls = fdw_bridge::tls::client_config(Path::new(ca_bundle)).expect("CA bundle");
         Bootstrap {
-            connector: Connector::new(tls, Duration::from_secs(5)),
+            connector: connector_with_ca(ca_bundle),
             secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
             endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
             http: http_client().expect("http client"),
@@ -210,18 +212,10 @@ impl Stack {
         let _ = std::fs::remove_file(&stored);
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + timeout;
-        let answer = match Request::from_value(event) {
-            Ok(request) => bootstrap.handle(&request, deadline).await,
-            Err(Unreadable {
-                reason,
-                answer_to: Some(request),
-            }) => bootstrap.refuse(&request, reason, deadline).await,
-            Err(Unreadable {
-                reason,
-                answer_to: None,
-            }) => panic!("{reason}"),
-        }
-        .unwrap_or_else(|e| panic!("response not delivered: {e}"));
+        let answer = bootstrap
+            .handle_event(event, deadline)
+            .await
+            .unwrap_or_else(|e| panic!("no response delivered: {e}"));
         let elapsed = started.elapsed();
         let body: Value = serde_json::from_str(
             &std::fs::read_to_string(&stored)
@@ -506,9 +500,8 @@ impl Stack {
     pub async fn rotator(&self) -> fdw_bridge::rotate::steps::Rotator {
         let sdk = aws_config::load_from_env().await;
         let client = aws_sdk_secretsmanager::Client::new(&sdk);
-        let tls = fdw_bridge::tls::client_config(Path::new(self.var("FDW_CA_BUNDLE"))).expect("CA bundle");
         fdw_bridge::rotate::steps::Rotator {
-            connector: Connector::new(tls, Duration::from_secs(5)),
+            connector: self.connector(),
             store: Arc::new(fdw_bridge::rotate::store::SecretsManagerStore::new(client.clone())),
             secrets: Arc::new(SecretsManagerSource::new(client)),
         }
@@ -623,6 +616,11 @@ impl Stack {
     pub fn stop_cluster(&self, cluster: char) {
         stack_sh(&["pg-stop", &cluster.to_string()]);
     }
+}
+
+fn connector_with_ca(ca_bundle: &str) -> Connector {
+    Connector::with_ca_bundle(Path::new(ca_bundle), Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}: run `make stack-up`"))
 }
 
 /// Runs `stack/stack.sh` (failure-injection commands of the local stack).

@@ -2,7 +2,7 @@
 //! Settings and clients are built once here; every decision lives in
 //! `fdw_bridge::bootstrap`.
 
-use fdw_bridge::bootstrap::custom_resource::{deadline_from_epoch_ms, Bootstrap, Request, Unreadable};
+use fdw_bridge::bootstrap::custom_resource::{deadline_from_epoch_ms, Bootstrap};
 use fdw_bridge::connect::Connector;
 use fdw_bridge::endpoint::RdsEndpointSource;
 use fdw_bridge::secret::SecretsManagerSource;
@@ -15,10 +15,10 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     fdw_bridge::logging::init();
     let settings = Settings::from_env()?;
-    let tls = fdw_bridge::tls::client_config(&settings.ca_bundle)?;
+    let connector = Connector::with_ca_bundle(&settings.ca_bundle, settings.connect_timeout)?;
     let sdk = aws_config::load_from_env().await;
     let bootstrap = Bootstrap {
-        connector: Connector::new(tls, settings.connect_timeout),
+        connector,
         secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
         http: fdw_bridge::bootstrap::response::http_client()?,
@@ -30,21 +30,11 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-/// Answers CloudFormation; returns an error only when the answer could not be
+/// Answers CloudFormation; returns an error only when no answer could be
 /// delivered (Lambda's retry may then deliver it).
 async fn handle(bootstrap: &Bootstrap, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let deadline = deadline_from_epoch_ms(event.context.deadline);
-    let answer = match Request::from_value(event.payload) {
-        Ok(request) => bootstrap.handle(&request, deadline).await?,
-        Err(Unreadable {
-            reason,
-            answer_to: Some(request),
-        }) => bootstrap.refuse(&request, reason, deadline).await?,
-        Err(Unreadable {
-            reason,
-            answer_to: None,
-        }) => return Err(reason.into()),
-    };
+    let answer = bootstrap.handle_event(event.payload, deadline).await?;
     Ok(serde_json::json!({
         "Status": if answer.success { "SUCCESS" } else { "FAILED" },
         "PhysicalResourceId": answer.physical_resource_id,

@@ -16,10 +16,10 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     fdw_bridge::logging::init();
     let settings = Settings::from_env()?;
-    let tls = fdw_bridge::tls::client_config(&settings.ca_bundle)?;
+    let connector = Connector::with_ca_bundle(&settings.ca_bundle, settings.connect_timeout)?;
     let sdk = aws_config::load_from_env().await;
     let function = ReportFunction {
-        connector: Connector::new(tls, settings.connect_timeout),
+        connector,
         catalog: Catalog::shipped()?,
         secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),

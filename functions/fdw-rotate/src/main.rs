@@ -16,11 +16,11 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     fdw_bridge::logging::init();
     let settings = Settings::from_env()?;
-    let tls = fdw_bridge::tls::client_config(&settings.ca_bundle)?;
+    let connector = Connector::with_ca_bundle(&settings.ca_bundle, settings.connect_timeout)?;
     let sdk = aws_config::load_from_env().await;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
     let rotator = Rotator {
-        connector: Connector::new(tls, settings.connect_timeout),
+        connector,
         store: Arc::new(SecretsManagerStore::new(client.clone())),
         secrets: Arc::new(SecretsManagerSource::new(client)),
     };

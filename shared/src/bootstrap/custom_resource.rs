@@ -119,6 +119,15 @@ pub struct Unreadable {
     pub answer_to: Option<Box<Request>>,
 }
 
+/// Why an event got no answer to CloudFormation.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("{0}: the event has no ResponseURL, so CloudFormation cannot be answered")]
+    Unanswerable(String),
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+}
+
 /// What to answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {
@@ -198,25 +207,36 @@ impl Bootstrap {
                 ),
             ),
         };
+        self.send(request, answer, deadline).await
+    }
+
+    /// Handles one Lambda event: a request, or a malformed one that still says
+    /// where to answer (answered FAILED without doing anything: CloudFormation
+    /// would otherwise wait an hour). An event with nowhere to answer is an error.
+    pub async fn handle_event(&self, event: Value, deadline: Instant) -> Result<Answer, EventError> {
+        match Request::from_value(event) {
+            Ok(request) => Ok(self.handle(&request, deadline).await?),
+            Err(Unreadable {
+                reason,
+                answer_to: Some(request),
+            }) => {
+                let answer = Answer::failed(identity_on_failure(&request), reason);
+                Ok(self.send(&request, answer, deadline).await?)
+            }
+            Err(Unreadable {
+                reason,
+                answer_to: None,
+            }) => Err(EventError::Unanswerable(reason)),
+        }
+    }
+
+    /// Logs the answer and delivers it to the ResponseURL.
+    async fn send(&self, request: &Request, answer: Answer, deadline: Instant) -> Result<Answer, DeliveryError> {
         if answer.success {
             tracing::info!(physical_resource_id = %answer.physical_resource_id, reason = %answer.reason, "SUCCESS");
         } else {
             tracing::error!(physical_resource_id = %answer.physical_resource_id, reason = %answer.reason, "FAILED");
         }
-        deliver(
-            &self.http,
-            &request.response_url,
-            &answer.to_response(request),
-            deadline,
-        )
-        .await?;
-        Ok(answer)
-    }
-
-    /// Answers FAILED without doing anything (a request that could not be read).
-    pub async fn refuse(&self, request: &Request, reason: String, deadline: Instant) -> Result<Answer, DeliveryError> {
-        tracing::error!(reason = %reason, "FAILED");
-        let answer = Answer::failed(identity_on_failure(request), reason);
         deliver(
             &self.http,
             &request.response_url,

@@ -199,14 +199,19 @@ impl Runner {
     /// run or written): `--check`-style validation of a catalog.
     pub async fn check(&self, report: &Report, window: &Window) -> Result<PushdownReport, CheckError> {
         let mut client = self.connector.connect(&self.targets.reader).await?;
-        let tx = client
-            .build_transaction()
-            .read_only(true)
-            .start()
-            .await
-            .map_err(|e| PgError::new("starting a read-only transaction", &e))?;
-        let plan = explain(&tx, report, window, &self.schema).await?;
-        Ok(pushdown::check(with_table_rows(&tx, &plan).await?, self.pushdown_rows))
+        let tx = read_only(&mut client).await?;
+        Ok(self.pushdown(&tx, report, window).await?)
+    }
+
+    /// EXPLAIN with the real parameters inside `tx`, then the pushdown check.
+    async fn pushdown(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        report: &Report,
+        window: &Window,
+    ) -> Result<PushdownReport, PgError> {
+        let plan = explain(tx, report, window, &self.schema).await?;
+        Ok(pushdown::check(with_table_rows(tx, &plan).await?, self.pushdown_rows))
     }
 
     /// Runs one report on a read-only session of its own: the pushdown check
@@ -226,14 +231,8 @@ impl Runner {
         let wrapped = as_json_rows(&report.sql(&self.schema));
         let params = params(report, window);
         let result: Result<Vec<String>, PgError> = async {
-            let tx = client
-                .build_transaction()
-                .read_only(true)
-                .start()
-                .await
-                .map_err(|e| PgError::new("starting a read-only transaction", &e))?;
-            let plan = explain(&tx, report, window, &self.schema).await?;
-            pushdown = pushdown::check(with_table_rows(&tx, &plan).await?, self.pushdown_rows);
+            let tx = read_only(&mut client).await?;
+            pushdown = self.pushdown(&tx, report, window).await?;
             let rows = tx
                 .query(&wrapped, &params)
                 .await
@@ -267,6 +266,16 @@ impl Runner {
             }
         }
     }
+}
+
+/// A read-only transaction: reports never write where they read.
+async fn read_only(client: &mut tokio_postgres::Client) -> Result<tokio_postgres::Transaction<'_>, PgError> {
+    client
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| PgError::new("starting a read-only transaction", &e))
 }
 
 /// The report's rows, each as one JSON object (text), in the report's order.

@@ -3,7 +3,6 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use chrono::{DateTime, Utc};
-use fdw_bridge::connect::Connector;
 use fdw_bridge::endpoint::RdsEndpointSource;
 use fdw_bridge::report::catalog::{Catalog, Report};
 use fdw_bridge::report::handler::ReportFunction;
@@ -14,7 +13,6 @@ use fdw_bridge::report::window::Window;
 use fdw_bridge::secret::SecretsManagerSource;
 use fdw_bridge_testkit::Stack;
 use std::sync::Arc;
-use std::time::Duration;
 
 pub fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
@@ -42,9 +40,8 @@ pub fn settings(stack: &Stack, schema: &str) -> Settings {
 pub async fn function(stack: &Stack, schema: &str, catalog: Catalog) -> ReportFunction {
     let settings = settings(stack, schema);
     let sdk = aws_config::load_from_env().await;
-    let tls = fdw_bridge::tls::client_config(&settings.ca_bundle).expect("CA bundle");
     ReportFunction {
-        connector: Connector::new(tls, Duration::from_secs(5)),
+        connector: stack.connector(),
         catalog,
         secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
