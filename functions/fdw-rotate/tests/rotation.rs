@@ -3,32 +3,60 @@
 
 mod common;
 
-use common::{mapping_options, rotate, step, Load, STEPS};
+use common::{mapping_options, rotate, step, Counts, Load, STEPS};
 use fdw_bridge::rotate::error::RotateError;
 use fdw_bridge::rotate::stages::StageError;
 use fdw_bridge_testkit as harness;
-use harness::{LeakWatch, Stack};
+use harness::{LeakWatch, Stack, TestLink};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 const ROTATIONS: usize = 20;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_alternating_rotations_under_load_fail_no_query() {
+/// What [`rotations_under_load`] saw.
+struct LoadedRun {
+    counts: Counts,
+    /// How long each setSecret took.
+    set_times: Vec<Duration>,
+    /// All the rotations together.
+    took: Duration,
+}
+
+/// A link and its rotation secret with `strategy`, then `ROTATIONS` whole
+/// rotations while 4 clients query across (2 opening a session per query, 2
+/// holding one with its cached FDW connection).
+async fn rotations_under_load(tag: &str, strategy: &str) -> (TestLink, String, LoadedRun) {
     let stack = Stack::get();
-    let link = stack.create_link("rot_alt").await;
-    let secret = stack.rotation_secret(&link, "alternating").await;
+    let link = stack.create_link(tag).await;
+    let secret = stack.rotation_secret(&link, strategy).await;
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
     let load = Load::start(&link, 2, 2);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
+    let mut set_times = Vec::new();
     for _ in 0..ROTATIONS {
-        rotate(stack, &mut watch, &rotator, &secret).await;
+        set_times.push(rotate(stack, &mut watch, &rotator, &secret).await);
     }
     let took = started.elapsed();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let counts = load.stop().await;
+    (
+        link,
+        secret,
+        LoadedRun {
+            counts,
+            set_times,
+            took,
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_alternating_rotations_under_load_fail_no_query() {
+    let stack = Stack::get();
+    let (link, secret, run) = rotations_under_load("rot_alt", "alternating").await;
+    let (counts, took) = (run.counts, run.took);
     println!(
         "alternating: {ROTATIONS} rotations in {took:?}; {} queries ok, {} failed",
         counts.ok, counts.failed
@@ -72,18 +100,8 @@ async fn twenty_alternating_rotations_under_load_fail_no_query() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_single_user_rotations_count_their_failed_queries() {
     let stack = Stack::get();
-    let link = stack.create_link("rot_single").await;
-    let secret = stack.rotation_secret(&link, "single").await;
-    let rotator = stack.rotator().await;
-    let mut watch = LeakWatch::start(stack);
-    let load = Load::start(&link, 2, 2);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut set_times = Vec::new();
-    for _ in 0..ROTATIONS {
-        set_times.push(rotate(stack, &mut watch, &rotator, &secret).await);
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let counts = load.stop().await;
+    let (link, secret, run) = rotations_under_load("rot_single", "single").await;
+    let (counts, mut set_times) = (run.counts, run.set_times);
     set_times.sort();
     let mut kinds: Vec<String> = counts.errors.iter().map(|e| e.chars().take(120).collect()).collect();
     kinds.sort();
