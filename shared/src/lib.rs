@@ -1,28 +1,15 @@
 //! fdw-bridge's library: everything the three Lambda functions decide and do.
 //!
-//! Pure parts (planning SQL, parsing properties) never touch I/O; the I/O parts
-//! sit behind small traits ([`secret::SecretSource`], [`endpoint::EndpointSource`])
-//! whose real adapters use the AWS SDK.
+//! Layers, each calling only downward (see ARCHITECTURE.md):
+//! [`aws`] and [`pg`] at the bottom; [`link`] (the FDW link: desired state,
+//! catalog reads, pure planner, apply) on them; [`bootstrap`], [`report`] and
+//! [`rotate`] (one per function) on top, never calling each other.
 
+pub mod aws;
 pub mod bootstrap;
-pub mod connect;
-pub mod endpoint;
-pub mod iam_auth;
-pub mod link;
+mod link;
 pub mod logging;
-pub mod pg_error;
+pub mod pg;
 pub mod report;
 pub mod rotate;
-pub mod secret;
 pub mod settings;
-pub mod sql;
-pub mod tls;
-
-/// An AWS SDK error on one line, with the service's own message when there is one.
-pub(crate) fn aws_error_text<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
-where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    connect::error_chain(e)
-}

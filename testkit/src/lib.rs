@@ -3,11 +3,11 @@
 //! file that `stack/stack.sh up` writes. Nothing here is faked: requests go
 //! through the real handler, the real AWS SDK and real TLS sessions.
 
-use fdw_bridge::bootstrap::custom_resource::{Answer, Bootstrap};
-use fdw_bridge::bootstrap::response::http_client;
-use fdw_bridge::connect::Connector;
-use fdw_bridge::endpoint::RdsEndpointSource;
-use fdw_bridge::secret::SecretsManagerSource;
+use fdw_bridge::aws::RdsEndpointSource;
+use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::bootstrap::http_client;
+use fdw_bridge::bootstrap::{Answer, Bootstrap};
+use fdw_bridge::pg::Connector;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;
@@ -82,9 +82,9 @@ impl Stack {
     /// A session over TLS (verify-full against the stack's CA) as a login role.
     pub async fn login(&self, cluster: char, dbname: &str, user: &str, password: &str) -> Client {
         self.connector()
-            .connect(&fdw_bridge::connect::ConnectTarget {
+            .connect(&fdw_bridge::pg::ConnectTarget {
                 label: format!("cluster {cluster}"),
-                endpoint: fdw_bridge::endpoint::Endpoint {
+                endpoint: fdw_bridge::aws::Endpoint {
                     host: "127.0.0.1".into(),
                     port: self.port(cluster),
                 },
@@ -497,12 +497,12 @@ impl Stack {
     }
 
     /// The fdw-rotate handler with real clients (the SDK against moto, TLS to both clusters).
-    pub async fn rotator(&self) -> fdw_bridge::rotate::steps::Rotator {
+    pub async fn rotator(&self) -> fdw_bridge::rotate::Rotator {
         let sdk = aws_config::load_from_env().await;
         let client = aws_sdk_secretsmanager::Client::new(&sdk);
-        fdw_bridge::rotate::steps::Rotator {
+        fdw_bridge::rotate::Rotator {
             connector: self.connector(),
-            store: Arc::new(fdw_bridge::rotate::store::SecretsManagerStore::new(client.clone())),
+            store: Arc::new(fdw_bridge::rotate::SecretsManagerStore::new(client.clone())),
             secrets: Arc::new(SecretsManagerSource::new(client)),
         }
     }

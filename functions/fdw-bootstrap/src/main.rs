@@ -2,11 +2,11 @@
 //! Settings and clients are built once here; every decision lives in
 //! `fdw_bridge::bootstrap`.
 
-use fdw_bridge::bootstrap::custom_resource::{deadline_from_epoch_ms, Bootstrap};
-use fdw_bridge::connect::Connector;
-use fdw_bridge::endpoint::RdsEndpointSource;
-use fdw_bridge::secret::SecretsManagerSource;
-use fdw_bridge::settings::Settings;
+use fdw_bridge::aws::RdsEndpointSource;
+use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::bootstrap::{deadline_from_epoch_ms, Bootstrap};
+use fdw_bridge::pg::Connector;
+use fdw_bridge::settings::ConnectSettings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
@@ -14,14 +14,14 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fdw_bridge::logging::init();
-    let settings = Settings::from_env()?;
+    let settings = ConnectSettings::from_env()?;
     let connector = Connector::with_ca_bundle(&settings.ca_bundle, settings.connect_timeout)?;
     let sdk = aws_config::load_from_env().await;
     let bootstrap = Bootstrap {
         connector,
         secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
-        http: fdw_bridge::bootstrap::response::http_client()?,
+        http: fdw_bridge::bootstrap::http_client()?,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let bootstrap = bootstrap.clone();

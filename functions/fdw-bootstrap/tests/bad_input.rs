@@ -16,11 +16,7 @@ async fn create_fails(props: serde_json::Value, needles: &[&str]) {
     create_fails_with(&stack.bootstrap().await, props, needles).await;
 }
 
-async fn create_fails_with(
-    bootstrap: &fdw_bridge::bootstrap::custom_resource::Bootstrap,
-    props: serde_json::Value,
-    needles: &[&str],
-) {
+async fn create_fails_with(bootstrap: &fdw_bridge::bootstrap::Bootstrap, props: serde_json::Value, needles: &[&str]) {
     let stack = Stack::get();
     let got = stack
         .invoke(

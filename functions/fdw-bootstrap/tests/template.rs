@@ -264,7 +264,7 @@ fn module_refs(code: &str) -> BTreeSet<String> {
 #[test]
 fn env_var_scanner_finds_reads_and_module_references() {
     let code = r#"use crate::{endpoint::Endpoint, sql};
-        use fdw_bridge::report::settings::Settings;
+        use fdw_bridge::report::ReportSettings;
         let a = get("FDW_A_B"); let e = "FDW_A: bad"; let b = endpoint("FDW_C");
         #[cfg(test)] mod tests { const X: &str = "FDW_TEST_ONLY"; }"#;
     let code = non_test_code(code);
@@ -486,7 +486,7 @@ fn fdw_links_pass_the_bootstraps_own_property_validation() {
         );
         for conditions in [true, false] {
             let props = resolve(&r["Properties"], &params, conditions).expect("properties");
-            if let Err(e) = fdw_bridge::bootstrap::properties::parse(&props) {
+            if let Err(e) = fdw_bridge::bootstrap::parse_link_properties(&props) {
                 panic!("{id} (conditions {conditions}): {e}\nproperties with placeholders: {props:#}");
             }
         }
@@ -502,7 +502,7 @@ fn property_validation_catches_a_broken_link() {
     let mut link = t["Resources"]["FdwLink"]["Properties"].clone();
     link["ServerOptions"]["FetchSise"] = json!("100");
     let props = resolve(&link, &params, true).unwrap();
-    let e = fdw_bridge::bootstrap::properties::parse(&props).unwrap_err();
+    let e = fdw_bridge::bootstrap::parse_link_properties(&props).unwrap_err();
     assert!(e.to_string().contains("ServerOptions.FetchSise"), "{e}");
 }
 
@@ -511,7 +511,7 @@ fn report_schedules_send_what_fdw_report_accepts() {
     // Each ScheduleV2 Input, with the Scheduler's context attributes filled in as the
     // Scheduler does at run time, must parse as fdw-report's event and name known reports.
     let t = template();
-    let catalog = fdw_bridge::report::catalog::Catalog::shipped().expect("reports/ catalog");
+    let catalog = fdw_bridge::report::Catalog::shipped().expect("reports/ catalog");
     let mut schedules = 0;
     for f in cargo_lambda_functions(&t) {
         let Some(events) = f.properties["Events"].as_object() else {
@@ -539,7 +539,7 @@ fn report_schedules_send_what_fdw_report_accepts() {
                 .replace("<aws.scheduler.scheduled-time>", "2026-03-04T00:15:00Z")
                 .replace("<aws.scheduler.execution-id>", "c0ffee00-0000-4000-8000-000000000001");
             let value: Value = serde_json::from_str(&filled).expect("Input is JSON");
-            let request = fdw_bridge::report::event::parse(&value)
+            let request = fdw_bridge::report::parse_event(&value)
                 .unwrap_or_else(|e| panic!("{}.{name}: fdw-report refuses the schedule's input: {e}", f.logical_id));
             catalog
                 .select(request.reports.as_deref())

@@ -7,8 +7,8 @@
 //!   FDW_STACK_DIR=/tmp/fdw-bench-stack cargo bench -p fdw-report --bench reports
 
 use chrono::{DateTime, Utc};
-use fdw_bridge::report::catalog::Catalog;
-use fdw_bridge::report::run::{as_json_rows, params};
+use fdw_bridge::report::Catalog;
+use fdw_bridge::report::{as_json_rows, params};
 use fdw_bridge_testkit as harness;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
@@ -20,8 +20,8 @@ const SCHEDULED: &str = "2026-03-04T06:00:00Z";
 async fn median_ms(
     client: &Client,
     sql: &str,
-    report: &fdw_bridge::report::catalog::Report,
-    window: &fdw_bridge::report::window::Window,
+    report: &fdw_bridge::report::Report,
+    window: &fdw_bridge::report::Window,
 ) -> (f64, usize) {
     let statement = client.prepare(sql).await.expect("prepare");
     let p = params(report, window);

@@ -2,12 +2,12 @@
 //! Settings, the catalog and clients are built once here; every decision
 //! lives in `fdw_bridge::report`.
 
-use fdw_bridge::connect::Connector;
-use fdw_bridge::endpoint::RdsEndpointSource;
-use fdw_bridge::report::catalog::Catalog;
-use fdw_bridge::report::handler::{summary, ReportFunction};
-use fdw_bridge::report::settings::Settings;
-use fdw_bridge::secret::SecretsManagerSource;
+use fdw_bridge::aws::RdsEndpointSource;
+use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::pg::Connector;
+use fdw_bridge::report::Catalog;
+use fdw_bridge::report::ReportSettings;
+use fdw_bridge::report::{summary, ReportFunction};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fdw_bridge::logging::init();
-    let settings = Settings::from_env()?;
+    let settings = ReportSettings::from_env()?;
     let connector = Connector::with_ca_bundle(&settings.ca_bundle, settings.connect_timeout)?;
     let sdk = aws_config::load_from_env().await;
     let function = ReportFunction {

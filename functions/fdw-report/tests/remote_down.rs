@@ -5,8 +5,8 @@
 mod common;
 
 use common::{clear_windows, function, stored, test_report, window};
-use fdw_bridge::report::catalog::Catalog;
-use fdw_bridge::report::run::Status;
+use fdw_bridge::report::Catalog;
+use fdw_bridge::report::Status;
 use fdw_bridge_testkit as harness;
 use serde_json::json;
 use std::time::Duration;

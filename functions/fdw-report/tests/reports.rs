@@ -6,9 +6,9 @@
 mod common;
 
 use common::{clear_windows, colocated, function, runner, stored, t, test_report, window};
-use fdw_bridge::report::catalog::Catalog;
-use fdw_bridge::report::handler::HandleError;
-use fdw_bridge::report::run::Status;
+use fdw_bridge::report::Catalog;
+use fdw_bridge::report::HandleError;
+use fdw_bridge::report::Status;
 use fdw_bridge_testkit as harness;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -91,7 +91,7 @@ async fn the_same_event_twice_stores_one_result() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(second.len(), 2);
     assert!(second.iter().all(|o| o.status == Status::AlreadyDone), "{second:?}");
-    let summary = fdw_bridge::report::handler::summary(&second);
+    let summary = fdw_bridge::report::summary(&second);
     assert_eq!(summary["reports"][0]["status"], "already_done");
     for name in ["top_customers_by_spend", "revenue_by_country_segment"] {
         let s = stored(stack, name, &w).await.unwrap();
@@ -139,7 +139,7 @@ async fn pushdown_check_passes_the_catalog_and_flags_a_whole_table_fetch() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(outcomes[0].pushdown.is_flagged());
-    let line = fdw_bridge::report::emf::metric_line(&outcomes[0], 0);
+    let line = fdw_bridge::report::metric_line(&outcomes[0], 0);
     assert_eq!(line["Flagged"], 1);
     let s = stored(stack, &bad.name, &w).await.unwrap();
     assert!(s.flagged && s.status == "succeeded", "{s:?}");

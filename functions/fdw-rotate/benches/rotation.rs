@@ -38,12 +38,12 @@ async fn measure(stack: &Stack, tag: &str, extra: usize) -> Vec<Duration> {
         .expect("quiet logging");
     let roles: Vec<String> = (0..extra).map(|i| format!("{}_{i}", link.server)).collect();
     for role in &roles {
-        let r = fdw_bridge::sql::ident(role);
+        let r = fdw_bridge::pg::ident(role);
         a.batch_execute(&format!(
             "CREATE ROLE {r} NOLOGIN; CREATE USER MAPPING FOR {r} SERVER {} OPTIONS (user {}, password {})",
-            fdw_bridge::sql::ident(&link.server),
-            fdw_bridge::sql::literal(&link.fdw_user),
-            fdw_bridge::sql::literal(&link.fdw_password),
+            fdw_bridge::pg::ident(&link.server),
+            fdw_bridge::pg::literal(&link.fdw_user),
+            fdw_bridge::pg::literal(&link.fdw_password),
         ))
         .await
         .expect("a user mapping for a bench role");
@@ -64,7 +64,7 @@ async fn measure(stack: &Stack, tag: &str, extra: usize) -> Vec<Duration> {
     }
     stack.delete_link(&link).await;
     for role in &roles {
-        a.batch_execute(&format!("DROP ROLE {}", fdw_bridge::sql::ident(role)))
+        a.batch_execute(&format!("DROP ROLE {}", fdw_bridge::pg::ident(role)))
             .await
             .expect("drop a bench role");
     }

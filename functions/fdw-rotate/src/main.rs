@@ -3,11 +3,11 @@
 //! `fdw_bridge::rotate`.
 
 use aws_lambda_events::event::secretsmanager::SecretsManagerSecretRotationEvent;
-use fdw_bridge::connect::Connector;
-use fdw_bridge::rotate::steps::Rotator;
-use fdw_bridge::rotate::store::SecretsManagerStore;
-use fdw_bridge::secret::SecretsManagerSource;
-use fdw_bridge::settings::Settings;
+use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::pg::Connector;
+use fdw_bridge::rotate::Rotator;
+use fdw_bridge::rotate::SecretsManagerStore;
+use fdw_bridge::settings::ConnectSettings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fdw_bridge::logging::init();
-    let settings = Settings::from_env()?;
+    let settings = ConnectSettings::from_env()?;
     let connector = Connector::with_ca_bundle(&settings.ca_bundle, settings.connect_timeout)?;
     let sdk = aws_config::load_from_env().await;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);

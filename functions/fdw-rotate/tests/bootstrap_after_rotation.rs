@@ -36,7 +36,7 @@ async fn the_link_follows_the_rotated_secret_and_updates_change_nothing() {
         rotate(stack, &mut watch, &rotator, &secret).await;
         let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
         let expected_user = if round == 1 {
-            fdw_bridge::link::clone_role_name(&link.fdw_user)
+            fdw_bridge::pg::clone_role_name(&link.fdw_user)
         } else {
             link.fdw_user.clone()
         };
@@ -54,7 +54,7 @@ async fn the_link_follows_the_rotated_secret_and_updates_change_nothing() {
             .query_one(
                 &format!(
                     "SELECT count(*) FROM {}.orders",
-                    fdw_bridge::sql::ident(&link.local_schema)
+                    fdw_bridge::pg::ident(&link.local_schema)
                 ),
                 &[],
             )

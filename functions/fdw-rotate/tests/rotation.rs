@@ -4,8 +4,8 @@
 mod common;
 
 use common::{mapping_options, rotate, step, Counts, Load, STEPS};
-use fdw_bridge::rotate::error::RotateError;
-use fdw_bridge::rotate::stages::StageError;
+use fdw_bridge::rotate::RotateError;
+use fdw_bridge::rotate::StageError;
 use fdw_bridge_testkit as harness;
 use harness::{LeakWatch, Stack, TestLink};
 use serde_json::json;
@@ -74,7 +74,7 @@ async fn twenty_alternating_rotations_under_load_fail_no_query() {
     assert_eq!(current["username"], json!(link.fdw_user));
     assert_eq!(
         previous["username"],
-        json!(fdw_bridge::link::clone_role_name(&link.fdw_user))
+        json!(fdw_bridge::pg::clone_role_name(&link.fdw_user))
     );
     assert_ne!(current["password"], json!(link.fdw_password));
     for role in ["users_admin", "report_reader"] {
@@ -204,7 +204,7 @@ async fn hostile_passwords_round_trip_through_alter_role_and_the_mappings() {
         harness::remember_secret(&password);
         let token = stack.start_rotation(&secret).await;
         let mut pending = stack.secret_version(&secret, None, "AWSCURRENT").await;
-        let next = fdw_bridge::rotate::secret::RolePair::of(pending["username"].as_str().unwrap())
+        let next = fdw_bridge::rotate::RolePair::of(pending["username"].as_str().unwrap())
             .other(pending["username"].as_str().unwrap());
         pending["username"] = json!(next);
         pending["password"] = json!(password);

@@ -56,7 +56,7 @@ async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
     let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
     assert_eq!(
         current["username"],
-        json!(fdw_bridge::link::clone_role_name(&link.fdw_user))
+        json!(fdw_bridge::pg::clone_role_name(&link.fdw_user))
     );
     let reader = stack
         .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))

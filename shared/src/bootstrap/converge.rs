@@ -2,12 +2,13 @@
 //! catalogs, plan with the pure planner, apply one transaction per cluster.
 
 use super::resolve::ResolvedLink;
-use crate::connect::{ConnectError, Connector};
-use crate::link::apply::{analyze, apply_in_transaction};
-use crate::link::catalog::{read_local, read_remote};
-use crate::link::plan::{exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, PlanError};
-use crate::pg_error::PgError;
-use crate::sql::Statement;
+use crate::link::analyze::analyze;
+use crate::link::inspect::{read_local, read_remote};
+use crate::link::plan::{
+    exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, LinkPlanError,
+};
+use crate::pg::sql::Statement;
+use crate::pg::{apply_in_transaction, probe_login, ConnectError, Connector, PgError};
 use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,12 +22,12 @@ pub enum ConvergeError {
         source: PgError,
     },
     #[error(transparent)]
-    Plan(#[from] PlanError),
+    Plan(#[from] LinkPlanError),
 }
 
 /// What a run did, for the response and the log.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub struct LinkChanges {
     /// Statements applied on the remote cluster, as shown (passwords redacted).
     pub remote: Vec<String>,
     /// Statements applied on the local cluster, as shown.
@@ -37,7 +38,7 @@ pub struct Outcome {
     pub analyzed: usize,
 }
 
-impl Outcome {
+impl LinkChanges {
     pub fn statement_count(&self) -> usize {
         self.remote.len() + self.local.len()
     }
@@ -47,17 +48,12 @@ fn sql(cluster: &'static str) -> impl Fn(PgError) -> ConvergeError {
     move |source| ConvergeError::Sql { cluster, source }
 }
 
-/// One advisory lock for all of fdw-bridge's changes on a cluster: links that
-/// share a database grant on the same catalog rows, and PostgreSQL refuses
-/// concurrent GRANTs on one object ("tuple concurrently updated").
-const LOCK_KEY: &str = "fdw-bridge";
-
 const REMOTE: &str = "remote cluster";
 const LOCAL: &str = "local cluster";
 
 /// Creates or converges the link. Both sides are planned before either is
 /// changed, so a refusal on the local side leaves the remote side untouched.
-pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Outcome, ConvergeError> {
+pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<LinkChanges, ConvergeError> {
     let spec = &link.spec;
     let started = Instant::now();
 
@@ -69,7 +65,7 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Outc
         &remote_state.fdw_role
     };
     if login_role.is_some() {
-        remote_state.fdw_password_works = fdw_password_works(connector, link).await?;
+        remote_state.fdw_password_works = probe_login(connector, &link.fdw_login).await?.password_works();
     }
     let exposed = exposed_tables(spec, &remote_state)?;
     let remote_plan = plan_remote(spec, &remote_state, &exposed)?;
@@ -85,14 +81,14 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Outc
         "planned"
     );
 
-    apply_in_transaction(&mut remote, LOCK_KEY, &remote_plan)
+    apply_in_transaction(&mut remote, &remote_plan)
         .await
         .map_err(sql(REMOTE))?;
-    apply_in_transaction(&mut local, LOCK_KEY, &local_plan.statements)
+    apply_in_transaction(&mut local, &local_plan.statements)
         .await
         .map_err(sql(LOCAL))?;
     analyze(&local, &local_plan.imported).await.map_err(sql(LOCAL))?;
-    Ok(Outcome {
+    Ok(LinkChanges {
         remote: shown(&remote_plan),
         local: shown(&local_plan.statements),
         table_count: exposed.len(),
@@ -102,41 +98,27 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Outc
 
 /// Removes what the link made: the local side first (nothing may use the
 /// remote role after), then the remote role. What it did not make stays.
-pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<Outcome, ConvergeError> {
+pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<LinkChanges, ConvergeError> {
     let spec = &link.spec;
 
     let mut local = connector.connect(&link.local_admin).await?;
     let local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
     let local_plan = plan_local_removal(spec, &local_state)?;
-    apply_in_transaction(&mut local, LOCK_KEY, &local_plan)
+    apply_in_transaction(&mut local, &local_plan)
         .await
         .map_err(sql(LOCAL))?;
 
     let mut remote = connector.connect(&link.remote_admin).await?;
     let remote_state = read_remote(&remote, spec).await.map_err(sql(REMOTE))?;
     let remote_plan = plan_remote_removal(spec, &remote_state);
-    apply_in_transaction(&mut remote, LOCK_KEY, &remote_plan)
+    apply_in_transaction(&mut remote, &remote_plan)
         .await
         .map_err(sql(REMOTE))?;
-    Ok(Outcome {
+    Ok(LinkChanges {
         remote: shown(&remote_plan),
         local: shown(&local_plan),
         ..Default::default()
     })
-}
-
-/// Whether the FDW role's stored password still logs in: a refused login
-/// (SQLSTATE class 28) means it must be set again; a login refused only for
-/// lack of CONNECT (42501) proves the password right.
-async fn fdw_password_works(connector: &Connector, link: &ResolvedLink) -> Result<bool, ConvergeError> {
-    match connector.connect(&link.fdw_login).await {
-        Ok(_) => Ok(true),
-        Err(ConnectError::Auth { .. }) => Ok(false),
-        Err(ConnectError::Other {
-            sqlstate: Some(code), ..
-        }) if code == "42501" => Ok(true),
-        Err(e) => Err(e.into()),
-    }
 }
 
 fn shown(statements: &[Statement]) -> Vec<String> {

@@ -1,13 +1,13 @@
 //! `Custom::FdwLink`: one CloudFormation request in, exactly one response out,
 //! SUCCESS or FAILED, before the Lambda deadline.
 
-use super::converge::{converge, remove, Outcome};
+use super::converge::{converge, remove, LinkChanges};
 use super::properties::{self, LinkProperties};
-use super::resolve::{marker, resolve, ResolvedLink};
+use super::resolve::{marker, resolve_link, ResolvedLink};
 use super::response::{deliver, url_host, DeliveryError};
-use crate::connect::{error_chain, Connector};
-use crate::endpoint::EndpointSource;
-use crate::secret::SecretSource;
+use crate::aws::rds::EndpointSource;
+use crate::aws::secrets::SecretSource;
+use crate::pg::{error_chain, Connector};
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
     CloudFormationCustomResourceResponseStatus,
@@ -121,9 +121,9 @@ pub struct Unreadable {
 
 /// Why an event got no answer to CloudFormation.
 #[derive(Debug, thiserror::Error)]
-pub enum EventError {
+pub enum EventNotAnswered {
     #[error("{0}: the event has no ResponseURL, so CloudFormation cannot be answered")]
-    Unanswerable(String),
+    NoResponseUrl(String),
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
 }
@@ -213,7 +213,7 @@ impl Bootstrap {
     /// Handles one Lambda event: a request, or a malformed one that still says
     /// where to answer (answered FAILED without doing anything: CloudFormation
     /// would otherwise wait an hour). An event with nowhere to answer is an error.
-    pub async fn handle_event(&self, event: Value, deadline: Instant) -> Result<Answer, EventError> {
+    pub async fn handle_event(&self, event: Value, deadline: Instant) -> Result<Answer, EventNotAnswered> {
         match Request::from_value(event) {
             Ok(request) => Ok(self.handle(&request, deadline).await?),
             Err(Unreadable {
@@ -226,7 +226,7 @@ impl Bootstrap {
             Err(Unreadable {
                 reason,
                 answer_to: None,
-            }) => Err(EventError::Unanswerable(reason)),
+            }) => Err(EventNotAnswered::NoResponseUrl(reason)),
         }
     }
 
@@ -344,7 +344,7 @@ impl Bootstrap {
     }
 
     async fn resolve(&self, request: &Request, props: &LinkProperties) -> Result<ResolvedLink, String> {
-        resolve(
+        resolve_link(
             props,
             marker(&request.stack_id, &request.logical_resource_id),
             self.secrets.as_ref(),
@@ -367,7 +367,7 @@ impl Bootstrap {
     }
 }
 
-fn success(props: &LinkProperties, outcome: &Outcome, verb: &str) -> Answer {
+fn success(props: &LinkProperties, outcome: &LinkChanges, verb: &str) -> Answer {
     Answer {
         success: true,
         physical_resource_id: props.physical_id(),

@@ -3,8 +3,12 @@
 //! converging or removing the link ([`converge`]), and answering CloudFormation
 //! ([`custom_resource`], [`response`]).
 
-pub mod converge;
-pub mod custom_resource;
-pub mod properties;
-pub mod resolve;
-pub mod response;
+mod converge;
+mod custom_resource;
+mod properties;
+mod resolve;
+mod response;
+
+pub use custom_resource::{deadline_from_epoch_ms, Answer, Bootstrap, EventNotAnswered};
+pub use properties::{parse as parse_link_properties, LinkProperties, PropertyErrors};
+pub use response::http_client;

@@ -2,11 +2,12 @@
 //! reads the three secrets and finds each cluster's writer endpoint.
 
 use super::properties::{ClusterRef, LinkProperties};
-use crate::connect::ConnectTarget;
-use crate::endpoint::{Endpoint, EndpointError, EndpointSource};
+use crate::aws::rds::{Endpoint, EndpointError, EndpointSource};
+use crate::aws::secrets::{DbSecret, SecretError, SecretSource};
 use crate::link::spec::{LinkSpec, Password};
 use crate::link::MANAGED_MARKER;
-use crate::secret::{DbSecret, SecretError, SecretSource};
+use crate::pg::role::RolePair;
+use crate::pg::{secret_endpoint, ConnectTarget, DEFAULT_PORT};
 
 /// A link ready to converge or remove.
 #[derive(Clone, Debug)]
@@ -21,7 +22,7 @@ pub struct ResolvedLink {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
+pub enum ResolveLinkError {
     #[error("{property}: {source}")]
     Secret {
         property: &'static str,
@@ -56,13 +57,13 @@ pub fn marker(stack_id: &str, logical_resource_id: &str) -> String {
     format!("{MANAGED_MARKER}: stack={stack_id} resource={logical_resource_id}")
 }
 
-pub async fn resolve(
+pub async fn resolve_link(
     props: &LinkProperties,
     marker: String,
     secrets: &dyn SecretSource,
     endpoints: &dyn EndpointSource,
-) -> Result<ResolvedLink, ResolveError> {
-    let secret = |property: &'static str| move |source| ResolveError::Secret { property, source };
+) -> Result<ResolvedLink, ResolveLinkError> {
+    let secret = |property: &'static str| move |source| ResolveLinkError::Secret { property, source };
     let local_secret = secrets
         .db_secret(&props.local.admin_secret_arn)
         .await
@@ -78,8 +79,8 @@ pub async fn resolve(
 
     // After an odd number of alternating-users rotations the secret names the clone.
     let login_user = fdw_secret.username.clone();
-    let fdw_user = crate::link::base_role_name(&login_user).to_string();
-    let bad_user = |reason| ResolveError::BadFdwUser {
+    let fdw_user = RolePair::of(&login_user).base;
+    let bad_user = |reason| ResolveLinkError::BadFdwUser {
         secret: props.fdw_role_secret_arn.clone(),
         username: fdw_user.clone(),
         reason,
@@ -98,7 +99,7 @@ pub async fn resolve(
     }
     for (which, admin) in [("remote", &remote_secret), ("local", &local_secret)] {
         if admin.username == fdw_user {
-            return Err(ResolveError::FdwUserIsAdmin {
+            return Err(ResolveLinkError::FdwUserIsAdmin {
                 secret: props.fdw_role_secret_arn.clone(),
                 username: fdw_user,
                 which,
@@ -125,32 +126,24 @@ pub async fn resolve(
         local_roles: props.local_roles.clone(),
         imports: props.imports.clone(),
     };
-    let target = |label: String, endpoint: &Endpoint, dbname: &str, s: &DbSecret, source: &str| ConnectTarget {
-        label,
-        endpoint: endpoint.clone(),
-        dbname: dbname.to_string(),
-        user: s.username.clone(),
-        password: s.password.clone(),
-        credential_source: format!("secret {source}"),
-    };
     Ok(ResolvedLink {
-        local_admin: target(
+        local_admin: ConnectTarget::from_secret(
             format!("local cluster (LocalCluster, database {})", props.local.database),
-            &local_endpoint,
+            local_endpoint,
             &props.local.database,
             &local_secret,
             &props.local.admin_secret_arn,
         ),
-        remote_admin: target(
+        remote_admin: ConnectTarget::from_secret(
             format!("remote cluster (RemoteCluster, database {})", props.remote.database),
-            &remote_endpoint,
+            remote_endpoint.clone(),
             &props.remote.database,
             &remote_secret,
             &props.remote.admin_secret_arn,
         ),
-        fdw_login: target(
+        fdw_login: ConnectTarget::from_secret(
             "remote cluster as the FDW role".into(),
-            &remote_endpoint,
+            remote_endpoint,
             &props.remote.database,
             &fdw_secret,
             &props.fdw_role_secret_arn,
@@ -165,18 +158,18 @@ async fn endpoint_of(
     secret: &DbSecret,
     name: &'static str,
     endpoints: &dyn EndpointSource,
-) -> Result<Endpoint, ResolveError> {
+) -> Result<Endpoint, ResolveLinkError> {
     if let Some(host) = &cluster.endpoint {
         return Ok(Endpoint {
             host: host.clone(),
-            port: cluster.port.or(secret.port).unwrap_or(5432),
+            port: cluster.port.or(secret.port).unwrap_or(DEFAULT_PORT),
         });
     }
     if let Some(id) = &cluster.cluster_identifier {
         let found = endpoints
             .cluster_endpoints(id)
             .await
-            .map_err(|source| ResolveError::Endpoint {
+            .map_err(|source| ResolveLinkError::Endpoint {
                 property: if name == "LocalCluster" {
                     "LocalCluster.ClusterIdentifier"
                 } else {
@@ -190,23 +183,17 @@ async fn endpoint_of(
         }
         return Ok(writer);
     }
-    match &secret.host {
-        Some(host) => Ok(Endpoint {
-            host: host.clone(),
-            port: cluster.port.or(secret.port).unwrap_or(5432),
-        }),
-        None => Err(ResolveError::NoEndpoint {
-            cluster: name,
-            secret: cluster.admin_secret_arn.clone(),
-        }),
-    }
+    secret_endpoint(secret, cluster.port).ok_or_else(|| ResolveLinkError::NoEndpoint {
+        cluster: name,
+        secret: cluster.admin_secret_arn.clone(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::rds::ClusterEndpoints;
     use crate::bootstrap::properties::parse;
-    use crate::endpoint::ClusterEndpoints;
     use async_trait::async_trait;
     use std::collections::HashMap;
 
@@ -265,7 +252,7 @@ mod tests {
     #[tokio::test]
     async fn endpoints_come_from_rds_or_the_secret() {
         let p = props(serde_json::json!({"Database": "orders", "AdminSecretArn": "arn:b"}));
-        let link = resolve(
+        let link = resolve_link(
             &p,
             "m".into(),
             &secrets(r#"{"username":"fdw_orders","password":"pf"}"#),
@@ -287,7 +274,7 @@ mod tests {
     #[tokio::test]
     async fn refusals_name_the_property() {
         let p = props(serde_json::json!({"Database": "orders", "AdminSecretArn": "arn:missing"}));
-        let e = resolve(&p, "m".into(), &secrets(r#"{"username":"x","password":"p"}"#), &Rds)
+        let e = resolve_link(&p, "m".into(), &secrets(r#"{"username":"x","password":"p"}"#), &Rds)
             .await
             .unwrap_err();
         assert!(
@@ -297,7 +284,7 @@ mod tests {
         );
 
         let p = props(serde_json::json!({"Database": "orders", "AdminSecretArn": "arn:b"}));
-        let e = resolve(
+        let e = resolve_link(
             &p,
             "m".into(),
             &secrets(r#"{"username":"orders_admin","password":"p"}"#),
@@ -309,7 +296,7 @@ mod tests {
 
         let p =
             props(serde_json::json!({"ClusterIdentifier": "gone", "Database": "orders", "AdminSecretArn": "arn:b"}));
-        let e = resolve(&p, "m".into(), &secrets(r#"{"username":"f","password":"p"}"#), &Rds)
+        let e = resolve_link(&p, "m".into(), &secrets(r#"{"username":"f","password":"p"}"#), &Rds)
             .await
             .unwrap_err();
         assert!(

@@ -100,7 +100,7 @@ pub async fn deliver(
                 return Ok(attempts);
             }
             Ok(r) => format!("HTTP {}", r.status()),
-            Err(e) => crate::connect::error_chain(&e),
+            Err(e) => crate::pg::error_chain(&e),
         };
         tracing::warn!(status, host = %host, attempt = attempts, error = %last, "response PUT failed; retrying");
         if Instant::now() + delay >= give_up_at {

@@ -1,4 +1,4 @@
-//! What the catalogs say, read back from each cluster (see [`super::catalog`]).
+//! What the catalogs say, read back from each cluster (see [`super::inspect`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -16,7 +16,7 @@
 //! local schema of the link (setting `FDW_REPORT_SCHEMA`).
 
 use super::window::WindowKind;
-use crate::sql::ident;
+use crate::pg::sql::ident;
 use std::time::Duration;
 
 /// The placeholder for the link's local schema (the foreign tables).

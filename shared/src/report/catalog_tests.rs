@@ -20,7 +20,7 @@ fn parses_header_and_quotes_the_schema() {
     let r = Report::parse("r1.sql", GOOD).unwrap();
     assert_eq!(r.name, "r1");
     assert_eq!(r.timeout, Duration::from_millis(1500));
-    assert_eq!(r.window, WindowKind::PreviousHour);
+    assert_eq!(r.window, WindowKind::Hour);
     assert_eq!(r.params, vec![Param::WindowStart, Param::WindowEnd]);
     assert!(r.uses_remote());
     let sql = r.sql(r#"x"; DROP TABLE users; --"#);

@@ -2,13 +2,13 @@
 //! (Lambda sends stdout to CloudWatch Logs, which extracts the metrics).
 //! Namespace `FdwBridge`, dimension `Report`.
 
-use super::run::{Outcome, Status};
+use super::run::{ReportOutcome, Status};
 use serde_json::{json, Value};
 
 pub const NAMESPACE: &str = "FdwBridge";
 
 /// The EMF document for one outcome, at `timestamp_ms` (epoch milliseconds).
-pub fn metric_line(outcome: &Outcome, timestamp_ms: i64) -> Value {
+pub fn metric_line(outcome: &ReportOutcome, timestamp_ms: i64) -> Value {
     let failed = matches!(outcome.status, Status::Failed | Status::TimedOut);
     json!({
         "_aws": {
@@ -43,9 +43,9 @@ mod tests {
 
     #[test]
     fn one_line_with_the_four_metrics_under_the_report_dimension() {
-        let outcome = Outcome {
+        let outcome = ReportOutcome {
             report: "revenue".into(),
-            window: WindowKind::PreviousDay.before(chrono::DateTime::UNIX_EPOCH + chrono::TimeDelta::days(2)),
+            window: WindowKind::Day.before(chrono::DateTime::UNIX_EPOCH + chrono::TimeDelta::days(2)),
             status: Status::TimedOut,
             rows: None,
             duration_ms: 1234,

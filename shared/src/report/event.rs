@@ -40,7 +40,7 @@ pub struct ReportRequest {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum EventError {
+pub enum ReportEventError {
     #[error("the event is not a JSON object: expected an EventBridge Scheduled Event or an EventBridge Scheduler input like {{\"reports\": [\"all\"], \"scheduledTime\": \"<aws.scheduler.scheduled-time>\", \"executionId\": \"<aws.scheduler.execution-id>\"}}")]
     NotAnObject,
     #[error("the event has neither \"detail-type\" (EventBridge rule) nor \"scheduledTime\" (EventBridge Scheduler input): expected {{\"reports\": [\"all\"], \"scheduledTime\": \"<aws.scheduler.scheduled-time>\", \"executionId\": \"<aws.scheduler.execution-id>\"}}")]
@@ -53,30 +53,30 @@ pub enum EventError {
     Field { field: String, reason: String },
 }
 
-fn field_error(field: &str, reason: impl Into<String>) -> EventError {
-    EventError::Field {
+fn field_error(field: &str, reason: impl Into<String>) -> ReportEventError {
+    ReportEventError::Field {
         field: field.to_string(),
         reason: reason.into(),
     }
 }
 
 /// Reads either event shape.
-pub fn parse(event: &Value) -> Result<ReportRequest, EventError> {
-    let object = event.as_object().ok_or(EventError::NotAnObject)?;
+pub fn parse(event: &Value) -> Result<ReportRequest, ReportEventError> {
+    let object = event.as_object().ok_or(ReportEventError::NotAnObject)?;
     if object.contains_key("detail-type") {
         parse_rule(event)
     } else if object.contains_key("scheduledTime") {
         parse_scheduler(object)
     } else {
-        Err(EventError::Unrecognized)
+        Err(ReportEventError::Unrecognized)
     }
 }
 
-fn parse_rule(event: &Value) -> Result<ReportRequest, EventError> {
+fn parse_rule(event: &Value) -> Result<ReportRequest, ReportEventError> {
     let rule: EventBridgeEvent<Value> =
-        serde_json::from_value(event.clone()).map_err(|e| EventError::MalformedRule(e.to_string()))?;
+        serde_json::from_value(event.clone()).map_err(|e| ReportEventError::MalformedRule(e.to_string()))?;
     if rule.detail_type != "Scheduled Event" {
-        return Err(EventError::NotScheduled(rule.detail_type));
+        return Err(ReportEventError::NotScheduled(rule.detail_type));
     }
     let scheduled_time = rule
         .time
@@ -101,7 +101,7 @@ fn parse_rule(event: &Value) -> Result<ReportRequest, EventError> {
     })
 }
 
-fn parse_scheduler(input: &Map<String, Value>) -> Result<ReportRequest, EventError> {
+fn parse_scheduler(input: &Map<String, Value>) -> Result<ReportRequest, ReportEventError> {
     check_keys(
         input,
         "the Scheduler input",
@@ -137,7 +137,7 @@ fn parse_scheduler(input: &Map<String, Value>) -> Result<ReportRequest, EventErr
     })
 }
 
-fn check_keys(map: &Map<String, Value>, what: &str, known: &[&str]) -> Result<(), EventError> {
+fn check_keys(map: &Map<String, Value>, what: &str, known: &[&str]) -> Result<(), ReportEventError> {
     let mut unknown: Vec<&str> = map.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
     unknown.sort_unstable();
     if unknown.is_empty() {
@@ -150,7 +150,7 @@ fn check_keys(map: &Map<String, Value>, what: &str, known: &[&str]) -> Result<()
 }
 
 /// `["all"]` or `"all"` is every report (`None`); otherwise a non-empty list of names.
-fn reports(value: &Value, field: &str) -> Result<Option<Vec<String>>, EventError> {
+fn reports(value: &Value, field: &str) -> Result<Option<Vec<String>>, ReportEventError> {
     let names: Vec<String> = match value {
         Value::String(s) => vec![s.clone()],
         Value::Array(items) => items
@@ -191,7 +191,7 @@ fn reports(value: &Value, field: &str) -> Result<Option<Vec<String>>, EventError
     Ok(Some(unique))
 }
 
-fn window(value: &Value, field: &str) -> Result<Window, EventError> {
+fn window(value: &Value, field: &str) -> Result<Window, ReportEventError> {
     let map = value.as_object().ok_or_else(|| {
         field_error(
             field,
@@ -212,7 +212,7 @@ fn window(value: &Value, field: &str) -> Result<Window, EventError> {
     Window::new(start, end).map_err(|e| field_error(field, e.to_string()))
 }
 
-fn time(value: &Value, field: &str) -> Result<DateTime<Utc>, EventError> {
+fn time(value: &Value, field: &str) -> Result<DateTime<Utc>, ReportEventError> {
     let text = value
         .as_str()
         .ok_or_else(|| field_error(field, format!("must be an RFC 3339 time string, not {}", kind(value))))?;

@@ -1,7 +1,7 @@
 //! Schedule events, both shapes, and the hostile ones (no server needed).
 
 use super::catalog::Catalog;
-use super::event::{parse, EventError, Origin};
+use super::event::{parse, Origin, ReportEventError};
 use super::handler::jobs;
 use super::window::Window;
 use chrono::{DateTime, Utc};
@@ -74,7 +74,7 @@ fn scheduler_input_with_names_or_all() {
 
 fn field_error(event: serde_json::Value) -> (String, String) {
     match parse(&event) {
-        Err(EventError::Field { field, reason }) => (field, reason),
+        Err(ReportEventError::Field { field, reason }) => (field, reason),
         other => panic!("expected a field error, got {other:?}"),
     }
 }
@@ -112,17 +112,17 @@ fn hostile_and_malformed_events_are_refused_with_the_field() {
     assert_eq!(field_error(rule(json!({"reports": "x", "extra": 1}))).0, "detail");
     assert_eq!(field_error(rule(json!([1]))).0, "detail");
 
-    assert_eq!(parse(&json!("revenue")), Err(EventError::NotAnObject));
-    assert_eq!(parse(&json!({"hello": 1})), Err(EventError::Unrecognized));
+    assert_eq!(parse(&json!("revenue")), Err(ReportEventError::NotAnObject));
+    assert_eq!(parse(&json!({"hello": 1})), Err(ReportEventError::Unrecognized));
     let mut other = rule(json!({}));
     other["detail-type"] = json!("EC2 Instance State-change Notification");
-    assert!(matches!(parse(&other), Err(EventError::NotScheduled(_))));
+    assert!(matches!(parse(&other), Err(ReportEventError::NotScheduled(_))));
     let mut no_time = rule(json!({}));
     no_time.as_object_mut().unwrap().remove("time");
     assert_eq!(field_error(no_time).0, "time");
     let mut bad_time = rule(json!({}));
     bad_time["time"] = json!("yesterday");
-    assert!(matches!(parse(&bad_time), Err(EventError::MalformedRule(_))));
+    assert!(matches!(parse(&bad_time), Err(ReportEventError::MalformedRule(_))));
 }
 
 #[test]

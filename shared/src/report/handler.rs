@@ -5,19 +5,19 @@
 
 use super::catalog::{Catalog, UnknownReports};
 use super::emf;
-use super::event::{self, EventError, ReportRequest};
-use super::resolve::{self, ResolveError};
-use super::run::{Job, Outcome, RunContext, RunError, Runner};
-use super::settings::Settings;
-use crate::connect::Connector;
-use crate::endpoint::EndpointSource;
-use crate::secret::SecretSource;
+use super::event::{self, ReportEventError, ReportRequest};
+use super::run::{Job, ReportOutcome, RunContext, RunError, Runner};
+use super::settings::ReportSettings;
+use super::targets::{resolve_targets, ReportTargetError};
+use crate::aws::rds::EndpointSource;
+use crate::aws::secrets::SecretSource;
+use crate::pg::Connector;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct ReportFunction {
-    pub settings: Settings,
+    pub settings: ReportSettings,
     pub catalog: Catalog,
     pub connector: Connector,
     pub secrets: Arc<dyn SecretSource>,
@@ -27,11 +27,11 @@ pub struct ReportFunction {
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     #[error("unusable event, nothing was run: {0}")]
-    Event(#[from] EventError),
+    Event(#[from] ReportEventError),
     #[error("nothing was run: {0}")]
     Unknown(#[from] UnknownReports),
     #[error("nothing was run: {0}")]
-    Resolve(#[from] ResolveError),
+    Resolve(#[from] ReportTargetError),
     #[error("nothing was run: {0}")]
     Run(#[from] RunError),
     #[error("{failed} of {total} report(s) failed: {details}")]
@@ -39,13 +39,13 @@ pub enum HandleError {
         failed: usize,
         total: usize,
         details: String,
-        outcomes: Vec<Outcome>,
+        outcomes: Vec<ReportOutcome>,
     },
 }
 
 impl HandleError {
     /// The outcomes when some reports ran.
-    pub fn outcomes(&self) -> &[Outcome] {
+    pub fn outcomes(&self) -> &[ReportOutcome] {
         match self {
             Self::ReportsFailed { outcomes, .. } => outcomes,
             _ => &[],
@@ -68,7 +68,7 @@ pub fn jobs<'c>(catalog: &'c Catalog, request: &ReportRequest) -> Result<Vec<Job
 }
 
 impl ReportFunction {
-    pub async fn handle(&self, event: &Value, request_id: &str) -> Result<Vec<Outcome>, HandleError> {
+    pub async fn handle(&self, event: &Value, request_id: &str) -> Result<Vec<ReportOutcome>, HandleError> {
         let request = event::parse(event)?;
         let jobs = jobs(&self.catalog, &request)?;
         tracing::info!(
@@ -78,7 +78,7 @@ impl ReportFunction {
             reports = %jobs.iter().map(|j| format!("{} {}", j.report.name, j.window)).collect::<Vec<_>>().join(", "),
             "running reports"
         );
-        let targets = resolve::resolve(&self.settings, self.secrets.as_ref(), self.endpoints.as_ref()).await?;
+        let targets = resolve_targets(&self.settings, self.secrets.as_ref(), self.endpoints.as_ref()).await?;
         let runner = Runner {
             connector: self.connector.clone(),
             targets,
@@ -96,7 +96,7 @@ impl ReportFunction {
             // A raw JSON line on stdout: CloudWatch extracts the metrics from it.
             println!("{}", emf::metric_line(outcome, now_ms));
         }
-        let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.status.is_failure()).collect();
+        let failed: Vec<&ReportOutcome> = outcomes.iter().filter(|o| o.status.is_failure()).collect();
         if failed.is_empty() {
             return Ok(outcomes);
         }
@@ -122,7 +122,7 @@ impl ReportFunction {
 }
 
 /// The invocation's answer: one entry per report.
-pub fn summary(outcomes: &[Outcome]) -> Value {
+pub fn summary(outcomes: &[ReportOutcome]) -> Value {
     json!({
         "reports": outcomes.iter().map(|o| json!({
             "report": o.report,

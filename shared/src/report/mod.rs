@@ -3,21 +3,30 @@
 //! Pure parts: the catalog ([`catalog`], compiled in from `reports/` by
 //! [`shipped`]), the report window ([`window`]), the schedule events
 //! ([`event`]), the pushdown check over EXPLAIN's JSON ([`pushdown`]) and the
-//! CloudWatch metric lines ([`emf`]). I/O: [`settings`] and [`resolve`] (who and
+//! CloudWatch metric lines ([`emf`]). I/O: [`settings`] and [`targets`] (who and
 //! where), [`store`] (`fdw_reports` on the writer), [`run`] (one report on the
 //! reader) and [`handler`] (one invocation).
 
-pub mod catalog;
-pub mod emf;
-pub mod event;
-pub mod handler;
-pub mod pushdown;
-pub mod resolve;
-pub mod run;
-pub mod settings;
-pub mod shipped;
-pub mod store;
-pub mod window;
+mod catalog;
+mod emf;
+mod event;
+mod handler;
+mod pushdown;
+mod run;
+mod settings;
+mod shipped;
+mod store;
+mod targets;
+mod window;
+
+pub use catalog::{Catalog, CatalogError, Report};
+pub use emf::metric_line;
+pub use event::{parse as parse_event, ReportEventError, ReportRequest};
+pub use handler::{summary, HandleError, ReportFunction};
+pub use run::{as_json_rows, params, ReportOutcome, Runner, Status};
+pub use settings::{ReportSettings, ReportSettingsError};
+pub use targets::{resolve_targets, ReportTargetError, Targets};
+pub use window::Window;
 
 #[cfg(test)]
 mod catalog_tests;

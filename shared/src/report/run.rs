@@ -5,11 +5,10 @@
 
 use super::catalog::{Param, Report};
 use super::pushdown::{self, PushdownReport};
-use super::resolve::Targets;
 use super::store::{self, Claim, Record};
+use super::targets::Targets;
 use super::window::Window;
-use crate::connect::{ConnectError, Connector};
-use crate::pg_error::PgError;
+use crate::pg::{ConnectError, Connector, PgError, SqlState};
 use futures_util::stream::{self, StreamExt};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -63,7 +62,7 @@ impl Status {
 }
 
 #[derive(Clone, Debug)]
-pub struct Outcome {
+pub struct ReportOutcome {
     pub report: String,
     pub window: Window,
     pub status: Status,
@@ -98,7 +97,7 @@ struct QueryFailure {
 impl Runner {
     /// Runs every job; one outcome per job, in order. Errors only when the
     /// writer cannot be reached (then nothing can be recorded).
-    pub async fn run(&self, jobs: &[Job<'_>], context: &RunContext) -> Result<Vec<Outcome>, RunError> {
+    pub async fn run(&self, jobs: &[Job<'_>], context: &RunContext) -> Result<Vec<ReportOutcome>, RunError> {
         let mut writer = self.connector.connect(&self.targets.writer).await?;
         store::ensure_schema(&mut writer).await.map_err(RunError::Schema)?;
         let writer = Mutex::new(writer);
@@ -109,10 +108,10 @@ impl Runner {
             .await)
     }
 
-    async fn run_one(&self, job: &Job<'_>, writer: &Mutex<Client>, context: &RunContext) -> Outcome {
+    async fn run_one(&self, job: &Job<'_>, writer: &Mutex<Client>, context: &RunContext) -> ReportOutcome {
         let report = job.report.name.as_str();
         let window = job.window;
-        let outcome = |status, rows, duration_ms, error, pushdown| Outcome {
+        let outcome = |status, rows, duration_ms, error, pushdown| ReportOutcome {
             report: report.to_string(),
             window,
             status,
@@ -246,7 +245,7 @@ impl Runner {
         match result {
             Ok(rows) => Ok((pushdown, rows)),
             Err(e) => {
-                let timed_out = e.code.as_deref() == Some("57014") && e.message.contains("statement timeout");
+                let timed_out = e.code == Some(SqlState::QUERY_CANCELED) && e.message.contains("statement timeout");
                 let mut error = e.to_string();
                 if timed_out {
                     error.push_str(&format!(

@@ -1,13 +1,13 @@
 //! fdw-report's settings, read once from its environment at cold start.
 
 use super::pushdown::DEFAULT_ROWS_THRESHOLD;
-use crate::endpoint::Endpoint;
-use crate::settings::{Settings as ConnectSettings, SettingsError as ConnectSettingsError};
+use crate::aws::rds::Endpoint;
+use crate::settings::{ConnectSettings, ConnectSettingsError};
 use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
+pub struct ReportSettings {
     /// CA bundle that verifies the cluster's certificates (FDW_CA_BUNDLE).
     pub ca_bundle: PathBuf,
     /// Bound on connecting (FDW_CONNECT_TIMEOUT_SECONDS).
@@ -32,7 +32,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
+pub enum ReportSettingsError {
     #[error(transparent)]
     Connect(#[from] ConnectSettingsError),
     #[error("environment variable {0} is not set: give it the ARN of {1}")]
@@ -45,23 +45,23 @@ pub enum SettingsError {
     },
 }
 
-impl Settings {
-    pub fn from_env() -> Result<Self, SettingsError> {
+impl ReportSettings {
+    pub fn from_env() -> Result<Self, ReportSettingsError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ReportSettingsError> {
         let connect = ConnectSettings::from_lookup(&get)?;
         let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let reader_secret_arn = get("FDW_REPORT_READER_SECRET_ARN").ok_or(SettingsError::Missing(
+        let reader_secret_arn = get("FDW_REPORT_READER_SECRET_ARN").ok_or(ReportSettingsError::Missing(
             "FDW_REPORT_READER_SECRET_ARN",
             "the read-only report role's secret (username, password; host/port optional)",
         ))?;
-        let writer_secret_arn = get("FDW_REPORT_WRITER_SECRET_ARN").ok_or(SettingsError::Missing(
+        let writer_secret_arn = get("FDW_REPORT_WRITER_SECRET_ARN").ok_or(ReportSettingsError::Missing(
             "FDW_REPORT_WRITER_SECRET_ARN",
             "the secret of the role that writes schema fdw_reports on the writer",
         ))?;
-        let endpoint = |name: &'static str| -> Result<Option<Endpoint>, SettingsError> {
+        let endpoint = |name: &'static str| -> Result<Option<Endpoint>, ReportSettingsError> {
             get(name).map(|v| parse_endpoint(name, &v)).transpose()
         };
         let concurrency = match get("FDW_REPORT_CONCURRENCY") {
@@ -69,7 +69,7 @@ impl Settings {
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if (1..=32).contains(&n) => n,
                 _ => {
-                    return Err(SettingsError::Invalid {
+                    return Err(ReportSettingsError::Invalid {
                         name: "FDW_REPORT_CONCURRENCY",
                         value: v,
                         expected: "a whole number from 1 to 32",
@@ -82,7 +82,7 @@ impl Settings {
             Some(v) => match v.parse::<f64>() {
                 Ok(n) if n.is_finite() && n >= 0.0 => n,
                 _ => {
-                    return Err(SettingsError::Invalid {
+                    return Err(ReportSettingsError::Invalid {
                         name: "FDW_REPORT_PUSHDOWN_ROWS",
                         value: v,
                         expected: "a number of rows, 0 or more",
@@ -106,8 +106,8 @@ impl Settings {
     }
 }
 
-fn parse_endpoint(name: &'static str, value: &str) -> Result<Endpoint, SettingsError> {
-    let invalid = || SettingsError::Invalid {
+fn parse_endpoint(name: &'static str, value: &str) -> Result<Endpoint, ReportSettingsError> {
+    let invalid = || ReportSettingsError::Invalid {
         name,
         value: value.to_string(),
         expected: "a host name, or host:port",
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let s = Settings::from_lookup(lookup(&BASE)).unwrap();
+        let s = ReportSettings::from_lookup(lookup(&BASE)).unwrap();
         assert_eq!(s.schema, "orders_remote");
         assert_eq!(s.concurrency, 4);
         assert_eq!(s.pushdown_rows, DEFAULT_ROWS_THRESHOLD);
@@ -158,22 +158,22 @@ mod tests {
             ("FDW_REPORT_SCHEMA", "remote \"x\""),
             ("FDW_REPORT_CONCURRENCY", "2"),
         ]);
-        let s = Settings::from_lookup(lookup(&pairs)).unwrap();
+        let s = ReportSettings::from_lookup(lookup(&pairs)).unwrap();
         assert_eq!(s.reader_endpoint.unwrap().to_string(), "users.cluster-ro-x.rds:6432");
         assert_eq!(s.schema, "remote \"x\"");
         assert_eq!(s.concurrency, 2);
 
-        let e = Settings::from_lookup(lookup(&BASE[..2])).unwrap_err();
+        let e = ReportSettings::from_lookup(lookup(&BASE[..2])).unwrap_err();
         assert!(e.to_string().contains("FDW_REPORT_WRITER_SECRET_ARN"), "{e}");
         let mut bad = BASE.to_vec();
         bad.push(("FDW_REPORT_CONCURRENCY", "0"));
-        assert!(Settings::from_lookup(lookup(&bad))
+        assert!(ReportSettings::from_lookup(lookup(&bad))
             .unwrap_err()
             .to_string()
             .contains("FDW_REPORT_CONCURRENCY"));
         let mut bad = BASE.to_vec();
         bad.push(("FDW_REPORT_WRITER_ENDPOINT", "h:notaport"));
-        assert!(Settings::from_lookup(lookup(&bad))
+        assert!(ReportSettings::from_lookup(lookup(&bad))
             .unwrap_err()
             .to_string()
             .contains("FDW_REPORT_WRITER_ENDPOINT"));

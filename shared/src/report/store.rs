@@ -4,14 +4,11 @@
 //! one is run again and replaced.
 
 use super::window::Window;
-use crate::link::apply::apply_in_transaction;
-use crate::pg_error::PgError;
-use crate::sql::Statement;
+use crate::pg::sql::Statement;
+use crate::pg::{apply_in_transaction, PgError};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tokio_postgres::Client;
-
-pub const SCHEMA: &str = "fdw_reports";
 
 /// Created when missing, under the cluster's advisory lock.
 const DDL: [&str; 3] = [
@@ -59,7 +56,7 @@ pub async fn ensure_schema(client: &mut Client) -> Result<(), PgError> {
         return Ok(());
     }
     let statements: Vec<Statement> = DDL.iter().map(|s| Statement::plain(*s)).collect();
-    apply_in_transaction(client, "fdw-bridge", &statements).await
+    apply_in_transaction(client, &statements).await
 }
 
 /// The result of claiming a (report, window).
@@ -136,7 +133,7 @@ pub struct Record<'a> {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum ReportStoreError {
     #[error(transparent)]
     Pg(#[from] PgError),
     #[error("the claim on {report} {window} was taken over by another invocation before this one finished: its result was not stored")]
@@ -145,7 +142,7 @@ pub enum StoreError {
 
 /// Replaces the key's results with `rows` (JSON text, in order) and completes
 /// its record, in one transaction.
-pub async fn finish(client: &mut Client, record: &Record<'_>, rows: &[String]) -> Result<(), StoreError> {
+pub async fn finish(client: &mut Client, record: &Record<'_>, rows: &[String]) -> Result<(), ReportStoreError> {
     let during = |what: &str| format!("{what} for {} {}", record.report, record.window);
     let tx = client
         .transaction()
@@ -173,7 +170,7 @@ pub async fn finish(client: &mut Client, record: &Record<'_>, rows: &[String]) -
         .await
         .map_err(|e| PgError::new(&during("completing the run record"), &e))?;
     if updated != 1 {
-        return Err(StoreError::LostClaim {
+        return Err(ReportStoreError::LostClaim {
             report: record.report.to_string(),
             window: record.window.to_string(),
         });

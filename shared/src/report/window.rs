@@ -4,25 +4,25 @@
 use chrono::{DateTime, Datelike, Days, NaiveTime, TimeDelta, Timelike, Utc};
 use std::fmt;
 
-/// Which window a report covers, relative to its schedule time.
+/// Which window a report covers: the whole hour, day or week before its schedule time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WindowKind {
     /// The whole hour before the schedule time's hour.
-    PreviousHour,
+    Hour,
     /// The whole UTC day before the schedule time's day.
-    PreviousDay,
+    Day,
     /// The ISO week (Monday 00:00 UTC to Monday 00:00 UTC) before the schedule time's week.
-    PreviousWeek,
+    Week,
 }
 
 impl WindowKind {
-    pub const ALL: [WindowKind; 3] = [Self::PreviousHour, Self::PreviousDay, Self::PreviousWeek];
+    pub const ALL: [WindowKind; 3] = [Self::Hour, Self::Day, Self::Week];
 
     pub fn name(self) -> &'static str {
         match self {
-            Self::PreviousHour => "previous_hour",
-            Self::PreviousDay => "previous_day",
-            Self::PreviousWeek => "previous_week",
+            Self::Hour => "previous_hour",
+            Self::Day => "previous_day",
+            Self::Week => "previous_week",
         }
     }
 
@@ -34,15 +34,15 @@ impl WindowKind {
     pub fn before(self, at: DateTime<Utc>) -> Window {
         let midnight = |d: chrono::NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
         let (start, end) = match self {
-            Self::PreviousHour => {
+            Self::Hour => {
                 let end = midnight(at.date_naive()) + TimeDelta::hours(i64::from(at.hour()));
                 (end - TimeDelta::hours(1), end)
             }
-            Self::PreviousDay => {
+            Self::Day => {
                 let end = midnight(at.date_naive());
                 (end - TimeDelta::days(1), end)
             }
-            Self::PreviousWeek => {
+            Self::Week => {
                 let day = at.date_naive();
                 let monday = day - Days::new(u64::from(day.weekday().num_days_from_monday()));
                 let end = midnight(monday);
@@ -102,21 +102,21 @@ mod tests {
     fn previous_day_hour_and_week() {
         let at = t("2026-03-04T06:17:42Z"); // a Wednesday
         assert_eq!(
-            WindowKind::PreviousDay.before(at),
+            WindowKind::Day.before(at),
             Window {
                 start: t("2026-03-03T00:00:00Z"),
                 end: t("2026-03-04T00:00:00Z")
             }
         );
         assert_eq!(
-            WindowKind::PreviousHour.before(at),
+            WindowKind::Hour.before(at),
             Window {
                 start: t("2026-03-04T05:00:00Z"),
                 end: t("2026-03-04T06:00:00Z")
             }
         );
         assert_eq!(
-            WindowKind::PreviousWeek.before(at),
+            WindowKind::Week.before(at),
             Window {
                 start: t("2026-02-23T00:00:00Z"),
                 end: t("2026-03-02T00:00:00Z")
@@ -128,26 +128,26 @@ mod tests {
     fn boundaries_and_offsets() {
         // Exactly at midnight: the day that just ended.
         assert_eq!(
-            WindowKind::PreviousDay.before(t("2026-01-01T00:00:00Z")).start,
+            WindowKind::Day.before(t("2026-01-01T00:00:00Z")).start,
             t("2025-12-31T00:00:00Z")
         );
         // An offset time is taken in UTC.
         assert_eq!(
-            WindowKind::PreviousDay.before(t("2026-01-01T01:30:00+02:00")).end,
+            WindowKind::Day.before(t("2026-01-01T01:30:00+02:00")).end,
             t("2025-12-31T00:00:00Z")
         );
         assert_eq!(
-            WindowKind::PreviousHour.before(t("2026-01-01T00:00:00Z")).start,
+            WindowKind::Hour.before(t("2026-01-01T00:00:00Z")).start,
             t("2025-12-31T23:00:00Z")
         );
         // Monday itself: the week before.
         assert_eq!(
-            WindowKind::PreviousWeek.before(t("2026-03-02T00:00:00Z")).start,
+            WindowKind::Week.before(t("2026-03-02T00:00:00Z")).start,
             t("2026-02-23T00:00:00Z")
         );
         // Sunday night: still the week before this one.
         assert_eq!(
-            WindowKind::PreviousWeek.before(t("2026-03-08T23:59:59Z")).end,
+            WindowKind::Week.before(t("2026-03-08T23:59:59Z")).end,
             t("2026-03-02T00:00:00Z")
         );
     }

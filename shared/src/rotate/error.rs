@@ -1,24 +1,24 @@
 //! Why a rotation step failed, naming the secret, version, cluster or role,
 //! and what to do. Never a password.
 
-use super::plan::PlanError;
+use super::plan::RotationPlanError;
 use super::secret::SecretFormatError;
 use super::stages::StageError;
-use super::store::StoreError;
-use crate::connect::ConnectError;
-use crate::pg_error::PgError;
-use crate::secret::SecretError;
+use super::store::RotationStoreError;
+use crate::aws::secrets::SecretError;
+use crate::pg::ConnectError;
+use crate::pg::PgError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RotateError {
     #[error(transparent)]
     Stage(#[from] StageError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RotationStoreError),
     #[error(transparent)]
     Format(#[from] SecretFormatError),
     #[error(transparent)]
-    Plan(#[from] PlanError),
+    Plan(#[from] RotationPlanError),
     #[error(transparent)]
     Connect(#[from] ConnectError),
     #[error("secret {id} has no AWSPENDING value for version {token}: createSecret must run for this version first")]

@@ -1,7 +1,7 @@
 //! fdw-rotate, Secrets Manager rotation of the FDW role's password: the secret
 //! format ([`secret`]), the reference checks and stage moves ([`stages`], pure),
 //! the SQL for both clusters ([`plan`], pure), Secrets Manager ([`store`]), the
-//! catalog reads ([`catalog`]) and the four steps ([`steps`]).
+//! catalog reads ([`inspect`]) and the four steps ([`steps`]).
 //!
 //! Alternating users (the default): setSecret gives the new password to the
 //! role not in use (creating the clone `<role>_clone` as a member of the role
@@ -9,10 +9,16 @@
 //! to it in one transaction. The role that was in use keeps its password until
 //! the rotation after next, so sessions with a cached FDW connection keep working.
 
-pub mod catalog;
-pub mod error;
-pub mod plan;
-pub mod secret;
-pub mod stages;
-pub mod steps;
-pub mod store;
+mod error;
+mod inspect;
+mod plan;
+mod secret;
+mod stages;
+mod steps;
+mod store;
+
+pub use crate::pg::RolePair;
+pub use error::RotateError;
+pub use stages::StageError;
+pub use steps::{Rotator, StepOutcome};
+pub use store::SecretsManagerStore;

@@ -2,9 +2,12 @@
 //! when alternating users), and the switch of every user mapping on cluster A.
 //! Every name and literal is quoted; password statements are [`Statement::secret`].
 
-use super::secret::{RolePair, Strategy};
-use crate::link::plan::create_user_mapping;
-use crate::sql::{ident, literal, Statement, REDACTED};
+use super::secret::Strategy;
+use crate::pg::role::RolePair;
+use crate::pg::role::{
+    allow_login, comment_on_role, create_login_role, create_user_mapping, grant_connect, grant_membership, set_password,
+};
+use crate::pg::sql::{ident, Statement};
 
 /// What cluster B's catalog says about the role the pending version logs in as.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,7 +33,7 @@ pub struct RemoteFacts {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum PlanError {
+pub enum RotationPlanError {
     #[error("role {role} does not exist on cluster B: create the link with fdw-bootstrap first (it makes the FDW role), or fix username in the secret")]
     RoleMissing { role: String },
     #[error("role {role} on cluster B is a superuser or can create roles or databases: fdw-rotate only sets passwords of the least-privilege FDW role and its clone")]
@@ -43,9 +46,9 @@ pub enum PlanError {
 
 /// Checks that the pending username is one the rotation may touch (the
 /// reference functions refuse any other user).
-pub fn check_pending_user(strategy: Strategy, current: &str, pending: &str) -> Result<(), PlanError> {
+pub fn check_pending_user(strategy: Strategy, current: &str, pending: &str) -> Result<(), RotationPlanError> {
     match strategy {
-        Strategy::Single if pending != current => Err(PlanError::SingleChangesUser {
+        Strategy::Single if pending != current => Err(RotationPlanError::SingleChangesUser {
             pending: pending.to_string(),
             current: current.to_string(),
         }),
@@ -55,7 +58,7 @@ pub fn check_pending_user(strategy: Strategy, current: &str, pending: &str) -> R
             if pair.contains(pending) {
                 Ok(())
             } else {
-                Err(PlanError::NotOurUser {
+                Err(RotationPlanError::NotOurUser {
                     pending: pending.to_string(),
                     pair,
                 })
@@ -71,13 +74,12 @@ pub fn plan_remote(
     pending_user: &str,
     password: &str,
     facts: &RemoteFacts,
-) -> Result<Vec<Statement>, PlanError> {
-    let role = ident(pending_user);
+) -> Result<Vec<Statement>, RotationPlanError> {
     let is_clone = pending_user == pair.clone && pending_user != pair.base;
     let mut out = Vec::new();
     match &facts.pending {
         None if !is_clone || !facts.base_exists => {
-            return Err(PlanError::RoleMissing {
+            return Err(RotationPlanError::RoleMissing {
                 role: if is_clone {
                     pair.base.clone()
                 } else {
@@ -86,42 +88,29 @@ pub fn plan_remote(
             })
         }
         None => {
-            let create = |pw: &str| {
-                format!("CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD {pw}")
-            };
-            out.push(Statement::secret(create(&literal(password)), create(REDACTED)));
+            out.push(create_login_role(pending_user, Some(password)));
             if let Some(comment) = &facts.base_comment {
-                out.push(Statement::plain(format!(
-                    "COMMENT ON ROLE {role} IS {}",
-                    literal(comment)
-                )));
+                out.push(comment_on_role(pending_user, comment));
             }
-            out.push(Statement::plain(format!("GRANT {} TO {role}", ident(&pair.base))));
-            out.push(Statement::plain(format!(
-                "GRANT CONNECT ON DATABASE {} TO {role}",
-                ident(&facts.database)
-            )));
+            out.push(grant_membership(&pair.base, pending_user));
+            out.push(grant_connect(&facts.database, pending_user));
         }
         Some(state) if state.is_superuser_or_admin => {
-            return Err(PlanError::Privileged {
+            return Err(RotationPlanError::Privileged {
                 role: pending_user.to_string(),
             })
         }
         Some(state) => {
             if is_clone && !state.member_of_base {
-                out.push(Statement::plain(format!("GRANT {} TO {role}", ident(&pair.base))));
+                out.push(grant_membership(&pair.base, pending_user));
             }
             if is_clone && !state.has_connect {
-                out.push(Statement::plain(format!(
-                    "GRANT CONNECT ON DATABASE {} TO {role}",
-                    ident(&facts.database)
-                )));
+                out.push(grant_connect(&facts.database, pending_user));
             }
             if !state.can_login {
-                out.push(Statement::plain(format!("ALTER ROLE {role} LOGIN")));
+                out.push(allow_login(pending_user));
             }
-            let alter = |pw: &str| format!("ALTER ROLE {role} PASSWORD {pw}");
-            out.push(Statement::secret(alter(&literal(password)), alter(REDACTED)));
+            out.push(set_password(pending_user, password));
         }
     }
     Ok(out)
@@ -234,13 +223,13 @@ mod tests {
         };
         assert_eq!(
             plan_remote(&pair(), "fdw_orders", "p", &missing),
-            Err(PlanError::RoleMissing {
+            Err(RotationPlanError::RoleMissing {
                 role: "fdw_orders".into()
             })
         );
         assert_eq!(
             plan_remote(&pair(), "fdw_orders_clone", "p", &missing),
-            Err(PlanError::RoleMissing {
+            Err(RotationPlanError::RoleMissing {
                 role: "fdw_orders".into()
             })
         );
@@ -253,7 +242,7 @@ mod tests {
         };
         assert!(matches!(
             plan_remote(&pair(), "fdw_orders", "p", &admin),
-            Err(PlanError::Privileged { .. })
+            Err(RotationPlanError::Privileged { .. })
         ));
         assert!(check_pending_user(Strategy::Alternating, "fdw_orders", "fdw_orders_clone").is_ok());
         assert!(check_pending_user(Strategy::Alternating, "fdw_orders_clone", "fdw_orders").is_ok());

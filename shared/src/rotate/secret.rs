@@ -13,8 +13,8 @@
 //!
 //! Keys it does not know are kept as they are when the pending version is written.
 
-use crate::endpoint::Endpoint;
-use crate::link::clone_role_name;
+use crate::aws::rds::Endpoint;
+use crate::pg::role::RolePair;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -168,41 +168,6 @@ impl RotationSecret {
     }
 }
 
-/// The FDW role and its clone (alternating users). As in AWS's reference
-/// functions, a username ending in `_clone` is the clone.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RolePair {
-    pub base: String,
-    pub clone: String,
-}
-
-impl RolePair {
-    pub fn of(username: &str) -> Self {
-        match username.strip_suffix("_clone") {
-            Some(base) if !base.is_empty() => Self {
-                base: base.to_string(),
-                clone: username.to_string(),
-            },
-            _ => Self {
-                base: username.to_string(),
-                clone: clone_role_name(username),
-            },
-        }
-    }
-
-    pub fn other(&self, user: &str) -> String {
-        if user == self.base {
-            self.clone.clone()
-        } else {
-            self.base.clone()
-        }
-    }
-
-    pub fn contains(&self, user: &str) -> bool {
-        user == self.base || user == self.clone
-    }
-}
-
 fn text_key(map: &Map<String, Value>, key: &str, prefix: &str, problems: &mut Vec<String>) -> String {
     match map.get(key) {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -321,25 +286,5 @@ mod tests {
         assert!(!e.to_string().contains("hunter2"), "{e}");
         let e = RotationSecret::parse("arn:s", "AWSCURRENT", &json!({"local": 1}).to_string()).unwrap_err();
         assert!(e.to_string().contains("key local must be an object"), "{e}");
-    }
-
-    #[test]
-    fn role_pair_from_either_name() {
-        assert_eq!(
-            RolePair::of("r"),
-            RolePair {
-                base: "r".into(),
-                clone: "r_clone".into()
-            }
-        );
-        assert_eq!(
-            RolePair::of("r_clone"),
-            RolePair {
-                base: "r".into(),
-                clone: "r_clone".into()
-            }
-        );
-        assert_eq!(RolePair::of("_clone").clone, "_clone_clone");
-        assert!(RolePair::of("r").contains("r_clone") && !RolePair::of("r").contains("s"));
     }
 }

@@ -1,21 +1,17 @@
 //! The four steps against the real clusters and Secrets Manager. Decisions are
 //! in [`super::stages`] and [`super::plan`]; this file only reads, calls and applies.
 
-use super::catalog;
 use super::error::RotateError;
+use super::inspect;
 use super::plan::{check_pending_user, plan_mappings, plan_remote, MappedRole};
 use super::secret::{RotationSecret, Strategy};
 use super::stages::{check, finish_move, pending_left_on, Decision, SecretMetadata, Step, AWSCURRENT, AWSPENDING};
 use super::store::RotationStore;
-use crate::connect::{ConnectError, ConnectTarget, Connector};
-use crate::link::apply::apply_in_transaction;
-use crate::secret::SecretSource;
+use crate::aws::secrets::SecretSource;
+use crate::pg::role::RolePair;
+use crate::pg::{apply_in_transaction, probe_login, ConnectTarget, Connector, Login, PgError};
 use std::sync::Arc;
 use tokio_postgres::Client;
-
-/// The same advisory lock fdw-bootstrap takes for DDL on a cluster, so that a
-/// rotation and a stack update never interleave.
-const LOCK_KEY: &str = "fdw-bridge";
 
 /// Clients built once per cold start.
 #[derive(Clone)]
@@ -28,14 +24,14 @@ pub struct Rotator {
 
 /// What a step did, for the log and the invocation's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
+pub struct StepOutcome {
     pub step: Step,
     pub did: String,
 }
 
 impl Rotator {
     /// Runs one step for version `token` of secret `id`, after the reference checks.
-    pub async fn handle(&self, step: &str, id: &str, token: &str) -> Result<Outcome, RotateError> {
+    pub async fn handle(&self, step: &str, id: &str, token: &str) -> Result<StepOutcome, RotateError> {
         let step = Step::parse(step)?;
         let meta = self.store.describe(id).await?;
         let did = match check(id, token, &meta)? {
@@ -52,7 +48,7 @@ impl Rotator {
             },
         };
         tracing::info!(step = %step, secret = id, version = token, "{did}");
-        Ok(Outcome { step, did })
+        Ok(StepOutcome { step, did })
     }
 
     async fn current(&self, id: &str) -> Result<RotationSecret, RotateError> {
@@ -106,19 +102,18 @@ impl Rotator {
         check_pending_user(current.strategy, &current.username, &pending.username)?;
         let (mut admin, mapped) = self.local_mappings(id, &pending).await?;
         let mut did = Vec::new();
-        match self.connector.connect(&pending_target(id, token, &pending)).await {
-            Ok(_) => did.push(format!(
+        // A pending role without CONNECT is set up again too (a clone that lost its grants).
+        match probe_login(&self.connector, &pending_target(id, token, &pending)).await? {
+            Login::Works => did.push(format!(
                 "{} already logs in to cluster B with the pending password",
                 pending.username
             )),
-            Err(ConnectError::Auth { .. }) => did.push(self.set_remote_password(id, &current, &pending).await?),
-            Err(ConnectError::Other { sqlstate, .. }) if sqlstate.as_deref() == Some("42501") => {
+            Login::Refused | Login::NoConnectPrivilege => {
                 did.push(self.set_remote_password(id, &current, &pending).await?)
             }
-            Err(e) => return Err(e.into()),
         }
         let statements = plan_mappings(&pending.server, &mapped, &pending.username, &pending.password);
-        apply_in_transaction(&mut admin, LOCK_KEY, &statements)
+        apply_in_transaction(&mut admin, &statements)
             .await
             .map_err(|source| RotateError::Sql {
                 cluster: local_label(&pending),
@@ -147,16 +142,16 @@ impl Rotator {
         };
         let pair = match current.strategy {
             Strategy::Alternating => current.roles(),
-            Strategy::Single => super::secret::RolePair {
+            Strategy::Single => RolePair {
                 base: current.username.clone(),
                 clone: current.username.clone(),
             },
         };
-        let facts = catalog::remote_facts(&master, &pair, &pending.username)
+        let facts = inspect::remote_facts(&master, &pair, &pending.username)
             .await
             .map_err(sql_error)?;
         let statements = plan_remote(&pair, &pending.username, &pending.password, &facts)?;
-        apply_in_transaction(&mut master, LOCK_KEY, &statements)
+        apply_in_transaction(&mut master, &statements)
             .await
             .map_err(sql_error)?;
         Ok(format!(
@@ -173,7 +168,7 @@ impl Rotator {
         pending: &RotationSecret,
     ) -> Result<(Client, Vec<MappedRole>), RotateError> {
         let admin = self.local_admin_session(id, pending).await?;
-        let mapped = catalog::mapped_roles(&admin, &pending.server)
+        let mapped = inspect::mapped_roles(&admin, &pending.server)
             .await
             .map_err(|source| RotateError::Sql {
                 cluster: local_label(pending),
@@ -199,7 +194,7 @@ impl Rotator {
         let b = self.connector.connect(&pending_target(id, token, &pending)).await?;
         b.simple_query("SELECT 1").await.map_err(|e| RotateError::Sql {
             cluster: remote_label(&pending),
-            source: crate::pg_error::PgError::new("SELECT 1 as the pending user", &e),
+            source: PgError::new("SELECT 1 as the pending user", &e),
         })?;
         drop(b);
         let admin = self.local_admin_session(id, &pending).await?;
@@ -207,7 +202,7 @@ impl Rotator {
             cluster: local_label(&pending),
             source,
         };
-        match catalog::own_mapping_user(&admin, &pending.server)
+        match inspect::own_mapping_user(&admin, &pending.server)
             .await
             .map_err(sql_error)?
         {
@@ -220,21 +215,21 @@ impl Rotator {
             }
             _ => {}
         }
-        let Some((schema, table)) = catalog::probe_table(&admin, &pending.server).await.map_err(sql_error)? else {
+        let Some((schema, table)) = inspect::probe_table(&admin, &pending.server).await.map_err(sql_error)? else {
             tracing::warn!(server = %pending.server, "the server has no foreign table to probe through: only the login to cluster B was tested");
             return Ok(format!(
                 "{} logs in to cluster B; no foreign table to probe",
                 pending.username
             ));
         };
-        let name = crate::sql::qualified(&schema, &table);
+        let name = crate::pg::sql::qualified(&schema, &table);
         admin
             .simple_query(&format!("SELECT 1 FROM {name} LIMIT 1"))
             .await
             .map_err(|e| RotateError::Probe {
                 server: pending.server.clone(),
                 table: format!("{schema}.{table}"),
-                source: crate::pg_error::PgError::new(&format!("SELECT 1 FROM {name} LIMIT 1"), &e),
+                source: PgError::new(&format!("SELECT 1 FROM {name} LIMIT 1"), &e),
             })?;
         Ok(format!(
             "{} logs in to cluster B; a query through {schema}.{table} works on cluster A",

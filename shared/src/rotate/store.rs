@@ -13,7 +13,7 @@ pub const EXCLUDED_PASSWORD_CHARACTERS: &str = "/@\"'\\`:?%";
 pub const PASSWORD_LENGTH: i64 = 32;
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum RotationStoreError {
     #[error("Secrets Manager {call} on secret {id} failed: {reason} (the function's role needs DescribeSecret, GetSecretValue, PutSecretValue and UpdateSecretVersionStage on it, and GetRandomPassword; in a VPC, a Secrets Manager interface endpoint)")]
     Call {
         call: &'static str,
@@ -27,18 +27,18 @@ pub enum StoreError {
 #[async_trait]
 pub trait RotationStore: Send + Sync {
     /// DescribeSecret: rotation flag and VersionIdsToStages.
-    async fn describe(&self, id: &str) -> Result<SecretMetadata, StoreError>;
+    async fn describe(&self, id: &str) -> Result<SecretMetadata, RotationStoreError>;
     /// GetSecretValue by stage (and version); None when that version has no value
     /// (ResourceNotFoundException), as for a version Secrets Manager just created.
-    async fn get(&self, id: &str, version: Option<&str>, stage: &str) -> Result<Option<String>, StoreError>;
+    async fn get(&self, id: &str, version: Option<&str>, stage: &str) -> Result<Option<String>, RotationStoreError>;
     /// PutSecretValue of the new version with the stage AWSPENDING.
-    async fn put_pending(&self, id: &str, token: &str, text: &str) -> Result<(), StoreError>;
+    async fn put_pending(&self, id: &str, token: &str, text: &str) -> Result<(), RotationStoreError>;
     /// GetRandomPassword without [`EXCLUDED_PASSWORD_CHARACTERS`].
-    async fn random_password(&self) -> Result<String, StoreError>;
+    async fn random_password(&self) -> Result<String, RotationStoreError>;
     /// UpdateSecretVersionStage: AWSCURRENT to `to`, away from `from`.
-    async fn move_current(&self, id: &str, to: &str, from: &str) -> Result<(), StoreError>;
+    async fn move_current(&self, id: &str, to: &str, from: &str) -> Result<(), RotationStoreError>;
     /// UpdateSecretVersionStage: AWSPENDING off `version` (once it is AWSCURRENT).
-    async fn clear_pending(&self, id: &str, version: &str) -> Result<(), StoreError>;
+    async fn clear_pending(&self, id: &str, version: &str) -> Result<(), RotationStoreError>;
 }
 
 #[derive(Clone)]
@@ -56,21 +56,21 @@ fn call_error<E, R>(
     call: &'static str,
     id: &str,
     e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> StoreError
+) -> RotationStoreError
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    StoreError::Call {
+    RotationStoreError::Call {
         call,
         id: id.to_string(),
-        reason: crate::aws_error_text(e),
+        reason: crate::aws::error_text(e),
     }
 }
 
 #[async_trait]
 impl RotationStore for SecretsManagerStore {
-    async fn describe(&self, id: &str) -> Result<SecretMetadata, StoreError> {
+    async fn describe(&self, id: &str) -> Result<SecretMetadata, RotationStoreError> {
         let out = self
             .client
             .describe_secret()
@@ -87,7 +87,7 @@ impl RotationStore for SecretsManagerStore {
         })
     }
 
-    async fn get(&self, id: &str, version: Option<&str>, stage: &str) -> Result<Option<String>, StoreError> {
+    async fn get(&self, id: &str, version: Option<&str>, stage: &str) -> Result<Option<String>, RotationStoreError> {
         use aws_sdk_secretsmanager::error::SdkError;
         use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
         let mut request = self.client.get_secret_value().secret_id(id).version_stage(stage);
@@ -97,7 +97,7 @@ impl RotationStore for SecretsManagerStore {
         match request.send().await {
             Ok(out) => match out.secret_string() {
                 Some(text) => Ok(Some(text.to_string())),
-                None => Err(StoreError::Binary {
+                None => Err(RotationStoreError::Binary {
                     id: id.to_string(),
                     what: stage.to_string(),
                 }),
@@ -111,7 +111,7 @@ impl RotationStore for SecretsManagerStore {
         }
     }
 
-    async fn put_pending(&self, id: &str, token: &str, text: &str) -> Result<(), StoreError> {
+    async fn put_pending(&self, id: &str, token: &str, text: &str) -> Result<(), RotationStoreError> {
         self.client
             .put_secret_value()
             .secret_id(id)
@@ -124,7 +124,7 @@ impl RotationStore for SecretsManagerStore {
         Ok(())
     }
 
-    async fn random_password(&self) -> Result<String, StoreError> {
+    async fn random_password(&self) -> Result<String, RotationStoreError> {
         let out = self
             .client
             .get_random_password()
@@ -135,14 +135,14 @@ impl RotationStore for SecretsManagerStore {
             .map_err(|e| call_error("GetRandomPassword", "(none)", &e))?;
         out.random_password()
             .map(str::to_string)
-            .ok_or_else(|| StoreError::Call {
+            .ok_or_else(|| RotationStoreError::Call {
                 call: "GetRandomPassword",
                 id: "(none)".into(),
                 reason: "the answer held no password".into(),
             })
     }
 
-    async fn move_current(&self, id: &str, to: &str, from: &str) -> Result<(), StoreError> {
+    async fn move_current(&self, id: &str, to: &str, from: &str) -> Result<(), RotationStoreError> {
         self.client
             .update_secret_version_stage()
             .secret_id(id)
@@ -155,7 +155,7 @@ impl RotationStore for SecretsManagerStore {
         Ok(())
     }
 
-    async fn clear_pending(&self, id: &str, version: &str) -> Result<(), StoreError> {
+    async fn clear_pending(&self, id: &str, version: &str) -> Result<(), RotationStoreError> {
         self.client
             .update_secret_version_stage()
             .secret_id(id)

@@ -3,14 +3,14 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use chrono::{DateTime, Utc};
-use fdw_bridge::endpoint::RdsEndpointSource;
-use fdw_bridge::report::catalog::{Catalog, Report};
-use fdw_bridge::report::handler::ReportFunction;
-use fdw_bridge::report::resolve::resolve;
-use fdw_bridge::report::run::{as_json_rows, params, Runner};
-use fdw_bridge::report::settings::Settings;
-use fdw_bridge::report::window::Window;
-use fdw_bridge::secret::SecretsManagerSource;
+use fdw_bridge::aws::RdsEndpointSource;
+use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::report::resolve_targets;
+use fdw_bridge::report::ReportFunction;
+use fdw_bridge::report::ReportSettings;
+use fdw_bridge::report::Window;
+use fdw_bridge::report::{as_json_rows, params, Runner};
+use fdw_bridge::report::{Catalog, Report};
 use fdw_bridge_testkit::Stack;
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ pub fn window(start: &str, end: &str) -> Window {
 
 /// The function's settings as the stack would give them: report_reader reads,
 /// users_admin writes, both on cluster A (the secrets carry its host and port).
-pub fn settings(stack: &Stack, schema: &str) -> Settings {
+pub fn settings(stack: &Stack, schema: &str) -> ReportSettings {
     let env = |k: &str| -> Option<String> {
         match k {
             "FDW_CA_BUNDLE" => Some(stack.var("FDW_CA_BUNDLE").to_string()),
@@ -34,7 +34,7 @@ pub fn settings(stack: &Stack, schema: &str) -> Settings {
             _ => None,
         }
     };
-    Settings::from_lookup(env).expect("settings")
+    ReportSettings::from_lookup(env).expect("settings")
 }
 
 pub async fn function(stack: &Stack, schema: &str, catalog: Catalog) -> ReportFunction {
@@ -52,7 +52,7 @@ pub async fn function(stack: &Stack, schema: &str, catalog: Catalog) -> ReportFu
 pub async fn runner(function: &ReportFunction) -> Runner {
     Runner {
         connector: function.connector.clone(),
-        targets: resolve(
+        targets: resolve_targets(
             &function.settings,
             function.secrets.as_ref(),
             function.endpoints.as_ref(),

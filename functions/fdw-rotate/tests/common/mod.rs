@@ -4,8 +4,8 @@
 //! Shared by the rotation suites: driving the steps as Secrets Manager does,
 //! and clients that query across the clusters while a rotation runs.
 
-use fdw_bridge::rotate::error::RotateError;
-use fdw_bridge::rotate::steps::{Outcome, Rotator};
+use fdw_bridge::rotate::RotateError;
+use fdw_bridge::rotate::{Rotator, StepOutcome};
 use fdw_bridge_testkit as harness;
 use harness::{LeakWatch, Stack, TestLink};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +21,7 @@ pub async fn step(
     name: &str,
     secret: &str,
     token: &str,
-) -> Result<Outcome, RotateError> {
+) -> Result<StepOutcome, RotateError> {
     let result = rotator.handle(name, secret, token).await;
     if result.as_ref().is_ok_and(|o| o.did.starts_with("created AWSPENDING")) {
         // The new password is known before the check that covers its first use.
@@ -57,7 +57,7 @@ pub async fn rotate(stack: &Stack, watch: &mut LeakWatch, rotator: &Rotator, sec
 pub fn cross_query(link: &TestLink) -> String {
     format!(
         "SELECT count(*) FROM users u JOIN {}.orders o ON o.user_id = u.id WHERE o.id % 50 = 0",
-        fdw_bridge::sql::ident(&link.local_schema)
+        fdw_bridge::pg::ident(&link.local_schema)
     )
 }
 
@@ -104,7 +104,7 @@ impl Load {
                         }
                         Err(e) => {
                             counts.failed += 1;
-                            counts.errors.push(fdw_bridge::connect::error_chain(&e));
+                            counts.errors.push(fdw_bridge::pg::error_chain(&e));
                             counts.failed_at.push(Instant::now());
                         }
                     }

@@ -2,10 +2,10 @@
 //! writer role on its writer endpoint. Resolved at each invocation, so a
 //! rotated secret is picked up.
 
-use super::settings::Settings;
-use crate::connect::ConnectTarget;
-use crate::endpoint::{Endpoint, EndpointError, EndpointSource};
-use crate::secret::{DbSecret, SecretError, SecretSource};
+use super::settings::ReportSettings;
+use crate::aws::rds::{Endpoint, EndpointError, EndpointSource};
+use crate::aws::secrets::{DbSecret, SecretError, SecretSource};
+use crate::pg::{secret_endpoint, ConnectTarget};
 
 #[derive(Clone, Debug)]
 pub struct Targets {
@@ -16,7 +16,7 @@ pub struct Targets {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
+pub enum ReportTargetError {
     #[error("{setting}: {source}")]
     Secret {
         setting: &'static str,
@@ -33,16 +33,16 @@ pub enum ResolveError {
     },
 }
 
-pub async fn resolve(
-    settings: &Settings,
+pub async fn resolve_targets(
+    settings: &ReportSettings,
     secrets: &dyn SecretSource,
     endpoints: &dyn EndpointSource,
-) -> Result<Targets, ResolveError> {
+) -> Result<Targets, ReportTargetError> {
     let reader_secret =
         secrets
             .db_secret(&settings.reader_secret_arn)
             .await
-            .map_err(|source| ResolveError::Secret {
+            .map_err(|source| ReportTargetError::Secret {
                 setting: "FDW_REPORT_READER_SECRET_ARN",
                 source,
             })?;
@@ -50,7 +50,7 @@ pub async fn resolve(
         secrets
             .db_secret(&settings.writer_secret_arn)
             .await
-            .map_err(|source| ResolveError::Secret {
+            .map_err(|source| ReportTargetError::Secret {
                 setting: "FDW_REPORT_WRITER_SECRET_ARN",
                 source,
             })?;
@@ -59,16 +59,13 @@ pub async fn resolve(
         &settings.reader_endpoint,
         &settings.writer_endpoint,
     ) {
-        (Some(id), r, w) if r.is_none() || w.is_none() => {
-            Some(endpoints.cluster_endpoints(id).await.map_err(ResolveError::Endpoint)?)
-        }
+        (Some(id), r, w) if r.is_none() || w.is_none() => Some(
+            endpoints
+                .cluster_endpoints(id)
+                .await
+                .map_err(ReportTargetError::Endpoint)?,
+        ),
         _ => None,
-    };
-    let from_secret = |s: &DbSecret| {
-        s.host.as_ref().map(|host| Endpoint {
-            host: host.clone(),
-            port: s.port.unwrap_or(5432),
-        })
     };
     let reader_endpoint = settings
         .reader_endpoint
@@ -78,8 +75,8 @@ pub async fn resolve(
                 .as_ref()
                 .map(|c| c.reader.clone().unwrap_or_else(|| c.writer.clone()))
         })
-        .or_else(|| from_secret(&reader_secret))
-        .ok_or_else(|| ResolveError::NoEndpoint {
+        .or_else(|| secret_endpoint(&reader_secret, None))
+        .ok_or_else(|| ReportTargetError::NoEndpoint {
             which: "reader",
             setting: "FDW_REPORT_READER_ENDPOINT",
             secret: settings.reader_secret_arn.clone(),
@@ -88,8 +85,8 @@ pub async fn resolve(
         .writer_endpoint
         .clone()
         .or_else(|| cluster.as_ref().map(|c| c.writer.clone()))
-        .or_else(|| from_secret(&writer_secret))
-        .ok_or_else(|| ResolveError::NoEndpoint {
+        .or_else(|| secret_endpoint(&writer_secret, None))
+        .ok_or_else(|| ReportTargetError::NoEndpoint {
             which: "writer",
             setting: "FDW_REPORT_WRITER_ENDPOINT",
             secret: settings.writer_secret_arn.clone(),
@@ -99,13 +96,14 @@ pub async fn resolve(
         .clone()
         .or_else(|| reader_secret.dbname.clone())
         .unwrap_or_else(|| "users".into());
-    let target = |label: &str, endpoint: Endpoint, secret: &DbSecret, arn: &str| ConnectTarget {
-        label: format!("{label} (database {database})"),
-        endpoint,
-        dbname: database.clone(),
-        user: secret.username.clone(),
-        password: secret.password.clone(),
-        credential_source: format!("secret {arn}"),
+    let target = |label: &str, endpoint: Endpoint, secret: &DbSecret, arn: &str| {
+        ConnectTarget::from_secret(
+            format!("{label} (database {database})"),
+            endpoint,
+            &database,
+            secret,
+            arn,
+        )
     };
     Ok(Targets {
         reader: target(
@@ -126,7 +124,7 @@ pub async fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::ClusterEndpoints;
+    use crate::aws::rds::ClusterEndpoints;
     use async_trait::async_trait;
 
     struct Secrets;
@@ -160,8 +158,8 @@ mod tests {
         }
     }
 
-    fn settings(cluster: Option<&str>) -> Settings {
-        let mut s = Settings::from_lookup(|k| match k {
+    fn settings(cluster: Option<&str>) -> ReportSettings {
+        let mut s = ReportSettings::from_lookup(|k| match k {
             "FDW_CA_BUNDLE" => Some("/ca".into()),
             "FDW_REPORT_READER_SECRET_ARN" => Some("arn:r".into()),
             "FDW_REPORT_WRITER_SECRET_ARN" => Some("arn:w".into()),
@@ -174,12 +172,12 @@ mod tests {
 
     #[tokio::test]
     async fn reader_endpoint_from_rds_else_the_secret() {
-        let t = resolve(&settings(Some("users")), &Secrets, &Rds).await.unwrap();
+        let t = resolve_targets(&settings(Some("users")), &Secrets, &Rds).await.unwrap();
         assert_eq!(t.reader.endpoint.host, "users.cluster-ro-x");
         assert_eq!(t.writer.endpoint.host, "users.cluster-x");
         assert_eq!(t.reader.user, "report_reader");
 
-        let t = resolve(&settings(None), &Secrets, &Rds).await;
+        let t = resolve_targets(&settings(None), &Secrets, &Rds).await;
         // The writer secret has no host and there is no cluster id.
         let e = t.unwrap_err().to_string();
         assert!(e.contains("FDW_REPORT_WRITER_ENDPOINT") && e.contains("arn:w"), "{e}");
@@ -189,7 +187,7 @@ mod tests {
             host: "w".into(),
             port: 1,
         });
-        let t = resolve(&s, &Secrets, &Rds).await.unwrap();
+        let t = resolve_targets(&s, &Secrets, &Rds).await.unwrap();
         assert_eq!(t.reader.endpoint.to_string(), "a:5433");
         assert_eq!(t.reader.dbname, "users");
     }

@@ -1,8 +1,8 @@
 //! What setSecret and testSecret read from the catalogs of both clusters.
 
 use super::plan::{MappedRole, PendingRole, RemoteFacts};
-use super::secret::RolePair;
-use crate::pg_error::PgError;
+use crate::pg::role::RolePair;
+use crate::pg::PgError;
 use tokio_postgres::Client;
 
 /// Cluster B: the pending role (if it exists), and the base role's comment.

@@ -2,31 +2,12 @@
 //! configured CA bundle), bounded in time, with errors that name the host, the
 //! database and the role, and say what to check.
 
-use crate::endpoint::Endpoint;
+use super::target::ConnectTarget;
+use super::{is_auth_failure, SqlState};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::{config::SslMode, Client, Config};
 use tokio_postgres_rustls::MakeRustlsConnect;
-
-/// Everything needed to open one session.
-#[derive(Clone)]
-pub struct ConnectTarget {
-    /// Human name of the cluster in errors, e.g. "local cluster (users)".
-    pub label: String,
-    pub endpoint: Endpoint,
-    pub dbname: String,
-    pub user: String,
-    /// A password or an IAM auth token.
-    pub password: String,
-    /// Where the credentials came from, for errors ("secret arn:...").
-    pub credential_source: String,
-}
-
-impl std::fmt::Debug for ConnectTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}@{}/{}", self.label, self.user, self.endpoint, self.dbname)
-    }
-}
 
 #[derive(Clone)]
 pub struct Connector {
@@ -67,7 +48,7 @@ pub enum ConnectError {
         user: String,
         reason: String,
         /// SQLSTATE when the server refused the session (e.g. 42501 no CONNECT privilege).
-        sqlstate: Option<String>,
+        sqlstate: Option<SqlState>,
     },
 }
 
@@ -78,8 +59,8 @@ impl Connector {
 
     /// A connector that verifies servers against the CA bundle at `ca_bundle`
     /// (what every function builds once at cold start).
-    pub fn with_ca_bundle(ca_bundle: &std::path::Path, timeout: Duration) -> Result<Self, crate::tls::TlsError> {
-        Ok(Self::new(crate::tls::client_config(ca_bundle)?, timeout))
+    pub fn with_ca_bundle(ca_bundle: &std::path::Path, timeout: Duration) -> Result<Self, super::TlsError> {
+        Ok(Self::new(super::client_config(ca_bundle)?, timeout))
     }
 
     /// Opens a session; the connection task runs on the runtime until the client is dropped.
@@ -125,10 +106,7 @@ impl Connector {
 
 fn classify(target: &ConnectTarget, e: &tokio_postgres::Error) -> ConnectError {
     let reason = error_chain(e);
-    let is_auth = e
-        .as_db_error()
-        .map(|d| d.code().code().starts_with("28"))
-        .unwrap_or(false);
+    let is_auth = e.as_db_error().is_some_and(|d| is_auth_failure(d.code()));
     if is_auth {
         return ConnectError::Auth {
             label: target.label.clone(),
@@ -162,7 +140,7 @@ fn classify(target: &ConnectTarget, e: &tokio_postgres::Error) -> ConnectError {
         dbname: target.dbname.clone(),
         user: target.user.clone(),
         reason,
-        sqlstate: e.as_db_error().map(|d| d.code().code().to_string()),
+        sqlstate: e.as_db_error().map(|d| d.code().clone()),
     }
 }
 

@@ -1,11 +1,11 @@
 //! Reading the link's current state from the catalogs of both clusters.
 
-use super::clone_role_name;
 use super::spec::LinkSpec;
 use super::state::{
     Column, ForeignTableState, LocalSchemaState, LocalState, RemoteState, RoleGrants, RoleState, ServerState,
 };
-use crate::pg_error::PgError;
+use crate::pg::role::clone_role_name;
+use crate::pg::PgError;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
 

@@ -1,120 +1,9 @@
+//! The whole planner: remote and local plans together, as a Create, Update or Delete sees them.
+
+use super::fixtures::*;
 use super::*;
-use crate::link::spec::{ImportSpec, Password};
-use crate::link::state::{ForeignTableState, LocalSchemaState, RoleGrants, ServerState};
-
-fn col(name: &str, ty: &str) -> Column {
-    Column {
-        name: name.into(),
-        data_type: ty.into(),
-    }
-}
-
-fn spec() -> LinkSpec {
-    LinkSpec {
-        server_name: "orders_link".into(),
-        marker: "managed by fdw-bridge: test".into(),
-        link_id: "fdw-link/test".into(),
-        remote_host: "db-b".into(),
-        remote_port: 5432,
-        remote_database: "orders".into(),
-        server_options: [("fetch_size".to_string(), "10000".to_string())].into(),
-        fdw_user: "fdw_orders".into(),
-        login_user: "fdw_orders".into(),
-        fdw_password: Password("s3cr'et\\pw".into()),
-        remote_admin_user: "orders_admin".into(),
-        local_admin_user: "users_admin".into(),
-        local_roles: vec!["report_reader".into()],
-        imports: vec![ImportSpec {
-            remote_schema: "public".into(),
-            local_schema: "orders_remote".into(),
-            include: vec![],
-            exclude: vec!["secrets".into()],
-        }],
-    }
-}
-
-fn remote_fresh() -> RemoteState {
-    RemoteState {
-        database: "orders".into(),
-        schemas: [(
-            "public".to_string(),
-            [
-                (
-                    "orders".to_string(),
-                    vec![col("id", "bigint"), col("amount", "numeric(12,2)")],
-                ),
-                ("secrets".to_string(), vec![col("token", "text")]),
-            ]
-            .into(),
-        )]
-        .into(),
-        ..Default::default()
-    }
-}
-
-/// The remote state after `plan_remote` for `spec()` ran.
-fn remote_converged() -> RemoteState {
-    let mut r = remote_fresh();
-    r.fdw_role = Some(RoleState {
-        can_login: true,
-        comment: Some("managed by fdw-bridge: test link=fdw-link/test".into()),
-        grants: RoleGrants {
-            databases: ["orders".to_string()].into(),
-            schemas: ["public".to_string()].into(),
-            tables: [("public".to_string(), "orders".to_string())].into(),
-            other_table_privileges: Default::default(),
-        },
-    });
-    r.fdw_password_works = true;
-    r
-}
-
-/// The local state after `plan_local` for `spec()` ran.
-fn local_converged() -> LocalState {
-    let s = spec();
-    let mapping: BTreeMap<String, String> = [
-        ("user".to_string(), s.fdw_user.clone()),
-        ("password".to_string(), s.fdw_password.expose().to_string()),
-    ]
-    .into();
-    LocalState {
-        current_user: "users_admin".into(),
-        extension_installed: true,
-        server: Some(ServerState {
-            wrapper: "postgres_fdw".into(),
-            options: s.all_server_options(),
-            comment: Some(s.marker.clone()),
-        }),
-        mappings: [
-            ("users_admin".to_string(), mapping.clone()),
-            ("report_reader".to_string(), mapping),
-        ]
-        .into(),
-        schemas: [(
-            "orders_remote".to_string(),
-            LocalSchemaState {
-                comment: Some(s.marker.clone()),
-                foreign_tables: [(
-                    "orders".to_string(),
-                    ForeignTableState {
-                        server: "orders_link".into(),
-                        columns: vec![col("id", "bigint"), col("amount", "numeric(12,2)")],
-                        readers: ["report_reader".to_string()].into(),
-                    },
-                )]
-                .into(),
-                usage: ["report_reader".to_string()].into(),
-                ..Default::default()
-            },
-        )]
-        .into(),
-        ..Default::default()
-    }
-}
-
-fn shown(statements: &[Statement]) -> Vec<String> {
-    statements.iter().map(|s| s.shown().to_string()).collect()
-}
+use crate::link::spec::Password;
+use crate::link::state::RoleState;
 
 #[test]
 fn create_from_nothing_makes_role_grants_server_mappings_and_imports() {
@@ -266,7 +155,7 @@ fn refusals_name_the_cause() {
     s.imports[0].remote_schema = "nope".into();
     assert!(matches!(
         exposed_tables(&s, &remote_fresh()),
-        Err(PlanError::RemoteSchemaMissing { .. })
+        Err(LinkPlanError::RemoteSchemaMissing { .. })
     ));
 
     let mut s = spec();
@@ -281,7 +170,7 @@ fn refusals_name_the_cause() {
     s.fdw_user = "orders_admin".into();
     assert!(matches!(
         plan_remote(&s, &remote_fresh(), &[]),
-        Err(PlanError::FdwRoleIsAdmin { .. })
+        Err(LinkPlanError::FdwRoleIsAdmin { .. })
     ));
 
     let mut remote = remote_fresh();
@@ -292,7 +181,7 @@ fn refusals_name_the_cause() {
     });
     assert!(matches!(
         plan_remote(&spec(), &remote, &[]),
-        Err(PlanError::RemoteRoleNotOurs { .. })
+        Err(LinkPlanError::RemoteRoleNotOurs { .. })
     ));
     remote.fdw_role.as_mut().unwrap().comment = Some("managed by fdw-bridge: other".into());
     let e = plan_remote(&spec(), &remote, &[]).unwrap_err().to_string();
@@ -302,7 +191,7 @@ fn refusals_name_the_cause() {
     local.server.as_mut().unwrap().comment = None;
     assert!(matches!(
         plan_local(&spec(), &local, &[]),
-        Err(PlanError::ServerNotOurs { .. })
+        Err(LinkPlanError::ServerNotOurs { .. })
     ));
     // Removal leaves a server it did not make alone.
     assert!(plan_local_removal(&spec(), &local).unwrap().is_empty());
@@ -325,7 +214,7 @@ fn refusals_name_the_cause() {
     let exposed = exposed_tables(&spec(), &remote_converged()).unwrap();
     assert!(matches!(
         plan_local(&spec(), &local, &exposed),
-        Err(PlanError::LocalNameTaken { .. })
+        Err(LinkPlanError::LocalNameTaken { .. })
     ));
 }
 
@@ -422,7 +311,7 @@ fn replacement_hands_the_remote_role_to_the_new_identity() {
     foreign.fdw_role.as_mut().unwrap().comment = Some("managed by fdw-bridge: other-stack link=x".into());
     assert!(matches!(
         plan_remote(&new, &foreign, &exposed),
-        Err(PlanError::RemoteRoleNotOurs { .. })
+        Err(LinkPlanError::RemoteRoleNotOurs { .. })
     ));
 }
 

@@ -73,7 +73,7 @@ impl EndpointSource for RdsEndpointSource {
                 }
                 _ => EndpointError::Unavailable {
                     cluster: cluster_id.to_string(),
-                    reason: crate::aws_error_text(&e),
+                    reason: crate::aws::error_text(&e),
                 },
             })?;
         let cluster = out.db_clusters().first().ok_or_else(|| EndpointError::NotFound {

@@ -2,6 +2,7 @@
 //! hint, on one line a person can act on. Never carries statement text that
 //! holds a secret: callers pass the shown form.
 
+use super::SqlState;
 use std::fmt;
 
 #[derive(Debug, Clone)]
@@ -9,7 +10,7 @@ pub struct PgError {
     /// What was being done ("reading the catalog", or the shown statement).
     pub during: String,
     /// SQLSTATE, when the server sent one.
-    pub code: Option<String>,
+    pub code: Option<SqlState>,
     pub message: String,
 }
 
@@ -26,14 +27,14 @@ impl PgError {
                 }
                 Self {
                     during: during.to_string(),
-                    code: Some(db.code().code().to_string()),
+                    code: Some(db.code().clone()),
                     message,
                 }
             }
             None => Self {
                 during: during.to_string(),
                 code: None,
-                message: crate::connect::error_chain(e),
+                message: super::error_chain(e),
             },
         }
     }
@@ -43,7 +44,7 @@ impl fmt::Display for PgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} failed: {}", self.during, self.message)?;
         if let Some(code) = &self.code {
-            write!(f, " [SQLSTATE {code}]")?;
+            write!(f, " [SQLSTATE {}]", code.code())?;
         }
         Ok(())
     }

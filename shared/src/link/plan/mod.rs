@@ -1,0 +1,187 @@
+//! The pure planner: desired state + catalog state in, SQL statements out.
+//! No I/O here; every decision about what to create, change or drop is made here
+//! and tested without a server.
+
+//!
+//! One piece per concern, each a pure function with its own tests: the remote
+//! role and grants ([`remote`]), the server ([`server`]), user mappings
+//! ([`mappings`]), each local schema's foreign tables ([`imports`]) and who
+//! may read them ([`grants`]), and removal ([`removal`], [`remote`]).
+
+mod grants;
+mod imports;
+mod mappings;
+mod remote;
+mod removal;
+mod server;
+
+pub use remote::{plan_remote, plan_remote_removal};
+pub use removal::plan_local_removal;
+
+use super::spec::LinkSpec;
+use super::state::{Column, LocalState, RemoteState};
+use crate::pg::sql::{ident, literal, Statement, REDACTED};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LinkPlanError {
+    #[error("remote schema {schema:?} does not exist in database {database:?} on the remote cluster: check ImportSchemas[{index}].RemoteSchema")]
+    RemoteSchemaMissing {
+        schema: String,
+        database: String,
+        index: usize,
+    },
+    #[error(
+        "table {table:?} listed in ImportSchemas[{index}].IncludeTables does not exist in remote schema {schema:?}"
+    )]
+    IncludedTableMissing {
+        table: String,
+        schema: String,
+        index: usize,
+    },
+    #[error("role {role:?} already exists on the remote cluster and was not created by this link ({owner}): put another username in the FDW role secret, or drop that role")]
+    RemoteRoleNotOurs { role: String, owner: String },
+    #[error("the FDW role secret names {role:?}, the remote admin: user mappings must use a least-privilege role, never the master user")]
+    FdwRoleIsAdmin { role: String },
+    #[error("foreign server {server:?} already exists on the local cluster and was not created by this link ({owner}): choose another ServerName, or drop it")]
+    ServerNotOurs { server: String, owner: String },
+    #[error("foreign server {server:?} uses wrapper {wrapper:?}, not postgres_fdw")]
+    WrongWrapper { server: String, wrapper: String },
+    #[error("local role(s) {roles} in LocalRoles do not exist on the local cluster: create them first or remove them from LocalRoles")]
+    LocalRolesMissing { roles: String },
+    #[error("{schema}.{table} already exists on the local cluster and is not a foreign table of server {server:?}: rename it, or import into another LocalSchema")]
+    LocalNameTaken {
+        schema: String,
+        table: String,
+        server: String,
+    },
+    #[error("remote tables {table:?} from two ImportSchemas entries would both land in local schema {schema:?}: give them different LocalSchema values")]
+    DuplicateLocalTable { schema: String, table: String },
+    #[error("foreign tables outside the link's schemas use server {server:?} ({tables}); they were not created by fdw-bridge: drop them or move them off the server, then delete again")]
+    ForeignTablesElsewhere { server: String, tables: String },
+}
+
+/// One remote table as it will appear locally.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExposedTable {
+    pub remote_schema: String,
+    pub local_schema: String,
+    pub name: String,
+    pub columns: Vec<Column>,
+}
+
+/// Which remote tables the link exposes: each import's tables, filtered by its
+/// include and exclude lists.
+pub fn exposed_tables(spec: &LinkSpec, remote: &RemoteState) -> Result<Vec<ExposedTable>, LinkPlanError> {
+    let mut out: Vec<ExposedTable> = Vec::new();
+    for (index, import) in spec.imports.iter().enumerate() {
+        let tables = remote
+            .schemas
+            .get(&import.remote_schema)
+            .ok_or_else(|| LinkPlanError::RemoteSchemaMissing {
+                schema: import.remote_schema.clone(),
+                database: remote.database.clone(),
+                index,
+            })?;
+        if let Some(missing) = import.include.iter().find(|t| !tables.contains_key(*t)) {
+            return Err(LinkPlanError::IncludedTableMissing {
+                table: missing.clone(),
+                schema: import.remote_schema.clone(),
+                index,
+            });
+        }
+        for (name, columns) in tables.iter().filter(|(name, _)| import.exposes(name)) {
+            if out
+                .iter()
+                .any(|t| t.local_schema == import.local_schema && &t.name == name)
+            {
+                return Err(LinkPlanError::DuplicateLocalTable {
+                    schema: import.local_schema.clone(),
+                    table: name.clone(),
+                });
+            }
+            out.push(ExposedTable {
+                remote_schema: import.remote_schema.clone(),
+                local_schema: import.local_schema.clone(),
+                name: name.clone(),
+                columns: columns.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Statements for the local cluster, and the foreign tables that are new (to ANALYZE).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LocalPlan {
+    pub statements: Vec<Statement>,
+    /// "schema"."table" of foreign tables (re)imported by this plan.
+    pub imported: Vec<(String, String)>,
+}
+
+/// The local cluster: server, user mappings, then each local schema's foreign
+/// tables and grants.
+pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable]) -> Result<LocalPlan, LinkPlanError> {
+    if !local.missing_roles.is_empty() {
+        return Err(LinkPlanError::LocalRolesMissing {
+            roles: local.missing_roles.join(", "),
+        });
+    }
+    let mut plan = LocalPlan {
+        statements: server::plan_server(spec, local)?,
+        ..Default::default()
+    };
+    plan.statements.extend(mappings::plan_user_mappings(spec, local));
+    for schema in spec.local_schemas() {
+        let state = local.schemas.get(&schema);
+        let wanted: Vec<&ExposedTable> = exposed.iter().filter(|t| t.local_schema == schema).collect();
+        let imports = imports::plan_schema_imports(spec, &schema, state, &wanted)?;
+        let grants = grants::plan_schema_grants(spec, &schema, state, &wanted, &imports);
+        plan.imported
+            .extend(imports.imported.iter().map(|t| (schema.clone(), t.clone())));
+        plan.statements.extend(imports.statements);
+        plan.statements.extend(grants);
+    }
+    Ok(plan)
+}
+
+/// Who made an object, for errors: another fdw-bridge link, or someone else.
+pub(super) fn owner_of(comment: Option<&str>) -> String {
+    match comment {
+        Some(c) if super::is_managed(Some(c)) => format!("it belongs to another fdw-bridge link: {c}"),
+        _ => "it was not made by fdw-bridge".to_string(),
+    }
+}
+
+/// `SET`/`ADD`/`DROP` clauses that turn `current` options into `wanted`; the
+/// value of option `redact`, if named, is shown as `'********'`.
+pub(super) fn option_changes(
+    current: &BTreeMap<String, String>,
+    wanted: &BTreeMap<String, String>,
+    redact: Option<&str>,
+) -> Vec<String> {
+    let value = |k: &str, v: &str| {
+        if redact == Some(k) {
+            REDACTED.to_string()
+        } else {
+            literal(v)
+        }
+    };
+    let mut changes = Vec::new();
+    for (k, v) in wanted {
+        match current.get(k) {
+            Some(cur) if cur == v => {}
+            Some(_) => changes.push(format!("SET {} {}", ident(k), value(k, v))),
+            None => changes.push(format!("ADD {} {}", ident(k), value(k, v))),
+        }
+    }
+    for k in current.keys().filter(|k| !wanted.contains_key(*k)) {
+        changes.push(format!("DROP {}", ident(k)));
+    }
+    changes
+}
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,32 @@
+//! The PostgreSQL layer every other module stands on: TLS ([`tls`]), where and
+//! as whom to connect ([`target`]), connecting ([`connect`]) and the login probe
+//! ([`probe`]), quoting and statements that may carry a secret ([`sql`]), errors
+//! a person can act on ([`error`]), the one transaction helper with fdw-bridge's
+//! one advisory lock ([`transaction`]), and the FDW role's SQL ([`role`]).
+
+mod connect;
+mod error;
+mod probe;
+pub(crate) mod role;
+pub(crate) mod sql;
+mod target;
+mod tls;
+mod transaction;
+
+pub use connect::{error_chain, ConnectError, Connector};
+pub use error::PgError;
+pub(crate) use probe::{probe_login, Login};
+pub use role::{clone_role_name, RolePair};
+pub use sql::{ident, literal};
+pub use target::ConnectTarget;
+pub(crate) use target::{secret_endpoint, DEFAULT_PORT};
+pub use tls::{client_config, TlsError};
+pub(crate) use transaction::apply_in_transaction;
+
+/// SQLSTATE codes by name (PostgreSQL's Appendix A), as tokio-postgres spells them.
+pub use tokio_postgres::error::SqlState;
+
+/// Class 28: the server refused the login (wrong password, no such role).
+pub(crate) fn is_auth_failure(code: &SqlState) -> bool {
+    code.code().starts_with("28")
+}

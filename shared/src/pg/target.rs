@@ -1,0 +1,86 @@
+//! Where and as whom to open a session: an endpoint and a database secret.
+//! One precedence for every function: an endpoint given explicitly, then the
+//! one RDS reports for the cluster, then the host in the secret.
+
+use crate::aws::rds::Endpoint;
+use crate::aws::secrets::DbSecret;
+
+/// PostgreSQL's port, when nothing names another.
+pub(crate) const DEFAULT_PORT: u16 = 5432;
+
+/// Everything needed to open one session.
+#[derive(Clone)]
+pub struct ConnectTarget {
+    /// Human name of the cluster in errors, e.g. "local cluster (users)".
+    pub label: String,
+    pub endpoint: Endpoint,
+    pub dbname: String,
+    pub user: String,
+    pub password: String,
+    /// Where the credentials came from, for errors ("secret arn:...").
+    pub credential_source: String,
+}
+
+impl ConnectTarget {
+    /// A session as the secret's user; `source` names the secret in errors.
+    pub(crate) fn from_secret(
+        label: String,
+        endpoint: Endpoint,
+        dbname: &str,
+        secret: &DbSecret,
+        source: &str,
+    ) -> Self {
+        Self {
+            label,
+            endpoint,
+            dbname: dbname.to_string(),
+            user: secret.username.clone(),
+            password: secret.password.clone(),
+            credential_source: format!("secret {source}"),
+        }
+    }
+}
+
+// The password never prints.
+impl std::fmt::Debug for ConnectTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}@{}/{}", self.label, self.user, self.endpoint, self.dbname)
+    }
+}
+
+/// The secret's own host (the last choice), on `port` when one is given, else
+/// the secret's port, else 5432.
+pub(crate) fn secret_endpoint(secret: &DbSecret, port: Option<u16>) -> Option<Endpoint> {
+    secret.host.as_ref().map(|host| Endpoint {
+        host: host.clone(),
+        port: port.or(secret.port).unwrap_or(DEFAULT_PORT),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_endpoint_port_precedence() {
+        let secret = DbSecret::parse("s", r#"{"username":"u","password":"p","host":"h","port":6000}"#).unwrap();
+        assert_eq!(secret_endpoint(&secret, None).unwrap().to_string(), "h:6000");
+        assert_eq!(secret_endpoint(&secret, Some(7000)).unwrap().to_string(), "h:7000");
+        let bare = DbSecret::parse("s", r#"{"username":"u","password":"p","host":"h"}"#).unwrap();
+        assert_eq!(secret_endpoint(&bare, None).unwrap().to_string(), "h:5432");
+        let managed = DbSecret::parse("s", r#"{"username":"u","password":"pw"}"#).unwrap();
+        assert_eq!(secret_endpoint(&managed, None), None);
+        let target = ConnectTarget::from_secret(
+            "A".into(),
+            Endpoint {
+                host: "h".into(),
+                port: 1,
+            },
+            "d",
+            &managed,
+            "arn:x",
+        );
+        assert_eq!(target.credential_source, "secret arn:x");
+        assert!(!format!("{target:?}").contains("pw"));
+    }
+}
