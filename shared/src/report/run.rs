@@ -1,4 +1,4 @@
-//! Running reports: each on its own read-only session on cluster A's reader,
+//! Running reports: each on its own read-only session on the local cluster's reader,
 //! with its own statement_timeout, several at once up to a bound; the plan's
 //! foreign scans are checked first, and the result and run record go to the
 //! writer. A report that fails does not stop the others.

@@ -16,7 +16,7 @@ pub struct ReportSettings {
     pub reader_secret_arn: String,
     /// Secret of the role that writes `fdw_reports` (FDW_REPORT_WRITER_SECRET_ARN).
     pub writer_secret_arn: String,
-    /// Database on cluster A (FDW_REPORT_DATABASE; default: the reader secret's dbname, else `users`).
+    /// Database on the local cluster (FDW_REPORT_DATABASE; default: the reader secret's dbname, else `users`).
     pub database: Option<String>,
     /// Cluster A's identifier (FDW_REPORT_CLUSTER_ID): reader and writer endpoints from RDS.
     pub cluster_id: Option<String>,

@@ -1,4 +1,4 @@
-//! Schema `fdw_reports` on cluster A's writer: one run record per (report,
+//! Schema `fdw_reports` on the local cluster's writer: one run record per (report,
 //! window) and its result rows. A run claims its key first; a key that already
 //! succeeded is never run again (a re-delivered event), a failed or timed-out
 //! one is run again and replaced.

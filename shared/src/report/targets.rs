@@ -1,4 +1,4 @@
-//! Who and where: the report role on cluster A's reader endpoint, and the
+//! Who and where: the report role on the local cluster's reader endpoint, and the
 //! writer role on its writer endpoint. Resolved at each invocation, so a
 //! rotated secret is picked up.
 

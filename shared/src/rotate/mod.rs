@@ -5,7 +5,7 @@
 //!
 //! Alternating users (the default): setSecret gives the new password to the
 //! role not in use (creating the clone `<role>_clone` as a member of the role
-//! the first time), then switches every user mapping of the server on cluster A
+//! the first time), then switches every user mapping of the server on the local cluster
 //! to it in one transaction. The role that was in use keeps its password until
 //! the rotation after next, so sessions with a cached FDW connection keep working.
 
@@ -22,3 +22,6 @@ pub use error::RotateError;
 pub use stages::StageError;
 pub use steps::{Rotator, StepOutcome};
 pub use store::SecretsManagerStore;
+
+#[cfg(test)]
+mod steps_tests;

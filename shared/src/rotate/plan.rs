@@ -1,5 +1,5 @@
-//! Pure planning of setSecret's SQL: the password on cluster B (and the clone
-//! when alternating users), and the switch of every user mapping on cluster A.
+//! Pure planning of setSecret's SQL: the password on the remote cluster (and the clone
+//! when alternating users), and the switch of every user mapping on the local cluster.
 //! Every name and literal is quoted; password statements are [`Statement::secret`].
 
 use super::secret::Strategy;
@@ -9,7 +9,7 @@ use crate::pg::role::{
 };
 use crate::pg::sql::{ident, Statement};
 
-/// What cluster B's catalog says about the role the pending version logs in as.
+/// What the remote cluster's catalog says about the role the pending version logs in as.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PendingRole {
     pub can_login: bool,
@@ -20,7 +20,7 @@ pub struct PendingRole {
     pub is_superuser_or_admin: bool,
 }
 
-/// Facts read from cluster B before planning.
+/// Facts read from the remote cluster before planning.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RemoteFacts {
     pub database: String,
@@ -67,7 +67,7 @@ pub fn check_pending_user(strategy: Strategy, current: &str, pending: &str) -> R
     }
 }
 
-/// Statements for cluster B (run as the master user): the pending role gets
+/// Statements for the remote cluster (run as the master user): the pending role gets
 /// the pending password; a missing clone is created as a member of the base role.
 pub fn plan_remote(
     pair: &RolePair,
@@ -132,7 +132,7 @@ impl MappedRole {
     }
 }
 
-/// Statements for cluster A (run as the local admin, in one transaction):
+/// Statements for the local cluster (run as the local admin, in one transaction):
 /// every user mapping of `server` now logs in as `user` with `password`.
 /// A non-superuser cannot read other roles' mapping options, so each mapping
 /// is written anew; running this twice gives the same mappings.

@@ -1,6 +1,6 @@
 //! The FDW role secret that fdw-rotate rotates: AWS's rotation-template keys
 //! (engine, host, port, dbname, username, password, masterarn) for the FDW role
-//! on the remote cluster B, plus what the link needs on the local cluster A.
+//! on the remote cluster, plus what the link needs on the local cluster.
 //!
 //! ```json
 //! {"engine": "postgres", "host": "orders.cluster-x.rds.amazonaws.com", "port": 5432,
@@ -29,7 +29,7 @@ pub enum Strategy {
     Single,
 }
 
-/// Where the foreign server lives (cluster A) and who may change its mappings.
+/// Where the foreign server lives (the local cluster) and who may change its mappings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalCluster {
     pub endpoint: Endpoint,

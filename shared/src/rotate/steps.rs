@@ -92,8 +92,8 @@ impl Rotator {
         Ok(format!("created AWSPENDING version {token} for user {user}"))
     }
 
-    /// setSecret: the pending password on cluster B (unless it already logs
-    /// in), then every user mapping of the server on cluster A, in one transaction.
+    /// setSecret: the pending password on the remote cluster (unless it already logs
+    /// in), then every user mapping of the server on the local cluster, in one transaction.
     /// Cluster A's session and mappings are read first, so that with a single
     /// user the time between the two commits (when new connections fail) is short.
     async fn set(&self, id: &str, token: &str) -> Result<String, RotateError> {
@@ -161,7 +161,7 @@ impl Rotator {
         ))
     }
 
-    /// A session on cluster A as the local admin, and the roles mapped for the server.
+    /// A session on the local cluster as the local admin, and the roles mapped for the server.
     async fn local_mappings(
         &self,
         id: &str,
@@ -187,16 +187,16 @@ impl Rotator {
         Ok((admin, mapped))
     }
 
-    /// testSecret: the pending credentials log in to cluster B, and a query
-    /// through a foreign table of the server works on cluster A in a new session.
+    /// testSecret: the pending credentials log in to the remote cluster, and a query
+    /// through a foreign table of the server works on the local cluster in a new session.
     async fn test(&self, id: &str, token: &str) -> Result<String, RotateError> {
         let pending = self.pending(id, token).await?;
-        let b = self.connector.connect(&pending_target(id, token, &pending)).await?;
-        b.simple_query("SELECT 1").await.map_err(|e| RotateError::Sql {
+        let remote = self.connector.connect(&pending_target(id, token, &pending)).await?;
+        remote.simple_query("SELECT 1").await.map_err(|e| RotateError::Sql {
             cluster: remote_label(&pending),
             source: PgError::new("SELECT 1 as the pending user", &e),
         })?;
-        drop(b);
+        drop(remote);
         let admin = self.local_admin_session(id, &pending).await?;
         let sql_error = |source| RotateError::Sql {
             cluster: local_label(&pending),
