@@ -41,6 +41,7 @@ lint:
 	@if cargo tree --workspace -e normal,build -i openssl-sys >/dev/null 2>&1; then \
 	  echo "openssl-sys is in the dependency tree: fdw-bridge uses rustls only" >&2; exit 1; \
 	else echo "no OpenSSL in the dependency tree"; fi
+	scripts/check-unused-deps.sh
 
 ## template.yaml: cfn-lint (no errors, no warnings), sam validate --lint, cfn-guard rules,
 ## each rule failing on its broken copy. (The template/code agreement test runs in cargo test.)
