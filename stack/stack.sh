@@ -144,6 +144,9 @@ init_cluster() {
   # Server certificate inside the data dir (postgres must be able to read it wherever the repo is).
   install -o postgres -g postgres -m 600 "$STACK/tls/server.key" "$data/server.key"
   install -o postgres -g postgres -m 644 "$STACK/tls/server.crt" "$data/server.crt"
+  # As on RDS (/rdsdbdata/rds-metadata/ca-cert.pem): the CA file the server names in
+  # ssl_ca_file, which fdw-bootstrap finds when ServerOptions.SslRootCert is omitted.
+  install -o postgres -g postgres -m 644 "$STACK/tls/ca.pem" "$data/ca.pem"
   cat > "$data/pg_hba.conf" <<HBA
 # fdw-bridge local stack: superuser via unix socket only; TCP requires TLS + SCRAM.
 # TYPE   DATABASE USER ADDRESS        METHOD
@@ -160,6 +163,7 @@ unix_socket_directories = '$sock'
 ssl = on
 ssl_cert_file = 'server.crt'
 ssl_key_file = 'server.key'
+ssl_ca_file = '$data/ca.pem'
 ssl_min_protocol_version = 'TLSv1.2'
 password_encryption = 'scram-sha-256'
 max_connections = 200

@@ -7,6 +7,7 @@ use crate::link::inspect::{read_local, read_remote};
 use crate::link::plan::{
     exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, LinkPlanError,
 };
+use crate::link::remote_ca::{find_remote_ca, RemoteCaError};
 use crate::pg::sql::Statement;
 use crate::pg::{apply_in_transaction, probe_login, ConnectError, Connector, PgError};
 use std::time::Instant;
@@ -23,6 +24,8 @@ pub enum ConvergeError {
     },
     #[error(transparent)]
     Plan(#[from] LinkPlanError),
+    #[error(transparent)]
+    RemoteCa(#[from] RemoteCaError),
 }
 
 /// What a run did, for the response and the log.
@@ -48,13 +51,17 @@ fn sql(cluster: &'static str) -> impl Fn(PgError) -> ConvergeError {
     move |source| ConvergeError::Sql { cluster, source }
 }
 
+/// The server option that names the CA file on the local cluster's server.
+const SSLROOTCERT: &str = "sslrootcert";
+
 const REMOTE: &str = "remote cluster";
 const LOCAL: &str = "local cluster";
 
 /// Creates or converges the link. Both sides are planned before either is
 /// changed, so a refusal on the local side leaves the remote side untouched.
 pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<LinkChanges, ConvergeError> {
-    let spec = &link.spec;
+    let mut spec = link.spec.clone();
+    let spec = &mut spec;
     let started = Instant::now();
 
     let mut remote = connector.connect(&link.remote_admin).await?;
@@ -72,6 +79,15 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
 
     let mut local = connector.connect(&link.local_admin).await?;
     let local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
+    if !spec.server_options.contains_key(SSLROOTCERT) {
+        let current = local_state
+            .server
+            .as_ref()
+            .and_then(|s| s.options.get(SSLROOTCERT))
+            .map(String::as_str);
+        let found = find_remote_ca(&mut local, spec, current).await?;
+        spec.server_options.insert(SSLROOTCERT.into(), found);
+    }
     let local_plan = plan_local(spec, &local_state, &exposed)?;
     tracing::info!(
         remote_statements = remote_plan.len(),

@@ -357,13 +357,8 @@ fn server_options(value: Option<&Value>, errors: &mut Vec<String>) -> BTreeMap<S
             Some(v) => scalar_string(v, &path, errors),
             None => None,
         };
+        // SslRootCert, when not given, is found on the local cluster (link::remote_ca).
         let Some(text) = given.or_else(|| def.default.map(str::to_string)) else {
-            if matches!(def.kind, OptionKind::Path) {
-                errors.push(format!(
-                    "missing property {path}: the CA bundle file on the LOCAL cluster's server that verifies the remote \
-                     cluster's certificate (sslmode verify-full needs it)"
-                ));
-            }
             continue;
         };
         if let Some(value) = option_value(def, text.trim(), &path, errors) {

@@ -56,12 +56,14 @@ fn every_problem_is_named_by_its_path() {
 }
 
 #[test]
-fn missing_ca_and_empty_imports_are_refused() {
+fn empty_imports_are_refused_and_the_ca_may_be_left_to_detection() {
     let mut v = valid();
     v["ServerOptions"].as_object_mut().unwrap().remove("SslRootCert");
+    let p = parse(&v).unwrap();
+    assert!(!p.server_options.contains_key("sslrootcert"));
+    assert_eq!(p.server_options["sslmode"], "verify-full");
     v["ImportSchemas"] = json!([]);
     let text = parse(&v).unwrap_err().to_string();
-    assert!(text.contains("missing property ServerOptions.SslRootCert"), "{text}");
     assert!(text.contains("ImportSchemas is empty"), "{text}");
     assert!(parse(&json!("x")).is_err());
 }

@@ -1,11 +1,13 @@
 //! The FDW link: one desired state ([`spec::LinkSpec`]), the state read back from
 //! the catalogs of both clusters ([`state`], read by [`inspect`]), a pure planner
 //! that turns the difference into SQL ([`plan`]), and ANALYZE of the foreign
-//! tables ([`analyze`]). Changes are applied with [`crate::pg`]'s transaction helper.
+//! tables ([`analyze`]), and finding the CA file that verifies the remote
+//! cluster when none is given ([`remote_ca`]). Changes are applied with [`crate::pg`]'s transaction helper.
 
 pub mod analyze;
 pub mod inspect;
 pub mod plan;
+pub mod remote_ca;
 pub mod spec;
 pub mod state;
 
