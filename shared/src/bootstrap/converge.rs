@@ -78,7 +78,14 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
     let remote_plan = plan_remote(spec, &remote_state, &exposed)?;
 
     let mut local = connector.connect(&link.local_admin).await?;
-    let local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
+    let mut local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
+    for target in &link.report_logins {
+        if local_state.reports.roles.contains_key(&target.user)
+            && probe_login(connector, target).await?.password_works()
+        {
+            local_state.reports.passwords_work.insert(target.user.clone());
+        }
+    }
     if !spec.server_options.contains_key(SSLROOTCERT) {
         let current = local_state
             .server

@@ -43,6 +43,18 @@ pub struct LinkProperties {
     pub imports: Vec<ImportSpec>,
     /// postgres_fdw server options (lowercase names), defaults filled in.
     pub server_options: BTreeMap<String, String>,
+    /// The roles fdw-report logs in as, made on the local cluster by the link.
+    pub report_roles: Option<ReportRolesRef>,
+}
+
+/// `ReportRoles`: the secrets of the report reader and writer roles the link
+/// makes on the local cluster, and the local tables the reports read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportRolesRef {
+    pub reader_secret_arn: String,
+    pub writer_secret_arn: String,
+    /// `(schema, table)` on the local cluster the reader may SELECT besides the foreign tables.
+    pub read_tables: Vec<(String, String)>,
 }
 
 impl LinkProperties {
@@ -78,8 +90,10 @@ const TOP_LEVEL: &[&str] = &[
     "LocalRoles",
     "ImportSchemas",
     "ServerOptions",
+    "ReportRoles",
 ];
 const CLUSTER_KEYS: &[&str] = &["Endpoint", "Port", "ClusterIdentifier", "Database", "AdminSecretArn"];
+const REPORT_ROLE_KEYS: &[&str] = &["ReaderSecretArn", "WriterSecretArn", "ReadTables"];
 const IMPORT_KEYS: &[&str] = &["RemoteSchema", "LocalSchema", "IncludeTables", "ExcludeTables"];
 
 /// One server option: property name, postgres_fdw option, kind, default.
@@ -199,6 +213,7 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
     }
     let imports = imports(top.get("ImportSchemas"), &mut errors);
     let server_options = server_options(top.get("ServerOptions"), &mut errors);
+    let report_roles = top.get("ReportRoles").and_then(|v| report_roles(v, &mut errors));
 
     let server_name = match top.get("ServerName") {
         None => remote
@@ -220,9 +235,46 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
             local_roles,
             imports,
             server_options,
+            report_roles,
         }),
         _ => Err(PropertyErrors(errors)),
     }
+}
+
+fn report_roles(value: &Value, errors: &mut Vec<String>) -> Option<ReportRolesRef> {
+    let Some(object) = value.as_object() else {
+        errors.push("ReportRoles must be an object with ReaderSecretArn, WriterSecretArn and ReadTables".into());
+        return None;
+    };
+    unknown_keys(object, REPORT_ROLE_KEYS, "ReportRoles", errors);
+    let reader = required_string(object, "ReaderSecretArn", "ReportRoles.ReaderSecretArn", errors);
+    let writer = required_string(object, "WriterSecretArn", "ReportRoles.WriterSecretArn", errors);
+    let mut read_tables = Vec::new();
+    for (i, name) in string_list(object.get("ReadTables"), "ReportRoles.ReadTables", errors)
+        .into_iter()
+        .enumerate()
+    {
+        let path = format!("ReportRoles.ReadTables[{i}]");
+        let (schema, table) = match name.split_once('.') {
+            Some((schema, table)) => (schema.to_string(), table.to_string()),
+            None => ("public".to_string(), name.clone()),
+        };
+        identifier(&schema, &path, errors);
+        identifier(&table, &path, errors);
+        read_tables.push((schema, table));
+    }
+    if reader.is_some() && reader == writer {
+        errors.push(
+            "ReportRoles.ReaderSecretArn and ReportRoles.WriterSecretArn are the same secret: the reader only reads, \
+             the writer only writes schema fdw_reports"
+                .into(),
+        );
+    }
+    Some(ReportRolesRef {
+        reader_secret_arn: reader?,
+        writer_secret_arn: writer?,
+        read_tables,
+    })
 }
 
 fn unknown_keys(object: &Map<String, Value>, known: &[&str], path: &str, errors: &mut Vec<String>) {

@@ -4,7 +4,7 @@
 use super::properties::{ClusterRef, LinkProperties};
 use crate::aws::rds::{Endpoint, EndpointError, EndpointSource};
 use crate::aws::secrets::{DbSecret, SecretError, SecretSource};
-use crate::link::spec::{LinkSpec, Password};
+use crate::link::spec::{LinkSpec, LoginRole, Password, ReportRolesSpec};
 use crate::link::MANAGED_MARKER;
 use crate::pg::role::RolePair;
 use crate::pg::{secret_endpoint, ConnectTarget, DEFAULT_PORT};
@@ -19,6 +19,9 @@ pub struct ResolvedLink {
     pub remote_admin: ConnectTarget,
     /// The FDW role on the remote cluster: used only to check its password.
     pub fdw_login: ConnectTarget,
+    /// The report roles on the local cluster (reader, writer), when the link
+    /// makes them: used only to check their passwords.
+    pub report_logins: Vec<ConnectTarget>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,13 @@ pub enum ResolveLinkError {
         secret: String,
         username: String,
         reason: &'static str,
+    },
+    #[error("{property}: secret {secret} names {username:?}, which is {which}: the report roles are least-privilege roles of their own")]
+    ReportRoleTaken {
+        property: &'static str,
+        secret: String,
+        username: String,
+        which: &'static str,
     },
     #[error("the FDW role secret {secret} names {username:?}, which is the {which} admin: user mappings must use a least-privilege role, never an admin or master user")]
     FdwUserIsAdmin {
@@ -107,9 +117,59 @@ pub async fn resolve_link(
         }
     }
 
+    let mut report_secrets = Vec::new();
+    if let Some(roles) = &props.report_roles {
+        for (property, arn) in [
+            ("ReportRoles.ReaderSecretArn", &roles.reader_secret_arn),
+            ("ReportRoles.WriterSecretArn", &roles.writer_secret_arn),
+        ] {
+            let s = secrets.db_secret(arn).await.map_err(secret(property))?;
+            let taken = if s.username == local_secret.username {
+                Some("the local admin")
+            } else if s.username == fdw_user || RolePair::of(&s.username).base == fdw_user {
+                Some("the FDW role")
+            } else if report_secrets
+                .iter()
+                .any(|(_, _, other): &(_, _, DbSecret)| other.username == s.username)
+            {
+                Some("the other report role")
+            } else {
+                None
+            };
+            if let Some(which) = taken {
+                return Err(ResolveLinkError::ReportRoleTaken {
+                    property,
+                    secret: arn.clone(),
+                    username: s.username,
+                    which,
+                });
+            }
+            report_secrets.push((property, arn.clone(), s));
+        }
+    }
+
     let local_endpoint = endpoint_of(&props.local, &local_secret, "LocalCluster", endpoints).await?;
     let remote_endpoint = endpoint_of(&props.remote, &remote_secret, "RemoteCluster", endpoints).await?;
 
+    let login = |(_, _, s): &(&str, String, DbSecret)| LoginRole {
+        name: s.username.clone(),
+        password: Password(s.password.clone()),
+    };
+    let report_roles = match (&props.report_roles, report_secrets.as_slice()) {
+        (Some(roles), [reader, writer]) => Some(ReportRolesSpec {
+            reader: login(reader),
+            writer: login(writer),
+            read_tables: roles.read_tables.clone(),
+        }),
+        _ => None,
+    };
+    // The reader queries the foreign tables like any local role.
+    let mut local_roles = props.local_roles.clone();
+    if let Some(roles) = &report_roles {
+        if !local_roles.contains(&roles.reader.name) {
+            local_roles.push(roles.reader.name.clone());
+        }
+    }
     let spec = LinkSpec {
         server_name: props.server_name.clone(),
         marker,
@@ -123,13 +183,14 @@ pub async fn resolve_link(
         fdw_password: Password(fdw_secret.password.clone()),
         remote_admin_user: remote_secret.username.clone(),
         local_admin_user: local_secret.username.clone(),
-        local_roles: props.local_roles.clone(),
+        local_roles,
         imports: props.imports.clone(),
+        report_roles,
     };
     Ok(ResolvedLink {
         local_admin: ConnectTarget::from_secret(
             format!("local cluster (LocalCluster, database {})", props.local.database),
-            local_endpoint,
+            local_endpoint.clone(),
             &props.local.database,
             &local_secret,
             &props.local.admin_secret_arn,
@@ -141,6 +202,18 @@ pub async fn resolve_link(
             &remote_secret,
             &props.remote.admin_secret_arn,
         ),
+        report_logins: report_secrets
+            .iter()
+            .map(|(property, arn, s)| {
+                ConnectTarget::from_secret(
+                    format!("local cluster as the report role of {property}"),
+                    local_endpoint.clone(),
+                    &props.local.database,
+                    s,
+                    arn,
+                )
+            })
+            .collect(),
         fdw_login: ConnectTarget::from_secret(
             "remote cluster as the FDW role".into(),
             remote_endpoint,

@@ -1,8 +1,9 @@
 //! Reading the link's current state from the catalogs of both clusters.
 
-use super::spec::LinkSpec;
+use super::spec::{LinkSpec, ReportRolesSpec};
 use super::state::{
-    Column, ForeignTableState, LocalSchemaState, LocalState, RemoteState, RoleGrants, RoleState, ServerState,
+    Column, ForeignTableState, LocalRoleState, LocalSchemaState, LocalState, RemoteState, ReportRolesState,
+    ReportsSchemaState, RoleGrants, RoleState, ServerState,
 };
 use crate::pg::role::clone_role_name;
 use crate::pg::PgError;
@@ -238,10 +239,17 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
             }
         }
     }
+    // The report roles are made by the link itself, so they are never "missing".
+    let made_here: Vec<String> = spec
+        .report_roles
+        .iter()
+        .flat_map(|r| r.roles().map(|role| role.name.clone()))
+        .collect();
     state.missing_roles = client
         .query(
-            "SELECT r FROM unnest($1::text[]) r WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)",
-            &[&spec.local_roles],
+            "SELECT r FROM unnest($1::text[]) r
+              WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) AND r <> ALL($2)",
+            &[&spec.local_roles, &made_here],
         )
         .await
         .map_err(q)?
@@ -261,6 +269,84 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
         .into_iter()
         .map(|r| r.get(0))
         .collect();
+    if let Some(reports) = &spec.report_roles {
+        state.reports = read_report_roles(client, reports).await?;
+    }
+    Ok(state)
+}
+
+/// The report roles, schema `fdw_reports`, and the reader's grants on the tables the reports read.
+async fn read_report_roles(client: &Client, spec: &ReportRolesSpec) -> Result<ReportRolesState, PgError> {
+    let q = |e: tokio_postgres::Error| PgError::new("reading the report roles on the local cluster", &e);
+    let mut state = ReportRolesState::default();
+    let names: Vec<&str> = spec.roles().map(|r| r.name.as_str()).to_vec();
+    for r in client
+        .query(
+            "SELECT rolname::text, rolcanlogin, shobj_description(oid, 'pg_authid'),
+                    pg_has_role(current_user, oid, 'MEMBER')
+               FROM pg_roles WHERE rolname = ANY($1)",
+            &[&names],
+        )
+        .await
+        .map_err(q)?
+    {
+        state.roles.insert(
+            r.get(0),
+            LocalRoleState {
+                can_login: r.get(1),
+                comment: r.get(2),
+                admin_is_member: r.get(3),
+            },
+        );
+    }
+    state.schema = client
+        .query_opt(
+            "SELECT pg_get_userbyid(n.nspowner)::text, obj_description(n.oid, 'pg_namespace'),
+                    coalesce((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c
+                               WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p')), '{}'),
+                    coalesce((SELECT array_agg(pg_get_userbyid(c.relowner)::text ORDER BY c.relname) FROM pg_class c
+                               WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p')), '{}')
+               FROM pg_namespace n WHERE n.nspname = 'fdw_reports'",
+            &[],
+        )
+        .await
+        .map_err(q)?
+        .map(|r| ReportsSchemaState {
+            owner: r.get(0),
+            comment: r.get(1),
+            tables: r
+                .get::<_, Vec<String>>(2)
+                .into_iter()
+                .zip(r.get::<_, Vec<String>>(3))
+                .collect(),
+        });
+    let reader = &spec.reader.name;
+    let reader_exists = state.roles.contains_key(reader);
+    for (schema, table) in &spec.read_tables {
+        let row = client
+            .query_one(
+                // CASE: the privilege functions fail for a role that does not exist yet.
+                "SELECT c.oid IS NOT NULL,
+                        CASE WHEN $3 AND c.oid IS NOT NULL THEN has_table_privilege($4, c.oid, 'SELECT') ELSE false END,
+                        CASE WHEN $3 THEN EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = $1
+                                                    AND has_schema_privilege($4, n.oid, 'USAGE'))
+                             ELSE false END
+                   FROM (SELECT to_regclass(format('%I.%I', $1::text, $2::text))::oid AS oid) c",
+                &[schema, table, &reader_exists, reader],
+            )
+            .await
+            .map_err(q)?;
+        let key = (schema.clone(), table.clone());
+        if row.get(0) {
+            state.read_tables_present.insert(key.clone());
+        }
+        if row.get(1) {
+            state.read_tables_granted.insert(key);
+        }
+        if row.get(2) {
+            state.read_schemas_usable.insert(schema.clone());
+        }
+    }
     Ok(state)
 }
 

@@ -32,9 +32,34 @@ pub struct LinkSpec {
     /// The local admin: owns the server and foreign tables, and needs a mapping
     /// of its own for IMPORT FOREIGN SCHEMA and ANALYZE.
     pub local_admin_user: String,
-    /// Local roles that may query the foreign tables.
+    /// Local roles that may query the foreign tables (the report reader among them).
     pub local_roles: Vec<String>,
     pub imports: Vec<ImportSpec>,
+    /// The report roles the link makes on the local cluster, when asked to.
+    pub report_roles: Option<ReportRolesSpec>,
+}
+
+/// A login role on the local cluster that the link makes and keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginRole {
+    pub name: String,
+    pub password: Password,
+}
+
+/// fdw-report's roles: the reader (a mapped local role, SELECT on the foreign
+/// tables and `read_tables`) and the writer (owner of schema `fdw_reports`, nothing else).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportRolesSpec {
+    pub reader: LoginRole,
+    pub writer: LoginRole,
+    /// `(schema, table)` on the local cluster the reports read.
+    pub read_tables: Vec<(String, String)>,
+}
+
+impl ReportRolesSpec {
+    pub fn roles(&self) -> [&LoginRole; 2] {
+        [&self.reader, &self.writer]
+    }
 }
 
 impl LinkSpec {
@@ -114,6 +139,7 @@ impl fmt::Debug for LinkSpec {
             .field("login_user", &self.login_user)
             .field("local_roles", &self.local_roles)
             .field("imports", &self.imports)
+            .field("report_roles", &self.report_roles)
             .finish_non_exhaustive()
     }
 }

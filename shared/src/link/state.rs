@@ -89,4 +89,41 @@ pub struct LocalState {
     pub missing_roles: Vec<String>,
     /// Foreign tables on this server outside the link's local schemas ("schema.table").
     pub server_tables_elsewhere: Vec<String>,
+    /// The report roles, when the link makes them.
+    pub reports: ReportRolesState,
+}
+
+/// A login role on the local cluster.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalRoleState {
+    pub can_login: bool,
+    pub comment: Option<String>,
+    /// Whether the admin is a member (needed to give the role a schema, and to take it back).
+    pub admin_is_member: bool,
+}
+
+/// Schema `fdw_reports`: made by the link, or by fdw-report itself when it ran
+/// as the admin (before the link made report roles).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportsSchemaState {
+    pub owner: String,
+    pub comment: Option<String>,
+    /// Tables in it with their owners.
+    pub tables: BTreeMap<String, String>,
+}
+
+/// The report reader and writer on the local cluster, and what they hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportRolesState {
+    /// By role name, the report roles that exist.
+    pub roles: BTreeMap<String, LocalRoleState>,
+    /// Report roles whose secret's password logs in (filled in by the caller, which alone can try).
+    pub passwords_work: BTreeSet<String>,
+    /// Schema `fdw_reports`, when it exists.
+    pub schema: Option<ReportsSchemaState>,
+    /// Of the tables the reports read: those that exist, and those the reader may already SELECT.
+    pub read_tables_present: BTreeSet<(String, String)>,
+    pub read_tables_granted: BTreeSet<(String, String)>,
+    /// Schemas of those tables the reader has USAGE on.
+    pub read_schemas_usable: BTreeSet<String>,
 }

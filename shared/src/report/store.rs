@@ -55,7 +55,18 @@ pub async fn ensure_schema(client: &mut Client) -> Result<(), PgError> {
     if present {
         return Ok(());
     }
-    let statements: Vec<Statement> = DDL.iter().map(|s| Statement::plain(*s)).collect();
+    // The writer role the link makes owns fdw_reports but may not CREATE SCHEMA
+    // (PostgreSQL checks that privilege before IF NOT EXISTS).
+    let schema_exists: bool = client
+        .query_one("SELECT to_regnamespace('fdw_reports') IS NOT NULL", &[])
+        .await
+        .map_err(|e| PgError::new("looking for schema fdw_reports", &e))?
+        .get(0);
+    let statements: Vec<Statement> = DDL
+        .iter()
+        .skip(usize::from(schema_exists))
+        .map(|s| Statement::plain(*s))
+        .collect();
     apply_in_transaction(client, &statements).await
 }
 

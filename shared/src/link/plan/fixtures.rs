@@ -36,6 +36,7 @@ pub(super) fn spec() -> LinkSpec {
             include: vec![],
             exclude: vec!["secrets".into()],
         }],
+        report_roles: None,
     }
 }
 

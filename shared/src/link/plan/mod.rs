@@ -13,6 +13,7 @@ mod imports;
 mod mappings;
 mod remote;
 mod removal;
+mod report_roles;
 mod server;
 
 pub use remote::{plan_remote, plan_remote_removal};
@@ -59,6 +60,12 @@ pub enum LinkPlanError {
     DuplicateLocalTable { schema: String, table: String },
     #[error("foreign tables outside the link's schemas use server {server:?} ({tables}); they were not created by fdw-bridge: drop them or move them off the server, then delete again")]
     ForeignTablesElsewhere { server: String, tables: String },
+    #[error("ReportRoles.ReadTables: table {table} does not exist on the local cluster: create it, or remove it from ReadTables")]
+    ReadTableMissing { table: String },
+    #[error("role {role:?} already exists on the local cluster and was not created by this link ({owner}): put another username in the ReportRoles secret, or drop that role")]
+    LocalRoleNotOurs { role: String, owner: String },
+    #[error("schema fdw_reports on the local cluster belongs to {owner:?}, not to this link or the local admin: give it and its tables to {writer:?} (ALTER SCHEMA fdw_reports OWNER TO ...), or drop it")]
+    ReportsSchemaNotOurs { owner: String, writer: String },
 }
 
 /// One remote table as it will appear locally.
@@ -127,10 +134,12 @@ pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable])
             roles: local.missing_roles.join(", "),
         });
     }
+    // The report roles first: their mappings and grants follow.
     let mut plan = LocalPlan {
-        statements: server::plan_server(spec, local)?,
+        statements: report_roles::plan_report_roles(spec, local)?,
         ..Default::default()
     };
+    plan.statements.extend(server::plan_server(spec, local)?);
     plan.statements.extend(mappings::plan_user_mappings(spec, local));
     for schema in spec.local_schemas() {
         let state = local.schemas.get(&schema);

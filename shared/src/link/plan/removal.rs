@@ -2,17 +2,32 @@
 //! mappings, server and the schemas it created, and nothing it did not make.
 
 use super::mappings::mapping_grantee;
+use super::report_roles::plan_report_roles_removal;
 use super::LinkPlanError;
 use crate::link::spec::LinkSpec;
 use crate::link::state::LocalState;
 use crate::pg::sql::{ident, qualified, Statement};
 
 /// Statements that remove what the link made on the local cluster: its foreign
-/// tables, user mappings, server and the schemas it created (when nothing else is in them).
+/// tables, user mappings, server, the schemas it created (when nothing else is
+/// in them) and the report roles, last (nothing may depend on them then).
 pub fn plan_local_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Statement>, LinkPlanError> {
+    let (mut out, kept_schemas) = plan_server_removal(spec, local)?;
+    out.extend(plan_report_roles_removal(spec, local, &kept_schemas));
+    Ok(out)
+}
+
+/// The server and what hangs on it, and the link's local schemas that stay.
+fn plan_server_removal(spec: &LinkSpec, local: &LocalState) -> Result<(Vec<Statement>, Vec<String>), LinkPlanError> {
+    let mut kept = Vec::new();
     // Already gone, or the name now belongs to something this link did not make.
     if !local.server.as_ref().is_some_and(|s| spec.owns(s.comment.as_ref())) {
-        return Ok(Vec::new());
+        kept.extend(
+            spec.local_schemas()
+                .into_iter()
+                .filter(|s| local.schemas.contains_key(s)),
+        );
+        return Ok((Vec::new(), kept));
     }
     if !local.server_tables_elsewhere.is_empty() {
         return Err(LinkPlanError::ForeignTablesElsewhere {
@@ -40,6 +55,8 @@ pub fn plan_local_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Sta
             state.other_relations.is_empty() && state.other_objects == 0 && ours.len() == state.foreign_tables.len();
         if spec.owns(state.comment.as_ref()) && only_ours_inside {
             out.push(Statement::plain(format!("DROP SCHEMA {}", ident(&schema))));
+        } else {
+            kept.push(schema);
         }
     }
     for role in local.mappings.keys() {
@@ -49,5 +66,5 @@ pub fn plan_local_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Sta
         )));
     }
     out.push(Statement::plain(format!("DROP SERVER {name}")));
-    Ok(out)
+    Ok((out, kept))
 }
