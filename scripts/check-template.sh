@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Checks template.yaml without an AWS account: cfn-lint (no errors, no warnings),
 # sam validate --lint, the cfn-guard rules in guard/rules, and that every guard rule
-# fails on its deliberately broken copy (guard/check-broken.py). The Rust test
+# fails on its deliberately broken copy (guard/check-broken.py); then scripts/check_template.py:
+# what a first `sam deploy` needs (issue 12: defaults-inlined cfn-lint, deletion order from the
+# dependency graph, rollback, Data API, names, observability, checkov with its baseline), each
+# check passing on template.yaml and failing on guard/fixtures/template-before-issue12.yaml. The Rust test
 # functions/fdw-bootstrap/tests/template.rs (run by cargo test) checks that template
 # and code agree. cfn-guard is installed from crates.io into <repo>/.tools once
 # (about 4 minutes on 2 cores), then reused.
@@ -38,4 +41,8 @@ say "cfn-guard validate (guard/rules)"
 
 say "each guard rule fails on its broken copy"
 "$VENV_BIN/python" guard/check-broken.py "$GUARD"
+
+say "first-deploy checks (scripts/check_template.py): pass on template.yaml, fail on the pre-issue-12 fixture"
+[[ -x "$REPO/.venv-checkov/bin/checkov" ]] || { echo "[template] .venv-checkov/bin/checkov is missing: run make tools" >&2; exit 1; }
+"$VENV_BIN/python" scripts/check_template.py
 say "template.yaml: all checks passed"

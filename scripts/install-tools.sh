@@ -3,7 +3,9 @@
 #   - Debian packages (PostgreSQL 15 server + contrib/postgres_fdw, openssl, curl, netcat)
 #     only when something is missing;
 #   - a Python venv at <repo>/.venv with requirements-dev.txt (stamp keyed on a hash of
-#     requirements-dev.txt and this script).
+#     requirements-dev.txt and this script);
+#   - checkov in a venv of its own at <repo>/.venv-checkov (requirements-checkov.txt): it pins
+#     boto3/botocore far below what aws-sam-cli needs, so it cannot share .venv.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,22 +62,42 @@ if [[ -z "$PY" ]]; then
 fi
 
 # --- Python venv -----------------------------------------------------------
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 want="$(cat "$REQ" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -x "$VENV/bin/python" && -x "$VENV/bin/moto_server" ]] \
    && "$VENV/bin/python" -c 'import boto3' >/dev/null 2>&1; then
   say "venv up to date ($VENV)"
-  exit 0
+else
+  if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    say "creating venv at $VENV (python: $PY)"
+    rm -rf "$VENV"
+    "$PY" -m venv "$VENV"
+  fi
+  say "pip install -r requirements-dev.txt (first time takes ~1 min)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -r "$REQ"
+  "$VENV/bin/python" -m pip check >/dev/null || { echo "[tools] pip check failed" >&2; "$VENV/bin/python" -m pip check >&2; exit 1; }
+  echo "$want" > "$STAMP"
+  say "venv ready: $("$VENV/bin/sam" --version 2>/dev/null || echo sam?), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)')"
 fi
 
-if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-  say "creating venv at $VENV (python: $PY)"
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV"
+# --- checkov, in a venv of its own -----------------------------------------
+CHECKOV_VENV="${FDW_CHECKOV_VENV:-$REPO/.venv-checkov}"
+CHECKOV_REQ="$REPO/requirements-checkov.txt"
+CHECKOV_STAMP="$CHECKOV_VENV/.fdw-tools-stamp"
+want_checkov="$(cat "$CHECKOV_REQ" | sha256sum | cut -d' ' -f1)"
+if [[ -f "$CHECKOV_STAMP" && "$(cat "$CHECKOV_STAMP")" == "$want_checkov" && -x "$CHECKOV_VENV/bin/checkov" ]]; then
+  say "checkov venv up to date ($CHECKOV_VENV)"
+else
+  if [[ ! -x "$CHECKOV_VENV/bin/python" ]] || ! "$CHECKOV_VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    say "creating venv at $CHECKOV_VENV (python: $PY)"
+    rm -rf "$CHECKOV_VENV"
+    "$PY" -m venv "$CHECKOV_VENV"
+  fi
+  say "pip install -r requirements-checkov.txt (first time takes ~1 min)"
+  "$CHECKOV_VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$CHECKOV_VENV/bin/python" -m pip install -q -r "$CHECKOV_REQ"
+  "$CHECKOV_VENV/bin/python" -m pip check >/dev/null || { echo "[tools] pip check failed (checkov)" >&2; "$CHECKOV_VENV/bin/python" -m pip check >&2; exit 1; }
+  echo "$want_checkov" > "$CHECKOV_STAMP"
+  say "checkov venv ready: checkov $("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null || echo ?)"
 fi
-say "pip install -r requirements-dev.txt (first time takes ~1 min)"
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-"$VENV/bin/python" -m pip install -q -r "$REQ"
-"$VENV/bin/python" -m pip check >/dev/null || { echo "[tools] pip check failed" >&2; "$VENV/bin/python" -m pip check >&2; exit 1; }
-echo "$want" > "$STAMP"
-say "venv ready: $("$VENV/bin/sam" --version 2>/dev/null || echo sam?), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)')"

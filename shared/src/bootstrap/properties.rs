@@ -83,6 +83,9 @@ impl std::error::Error for PropertyErrors {}
 
 const TOP_LEVEL: &[&str] = &[
     "ServiceToken",
+    // CloudFormation's own custom-resource property (seconds until it stops waiting); it arrives
+    // in ResourceProperties like ServiceToken. Accepted, not used.
+    "ServiceTimeout",
     "ServerName",
     "LocalCluster",
     "RemoteCluster",
