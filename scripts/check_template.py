@@ -53,6 +53,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from template_model import Scenario, collect_refs, load, sam_transform  # noqa: E402
 
 KC_CA_FILE = "/rdsdbdata/rds-metadata/server-cert.pem"
+KC_CA_BUNDLE_FILE = "/rdsdbdata/rds-metadata/ca-cert.pem"
 
 
 # ------------------------------------------------------------------ helpers
@@ -233,15 +234,22 @@ def check_ca_pinned(t):
         p = t["Parameters"].get(name, {})
         if not str(p.get("Default", "")).startswith("rds-ca-"):
             problems.append(f"parameter {name}: default {p.get('Default')!r} is not an RDS CA (rds-ca-...)")
+    # SslRootCert: left out by default, so that fdw-bootstrap finds the CA file on cluster A
+    # (ssl_ca_file / ssl_cert_file, the files the knowledge-center article names) with a
+    # probe; given only as an optional override whose parameter defaults to empty.
     for lid, link in fdw_links(t).items():
         root = props(link).get("ServerOptions", {}).get("SslRootCert")
-        if is_ref(root):
-            d = t["Parameters"].get(root["Ref"], {}).get("Default")
-            if d != KC_CA_FILE:
-                problems.append(f"{lid}: SslRootCert parameter {root['Ref']} defaults to {d!r}, "
-                                f"not {KC_CA_FILE} (SHOW ssl_cert_file, AWS knowledge center)")
-        elif root is not None and root != KC_CA_FILE:
-            problems.append(f"{lid}: SslRootCert {root!r}")
+        if root is None:
+            continue
+        branches = root.get("Fn::If") if isinstance(root, dict) else None
+        if branches and len(branches) == 3 and branches[2] == {"Ref": "AWS::NoValue"} and is_ref(branches[1]):
+            d = t["Parameters"].get(branches[1]["Ref"], {}).get("Default")
+            if d not in ("", None):
+                problems.append(f"{lid}: SslRootCert override {branches[1]['Ref']} defaults to {d!r}: "
+                                "leave it empty so that fdw-bootstrap finds the CA file on cluster A")
+        elif root not in (KC_CA_FILE, KC_CA_BUNDLE_FILE):
+            problems.append(f"{lid}: SslRootCert {root!r} is neither left to detection nor a file "
+                            f"the knowledge-center article names ({KC_CA_FILE}, {KC_CA_BUNDLE_FILE})")
     return problems
 
 
