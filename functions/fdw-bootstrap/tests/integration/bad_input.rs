@@ -57,6 +57,7 @@ async fn valid_props(tag: &str) -> (serde_json::Value, String) {
 
 #[tokio::test]
 async fn missing_property_is_named() {
+    let _turn = Stack::get().shared().await;
     let (mut props, _) = valid_props("missing").await;
     props.as_object_mut().unwrap().remove("FdwRoleSecretArn");
     props["RemoteCluster"].as_object_mut().unwrap().remove("Database");
@@ -72,6 +73,7 @@ async fn missing_property_is_named() {
 
 #[tokio::test]
 async fn unknown_property_is_named_with_the_known_ones() {
+    let _turn = Stack::get().shared().await;
     let (mut props, _) = valid_props("unknown").await;
     props["ServerOptions"]["FetchSise"] = json!("100");
     create_fails(props, &["unknown property ServerOptions.FetchSise", "FetchSize"]).await;
@@ -79,6 +81,7 @@ async fn unknown_property_is_named_with_the_known_ones() {
 
 #[tokio::test]
 async fn overlong_name_is_refused_before_any_sql() {
+    let _turn = Stack::get().shared().await;
     let (mut props, _) = valid_props("long").await;
     props["ImportSchemas"][0]["LocalSchema"] = json!("s".repeat(200));
     create_fails(props, &["ImportSchemas[0].LocalSchema is 200 bytes long"]).await;
@@ -87,6 +90,7 @@ async fn overlong_name_is_refused_before_any_sql() {
 #[tokio::test]
 async fn wrong_admin_password_names_role_cluster_and_secret() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let (mut props, user) = valid_props("wrongpw").await;
     let bad = stack
         .put_secret(
@@ -105,6 +109,7 @@ async fn wrong_admin_password_names_role_cluster_and_secret() {
 
 #[tokio::test]
 async fn unreachable_host_fails_in_seconds_naming_it() {
+    let _turn = Stack::get().shared().await;
     // Nothing listens on this port.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
@@ -116,6 +121,7 @@ async fn unreachable_host_fails_in_seconds_naming_it() {
 
 #[tokio::test]
 async fn silent_peer_times_out_naming_it() {
+    let _turn = Stack::get().shared().await;
     // A peer that accepts the connection and never says a word.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = silent.local_addr().unwrap().port();
@@ -133,6 +139,7 @@ async fn silent_peer_times_out_naming_it() {
 
 #[tokio::test]
 async fn missing_remote_schema_is_named() {
+    let _turn = Stack::get().shared().await;
     let (mut props, _) = valid_props("noschema").await;
     props["ImportSchemas"][0]["RemoteSchema"] = json!("no_such_schema");
     create_fails(
@@ -148,6 +155,7 @@ async fn missing_remote_schema_is_named() {
 #[tokio::test]
 async fn certificate_from_another_ca_is_refused_not_downgraded() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let rogue = stack.bootstrap_with_ca(stack.var("FDW_ROGUE_CA_BUNDLE")).await;
     let (props, _) = valid_props("rogue").await;
     create_fails_with(&rogue, props, &["TLS with 127.0.0.1", "FDW_CA_BUNDLE"]).await;
@@ -158,6 +166,7 @@ async fn cluster_b_certificate_checked_by_cluster_a_too() {
     // The server option sslrootcert is what cluster A verifies cluster B with:
     // a wrong CA there fails the IMPORT, and the Create cleans up after itself.
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let (mut props, user) = valid_props("rogueopt").await;
     props["ServerOptions"]["SslRootCert"] = json!(stack.var("FDW_ROGUE_CA_BUNDLE"));
     create_fails(props, &["certificate verify failed"]).await;
@@ -169,6 +178,7 @@ async fn cluster_endpoint_from_rds_describe_db_clusters() {
     // moto's RDS knows the clusters; its invented host names do not resolve, so the
     // failure names the host RDS reported: proof the endpoint came from the API.
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let (mut props, _) = valid_props("rds").await;
     props["RemoteCluster"].as_object_mut().unwrap().remove("Endpoint");
     props["RemoteCluster"].as_object_mut().unwrap().remove("Port");
