@@ -4,27 +4,27 @@
 //! through the real handler, the real AWS SDK and real TLS sessions.
 //!
 //! One idea per module:
-//! - [`stack`]: the env file, sessions on the clusters (superuser and login roles),
+//! - `stack`: the env file, sessions on the clusters (superuser and login roles),
 //!   and the one process-wide value holding everything a test binary shares;
-//! - [`outage`]: shared and exclusive turns on the stack, stopping and restarting a cluster;
-//! - [`secrets`]: secrets in moto's Secrets Manager;
-//! - [`invocation`]: fdw-bootstrap's real handler driven with CloudFormation requests,
+//! - `outage`: shared and exclusive turns on the stack, stopping and restarting a cluster;
+//! - `secrets`: secrets in moto's Secrets Manager;
+//! - `invocation`: fdw-bootstrap's real handler driven with CloudFormation requests,
 //!   answered through the stack's ResponseURL listener;
-//! - [`link`]: links made and removed through that handler, and the check that nothing is left;
-//! - [`rotation`]: starting rotations as Secrets Manager does, and fdw-rotate's handler;
-//! - [`function_log`]: the function's log, captured the way Lambda would print it;
-//! - [`leak_watch`]: no password in the function's log or either server's log;
-//! - [`names`]: names no other test uses.
+//! - `link`: links made and removed through that handler, and the check that nothing is left;
+//! - `rotation`: starting rotations as Secrets Manager does, and fdw-rotate's handler;
+//! - `function_log`: the function's log, captured the way Lambda would print it;
+//! - `leak_watch`: no password in the function's log or either server's log;
+//! - `names`: names no other test uses.
 
-pub mod function_log;
-pub mod invocation;
-pub mod leak_watch;
-pub mod link;
-pub mod names;
-pub mod outage;
-pub mod rotation;
-pub mod secrets;
-pub mod stack;
+mod function_log;
+mod invocation;
+mod leak_watch;
+mod link;
+mod names;
+mod outage;
+mod rotation;
+mod secrets;
+mod stack;
 
 pub use function_log::captured_log;
 pub use invocation::Invocation;
