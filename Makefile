@@ -29,11 +29,20 @@ stack-status:
 demo: stack-up
 	scripts/demo.sh
 
-## Every test: formatting, lints, no OpenSSL, unit tests, integration tests
-## against the local stack (started here), and the demo as a smoke test.
-test: lint template-check stack-up
-	cargo test --workspace
+## Every test: formatting, lints, no OpenSSL, the template checks, unit tests,
+## integration tests against the local stack (started here), and the demo as a smoke test.
+test: lint template-check unit integration
 	scripts/demo.sh
+
+## The library's and the functions' own tests (and doc tests): no stack, no AWS.
+unit:
+	cargo test --workspace --lib --bins
+	cargo test --workspace --doc
+
+## One integration binary per function crate (tests/integration/main.rs), against
+## the local stack (started here). The template agreement test runs here too, without the stack.
+integration: stack-up
+	cargo test --workspace --test integration
 
 lint:
 	cargo fmt --all -- --check

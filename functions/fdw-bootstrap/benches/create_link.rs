@@ -4,6 +4,9 @@
 //!
 //!     make bench            (or: cargo bench -p fdw-bootstrap --bench create_link)
 
+// Test code: a failed step panics with its message, which fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fdw_bridge_testkit as harness;
 
 use harness::{unique, Stack};

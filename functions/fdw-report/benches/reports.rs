@@ -6,6 +6,9 @@
 //!   FDW_STACK_DIR=/tmp/fdw-bench-stack stack/stack.sh up --users 100000 --orders 1000000
 //!   FDW_STACK_DIR=/tmp/fdw-bench-stack cargo bench -p fdw-report --bench reports
 
+// Test code: a failed step panics with its message, which fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{DateTime, Utc};
 use fdw_bridge::report::Catalog;
 use fdw_bridge::report::{as_json_rows, params};

@@ -4,6 +4,9 @@
 //! a link with its 2 user mappings and for one with 100 more.
 //! `cargo bench -p fdw-rotate --bench rotation` against the local stack.
 
+// Test code: a failed step panics with its message, which fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fdw_bridge_testkit as harness;
 use harness::Stack;
 use std::time::{Duration, Instant};

@@ -1,6 +1,3 @@
-// Each test binary uses a part of this module.
-#![allow(dead_code)]
-
 //! Shared by the rotation suites: driving the steps as Secrets Manager does,
 //! and clients that query across the clusters while a rotation runs.
 

@@ -1,7 +1,7 @@
 //! `ServerOptions.SslRootCert` left out, as a first deploy does: fdw-bootstrap
 //! finds the CA file on cluster A's server (ssl_ca_file, as on RDS) that
 //! verifies cluster B, and refuses with every candidate named when none does.
-//! Its own test binary: one test changes cluster A's ssl_ca_file for a while.
+//! An exclusive turn: the test changes cluster A's ssl_ca_file for a while.
 
 use fdw_bridge_testkit as harness;
 
@@ -53,6 +53,7 @@ impl Drop for RestoreCaFile {
 #[tokio::test]
 async fn without_sslrootcert_the_link_uses_cluster_as_ca_file_and_names_candidates_when_none_verifies() {
     let stack = Stack::get();
+    let _turn = stack.exclusive().await;
     let bootstrap = stack.bootstrap().await;
     let a = stack.superuser('a', "users").await;
     let ca_file: String = a.query_one("SHOW ssl_ca_file", &[]).await.unwrap().get(0);

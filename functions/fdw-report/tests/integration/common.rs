@@ -1,6 +1,5 @@
 //! What the fdw-report suites share: the real handler wired to the local
 //! stack (secrets from moto, TLS to cluster A), the oracle, and record reads.
-#![allow(dead_code)] // each test binary uses its own part of this module
 
 use chrono::{DateTime, Utc};
 use fdw_bridge::aws::RdsEndpointSource;

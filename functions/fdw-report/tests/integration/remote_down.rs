@@ -1,10 +1,8 @@
-//! Cluster B stopped in the middle of an invocation. This file is its own test
-//! binary because it stops a cluster (cargo runs test binaries one after
-//! another); the guard below starts B again even when the test fails.
+//! Cluster B stopped in the middle of an invocation. It stops a cluster, so it
+//! has the stack alone (an exclusive turn: the other tests of the binary wait);
+//! the guard below starts B again even when the test fails.
 
-mod common;
-
-use common::{clear_windows, function, stored, test_report, window};
+use crate::common::{clear_windows, function, stored, test_report, window};
 use fdw_bridge::report::Catalog;
 use fdw_bridge::report::Status;
 use fdw_bridge_testkit as harness;
@@ -14,6 +12,7 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_cluster_stopped_mid_run_fails_that_report_and_a_rerun_replaces_it() {
     let stack = harness::Stack::get();
+    let _turn = stack.exclusive().await;
     let link = stack.create_link("report").await;
     // Runs between the two shipped reports below (catalog order is by name,
     // concurrency 1): local only, and slow enough for B to be stopped meanwhile.

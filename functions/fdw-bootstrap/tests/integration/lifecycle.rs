@@ -22,6 +22,7 @@ fn rows(rows: &[tokio_postgres::Row]) -> Vec<(String, String, i64, i64)> {
 #[tokio::test]
 async fn create_join_update_delete() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let bootstrap = stack.bootstrap().await;
     let server = unique("orders_link");
     let schema = unique("orders_remote");
@@ -173,6 +174,7 @@ async fn create_join_update_delete() {
 #[tokio::test]
 async fn new_server_name_replaces_the_link_and_the_old_delete_keeps_the_new_one_working() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let bootstrap = stack.bootstrap().await;
     let (old_server, new_server) = (unique("old_link"), unique("new_link"));
     let (old_schema, new_schema) = (unique("old_remote"), unique("new_remote"));
@@ -242,6 +244,7 @@ async fn new_server_name_replaces_the_link_and_the_old_delete_keeps_the_new_one_
 #[tokio::test]
 async fn hostile_names_are_quoted_never_executed() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let bootstrap = stack.bootstrap().await;
     let fdw_user = unique("fdw_hostile");
     let secret = stack.fdw_secret(&fdw_user, "hostile-pw-3").await;
@@ -291,6 +294,7 @@ async fn hostile_names_are_quoted_never_executed() {
 #[tokio::test]
 async fn response_is_delivered_through_two_server_errors() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let bootstrap = stack.bootstrap().await;
     // The listener answers 500 twice on this path, then 200.
     let path = format!("fail-2/{}", unique("flaky"));

@@ -1,9 +1,8 @@
 //! fdw-rotate against the local stack: real PostgreSQL over TLS, the real AWS
 //! SDK against moto's Secrets Manager, the steps driven as Secrets Manager does.
 
-mod common;
-
-use common::{mapping_options, rotate, step, Counts, Load, STEPS};
+use crate::common;
+use crate::common::{mapping_options, rotate, step, Counts, Load, STEPS};
 use fdw_bridge::rotate::RotateError;
 use fdw_bridge::rotate::StageError;
 use fdw_bridge_testkit as harness;
@@ -55,6 +54,7 @@ async fn rotations_under_load(tag: &str, strategy: &str) -> (TestLink, String, L
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_alternating_rotations_under_load_fail_no_query() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let (link, secret, run) = rotations_under_load("rot_alt", "alternating").await;
     let (counts, took) = (run.counts, run.took);
     println!(
@@ -100,6 +100,7 @@ async fn twenty_alternating_rotations_under_load_fail_no_query() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_single_user_rotations_count_their_failed_queries() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let (link, secret, run) = rotations_under_load("rot_single", "single").await;
     let (counts, mut set_times) = (run.counts, run.set_times);
     set_times.sort();
@@ -139,6 +140,7 @@ async fn twenty_single_user_rotations_count_their_failed_queries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_step_twice_the_second_changes_nothing() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("rot_twice").await;
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
@@ -187,6 +189,7 @@ async fn each_step_twice_the_second_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_passwords_round_trip_through_alter_role_and_the_mappings() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("rot_hostile").await;
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
@@ -240,6 +243,7 @@ async fn hostile_passwords_round_trip_through_alter_role_and_the_mappings() {
 #[tokio::test]
 async fn the_reference_checks_refuse_before_any_change() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("rot_refuse").await;
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;

@@ -2,11 +2,9 @@
 //! writer on cluster A from their own secrets (`ReportRoles`), the reader reads
 //! only the foreign tables and the tables the reports read, the writer writes
 //! only `fdw_reports`, fdw-report runs with them, and Delete keeps the history.
-//! Its own test binary: it hands schema fdw_reports to the link for a while.
+//! An exclusive turn: it hands schema fdw_reports to the link for a while.
 
-mod common;
-
-use common::{stored, window};
+use crate::common::{stored, window};
 use fdw_bridge::aws::{RdsEndpointSource, SecretsManagerSource};
 use fdw_bridge::report::{Catalog, ReportFunction, ReportSettings, Status};
 use fdw_bridge_testkit as harness;
@@ -39,6 +37,7 @@ async fn attempt(client: &tokio_postgres::Client, sql: &str) -> Result<(), Strin
 #[tokio::test]
 async fn the_link_makes_least_privilege_report_roles_and_reports_run_with_them() {
     let stack = Stack::get();
+    let _turn = stack.exclusive().await;
     let bootstrap = stack.bootstrap().await;
     let server = unique("rr_link");
     let schema = unique("rr_remote");

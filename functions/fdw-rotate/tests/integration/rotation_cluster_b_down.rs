@@ -1,10 +1,9 @@
-//! setSecret while cluster B is down. This file stops cluster B, so it is its
-//! own test binary (cargo runs binaries one after another), and a guard starts
-//! B again when the test ends, also when it panics.
+//! setSecret while cluster B is down. It stops cluster B, so it has the stack
+//! alone (an exclusive turn: the other tests of the binary wait), and a guard
+//! starts B again when the test ends, also when it panics.
 
-mod common;
-
-use common::{cross_query, step, STEPS};
+use crate::common;
+use crate::common::{cross_query, step, STEPS};
 use fdw_bridge_testkit as harness;
 use harness::{LeakWatch, Stack};
 use serde_json::json;
@@ -12,6 +11,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
     let stack = Stack::get();
+    let _turn = stack.exclusive().await;
     let link = stack.create_link("rot_bdown").await;
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;

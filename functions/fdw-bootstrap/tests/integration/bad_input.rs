@@ -10,13 +10,19 @@ use std::time::Duration;
 const LAMBDA_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Sends a Create, expects FAILED naming `needles`, then checks that the
-/// failed identity's Delete succeeds and nothing was made.
-async fn create_fails(props: serde_json::Value, needles: &[&str]) {
+/// failed identity's Delete succeeds and nothing was made: not the server or
+/// local schema the properties name, not the FDW role `fdw_user` of their secret.
+async fn create_fails(props: serde_json::Value, fdw_user: &str, needles: &[&str]) {
     let stack = Stack::get();
-    create_fails_with(&stack.bootstrap().await, props, needles).await;
+    create_fails_with(&stack.bootstrap().await, props, fdw_user, needles).await;
 }
 
-async fn create_fails_with(bootstrap: &fdw_bridge::bootstrap::Bootstrap, props: serde_json::Value, needles: &[&str]) {
+async fn create_fails_with(
+    bootstrap: &fdw_bridge::bootstrap::Bootstrap,
+    props: serde_json::Value,
+    fdw_user: &str,
+    needles: &[&str],
+) {
     let stack = Stack::get();
     let got = stack
         .invoke(
@@ -36,12 +42,13 @@ async fn create_fails_with(bootstrap: &fdw_bridge::bootstrap::Bootstrap, props: 
         )
         .await;
     deleted.assert_success();
-    if let (Some(server), Some(schema)) = (
-        props["ServerName"].as_str(),
-        props["ImportSchemas"][0]["LocalSchema"].as_str(),
-    ) {
-        harness::assert_link_gone(stack, server, schema, "fdw_never_made").await;
-    }
+    let server = props["ServerName"]
+        .as_str()
+        .expect("every bad-input case keeps ServerName: the clean-up check looks for it");
+    let schema = props["ImportSchemas"][0]["LocalSchema"]
+        .as_str()
+        .expect("every bad-input case keeps ImportSchemas[0].LocalSchema: the clean-up check looks for it");
+    harness::assert_link_gone(stack, server, schema, fdw_user).await;
 }
 
 async fn valid_props(tag: &str) -> (serde_json::Value, String) {
@@ -53,11 +60,13 @@ async fn valid_props(tag: &str) -> (serde_json::Value, String) {
 
 #[tokio::test]
 async fn missing_property_is_named() {
-    let (mut props, _) = valid_props("missing").await;
+    let _turn = Stack::get().shared().await;
+    let (mut props, user) = valid_props("missing").await;
     props.as_object_mut().unwrap().remove("FdwRoleSecretArn");
     props["RemoteCluster"].as_object_mut().unwrap().remove("Database");
     create_fails(
         props,
+        &user,
         &[
             "missing property FdwRoleSecretArn",
             "missing property RemoteCluster.Database",
@@ -68,21 +77,24 @@ async fn missing_property_is_named() {
 
 #[tokio::test]
 async fn unknown_property_is_named_with_the_known_ones() {
-    let (mut props, _) = valid_props("unknown").await;
+    let _turn = Stack::get().shared().await;
+    let (mut props, user) = valid_props("unknown").await;
     props["ServerOptions"]["FetchSise"] = json!("100");
-    create_fails(props, &["unknown property ServerOptions.FetchSise", "FetchSize"]).await;
+    create_fails(props, &user, &["unknown property ServerOptions.FetchSise", "FetchSize"]).await;
 }
 
 #[tokio::test]
 async fn overlong_name_is_refused_before_any_sql() {
-    let (mut props, _) = valid_props("long").await;
+    let _turn = Stack::get().shared().await;
+    let (mut props, user) = valid_props("long").await;
     props["ImportSchemas"][0]["LocalSchema"] = json!("s".repeat(200));
-    create_fails(props, &["ImportSchemas[0].LocalSchema is 200 bytes long"]).await;
+    create_fails(props, &user, &["ImportSchemas[0].LocalSchema is 200 bytes long"]).await;
 }
 
 #[tokio::test]
 async fn wrong_admin_password_names_role_cluster_and_secret() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let (mut props, user) = valid_props("wrongpw").await;
     let bad = stack
         .put_secret(
@@ -93,25 +105,27 @@ async fn wrong_admin_password_names_role_cluster_and_secret() {
     props["RemoteCluster"]["AdminSecretArn"] = json!(bad);
     create_fails(
         props,
+        &user,
         &["remote cluster (RemoteCluster", "orders_admin", "refused", &bad],
     )
     .await;
-    harness::assert_link_gone(stack, "-", "-", &user).await;
 }
 
 #[tokio::test]
 async fn unreachable_host_fails_in_seconds_naming_it() {
+    let _turn = Stack::get().shared().await;
     // Nothing listens on this port.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let (mut props, _) = valid_props("unreach").await;
+    let (mut props, user) = valid_props("unreach").await;
     props["RemoteCluster"]["Port"] = json!(port.to_string());
-    create_fails(props, &[&format!("127.0.0.1:{port}"), "RemoteCluster"]).await;
+    create_fails(props, &user, &[&format!("127.0.0.1:{port}"), "RemoteCluster"]).await;
 }
 
 #[tokio::test]
 async fn silent_peer_times_out_naming_it() {
+    let _turn = Stack::get().shared().await;
     // A peer that accepts the connection and never says a word.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = silent.local_addr().unwrap().port();
@@ -121,18 +135,25 @@ async fn silent_peer_times_out_naming_it() {
             held.push(socket);
         }
     });
-    let (mut props, _) = valid_props("silent").await;
+    let (mut props, user) = valid_props("silent").await;
     props["LocalCluster"]["Port"] = json!(port.to_string());
-    create_fails(props, &[&format!("no answer from 127.0.0.1:{port}"), "LocalCluster"]).await;
+    create_fails(
+        props,
+        &user,
+        &[&format!("no answer from 127.0.0.1:{port}"), "LocalCluster"],
+    )
+    .await;
     keep.abort();
 }
 
 #[tokio::test]
 async fn missing_remote_schema_is_named() {
-    let (mut props, _) = valid_props("noschema").await;
+    let _turn = Stack::get().shared().await;
+    let (mut props, user) = valid_props("noschema").await;
     props["ImportSchemas"][0]["RemoteSchema"] = json!("no_such_schema");
     create_fails(
         props,
+        &user,
         &[
             "remote schema \"no_such_schema\" does not exist",
             "ImportSchemas[0].RemoteSchema",
@@ -144,9 +165,10 @@ async fn missing_remote_schema_is_named() {
 #[tokio::test]
 async fn certificate_from_another_ca_is_refused_not_downgraded() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let rogue = stack.bootstrap_with_ca(stack.var("FDW_ROGUE_CA_BUNDLE")).await;
-    let (props, _) = valid_props("rogue").await;
-    create_fails_with(&rogue, props, &["TLS with 127.0.0.1", "FDW_CA_BUNDLE"]).await;
+    let (props, user) = valid_props("rogue").await;
+    create_fails_with(&rogue, props, &user, &["TLS with 127.0.0.1", "FDW_CA_BUNDLE"]).await;
 }
 
 #[tokio::test]
@@ -154,10 +176,10 @@ async fn cluster_b_certificate_checked_by_cluster_a_too() {
     // The server option sslrootcert is what cluster A verifies cluster B with:
     // a wrong CA there fails the IMPORT, and the Create cleans up after itself.
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let (mut props, user) = valid_props("rogueopt").await;
     props["ServerOptions"]["SslRootCert"] = json!(stack.var("FDW_ROGUE_CA_BUNDLE"));
-    create_fails(props, &["certificate verify failed"]).await;
-    harness::assert_link_gone(stack, "-", "-", &user).await;
+    create_fails(props, &user, &["certificate verify failed"]).await;
 }
 
 #[tokio::test]
@@ -165,9 +187,10 @@ async fn cluster_endpoint_from_rds_describe_db_clusters() {
     // moto's RDS knows the clusters; its invented host names do not resolve, so the
     // failure names the host RDS reported: proof the endpoint came from the API.
     let stack = Stack::get();
-    let (mut props, _) = valid_props("rds").await;
+    let _turn = stack.shared().await;
+    let (mut props, user) = valid_props("rds").await;
     props["RemoteCluster"].as_object_mut().unwrap().remove("Endpoint");
     props["RemoteCluster"].as_object_mut().unwrap().remove("Port");
     let host = stack.var("ORDERS_CLUSTER_ENDPOINT").to_string();
-    create_fails(props, &[&host, "RemoteCluster"]).await;
+    create_fails(props, &user, &[&host, "RemoteCluster"]).await;
 }

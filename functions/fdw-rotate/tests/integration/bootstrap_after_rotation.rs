@@ -3,9 +3,7 @@
 //! names the clone; an Update of the link must then change nothing, and its
 //! Delete must remove the role and its clone.
 
-mod common;
-
-use common::rotate;
+use crate::common::rotate;
 use fdw_bridge_testkit as harness;
 use harness::{unique, LeakWatch, Stack};
 use serde_json::json;
@@ -16,6 +14,7 @@ const LAMBDA_TIMEOUT: Duration = Duration::from_secs(120);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_link_follows_the_rotated_secret_and_updates_change_nothing() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let mut link = stack.create_link("rot_boot").await;
     let secret = stack.rotation_secret(&link, "alternating").await;
     link.properties["FdwRoleSecretArn"] = json!(secret);

@@ -3,9 +3,7 @@
 //! users_admin (writer), secrets from moto. Each test uses windows of its own
 //! (or reports of its own) and clears them first, so reruns start clean.
 
-mod common;
-
-use common::{clear_windows, colocated, function, runner, stored, t, test_report, window};
+use crate::common::{clear_windows, colocated, function, runner, stored, t, test_report, window};
 use fdw_bridge::report::Catalog;
 use fdw_bridge::report::HandleError;
 use fdw_bridge::report::Status;
@@ -16,6 +14,7 @@ use std::time::{Duration, Instant};
 #[tokio::test]
 async fn every_shipped_report_matches_the_colocated_oracle() {
     let stack = harness::Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("report").await;
     let catalog = Catalog::shipped().unwrap();
     let f = function(stack, &link.local_schema, catalog.clone()).await;
@@ -70,6 +69,7 @@ async fn every_shipped_report_matches_the_colocated_oracle() {
 #[tokio::test]
 async fn the_same_event_twice_stores_one_result() {
     let stack = harness::Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("report").await;
     let f = function(stack, &link.local_schema, Catalog::shipped().unwrap()).await;
     let w = window("2025-06-02T00:00:00Z", "2025-06-09T00:00:00Z");
@@ -108,6 +108,7 @@ async fn the_same_event_twice_stores_one_result() {
 #[tokio::test]
 async fn pushdown_check_passes_the_catalog_and_flags_a_whole_table_fetch() {
     let stack = harness::Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("report").await;
     // Written the way the design brief warns about: now() is STABLE, so
     // postgres_fdw ships no WHERE and every order crosses the link.
@@ -151,6 +152,7 @@ async fn pushdown_check_passes_the_catalog_and_flags_a_whole_table_fetch() {
 #[tokio::test]
 async fn hostile_events_are_refused_and_write_nothing() {
     let stack = harness::Stack::get();
+    let _turn = stack.shared().await;
     let f = function(stack, "orders_remote", Catalog::shipped().unwrap()).await;
     let request = harness::unique("hostile");
     let cases = [
@@ -209,6 +211,7 @@ async fn hostile_events_are_refused_and_write_nothing() {
 #[tokio::test]
 async fn a_report_over_its_timeout_is_cancelled_on_both_clusters() {
     let stack = harness::Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("report").await;
     // A pushed-down aggregate over a cross join: minutes of work on cluster B.
     let slow = test_report(

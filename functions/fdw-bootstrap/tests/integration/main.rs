@@ -1,0 +1,12 @@
+//! fdw-bootstrap's integration tests, one binary (each binary links the whole
+//! AWS SDK). The stack tests take a shared turn ([`fdw_bridge_testkit::Stack::shared`]);
+//! remote_ca (it changes cluster A's ssl_ca_file) an exclusive one; the template
+//! agreement test needs no stack.
+
+// Test code: a failed step panics with its message, which fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_input;
+mod lifecycle;
+mod remote_ca;
+mod template;

@@ -1,0 +1,12 @@
+//! fdw-report's integration tests, one binary (each binary links the whole AWS
+//! SDK). Tests run on parallel threads: ordinary ones take a shared turn on the
+//! stack, remote_down (it stops cluster B) and report_roles
+//! (it hands fdw_reports to the link) an exclusive one.
+
+// Test code: a failed step panics with its message, which fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod remote_down;
+mod report_roles;
+mod reports;

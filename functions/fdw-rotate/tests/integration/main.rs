@@ -1,0 +1,11 @@
+//! fdw-rotate's integration tests, one binary (each binary links the whole AWS
+//! SDK). Tests run on parallel threads: ordinary ones take a shared turn on the
+//! stack, rotation_cluster_b_down (it stops cluster B) an exclusive one.
+
+// Test code: a failed step panics with its message, which fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bootstrap_after_rotation;
+mod common;
+mod rotation;
+mod rotation_cluster_b_down;

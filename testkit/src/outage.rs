@@ -1,0 +1,103 @@
+//! Outages of the stack: stopping a cluster, and starting it again even when
+//! the test fails. The tests of a binary run on parallel threads against one
+//! stack, so every test takes a turn first: ordinary tests share the stack
+//! ([`Stack::shared`]), a test that stops a cluster has it alone
+//! ([`Stack::exclusive`]): it waits for the running tests to end, and the
+//! tests after it wait until it has started the cluster again.
+
+use crate::stack::{repo_dir, Stack};
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The turns of one test binary: a read lock per ordinary test, the write lock
+/// for a test that stops a cluster (tokio's lock is fair: a waiting exclusive
+/// turn holds back the shared turns asked for after it).
+#[derive(Default)]
+pub(crate) struct Turns {
+    lock: RwLock<()>,
+    /// Set while an exclusive turn is held: only then may a cluster stop.
+    exclusive_held: AtomicBool,
+}
+
+/// An ordinary test's turn: no cluster stops while it is held.
+#[must_use = "the turn ends when dropped: hold it for the whole test"]
+pub struct SharedTurn {
+    _lock: RwLockReadGuard<'static, ()>,
+}
+
+/// A disruptive test's turn: no other test of the binary runs while it is held.
+#[must_use = "the turn ends when dropped: hold it for the whole test"]
+pub struct ExclusiveTurn {
+    _lock: RwLockWriteGuard<'static, ()>,
+    held: &'static AtomicBool,
+}
+
+impl Drop for ExclusiveTurn {
+    fn drop(&mut self) {
+        self.held.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Starts a cluster again when dropped, also when the test panics: a test that
+/// stops a cluster never leaves it down for the tests after it. Take it after
+/// the exclusive turn, so that it drops (and the cluster starts) first.
+pub struct RestartOnDrop(char);
+
+impl Drop for RestartOnDrop {
+    fn drop(&mut self) {
+        stack_sh(&["pg-start", &self.0.to_string()]);
+    }
+}
+
+impl Stack {
+    /// Waits until no test has the stack alone, then shares it until the turn drops.
+    pub async fn shared(&'static self) -> SharedTurn {
+        SharedTurn {
+            _lock: self.turns.lock.read().await,
+        }
+    }
+
+    /// Waits until every other test of the binary is done with the stack, then
+    /// has it alone until the turn drops. Needed to stop a cluster.
+    pub async fn exclusive(&'static self) -> ExclusiveTurn {
+        let lock = self.turns.lock.write().await;
+        self.turns.exclusive_held.store(true, Ordering::SeqCst);
+        ExclusiveTurn {
+            _lock: lock,
+            held: &self.turns.exclusive_held,
+        }
+    }
+
+    /// A guard that starts `cluster` ('a' or 'b') again when dropped; take it before stopping the cluster.
+    #[track_caller]
+    pub fn restart_on_drop(&self, cluster: char) -> RestartOnDrop {
+        self.assert_exclusive("restart_on_drop");
+        RestartOnDrop(cluster)
+    }
+
+    /// Stops one cluster (same port when it comes back). Blocking: it waits for the server to stop.
+    #[track_caller]
+    pub fn stop_cluster(&self, cluster: char) {
+        self.assert_exclusive("stop_cluster");
+        stack_sh(&["pg-stop", &cluster.to_string()]);
+    }
+
+    #[track_caller]
+    fn assert_exclusive(&self, what: &str) {
+        assert!(
+            self.turns.exclusive_held.load(Ordering::SeqCst),
+            "{what} outside an exclusive turn: other tests of this binary use the clusters; \
+             take `stack.exclusive().await` first"
+        );
+    }
+}
+
+/// Runs `stack/stack.sh` (failure-injection commands of the local stack).
+fn stack_sh(args: &[&str]) {
+    let script = repo_dir().join("stack/stack.sh");
+    let status = std::process::Command::new(&script)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(status.success(), "stack/stack.sh {args:?} failed");
+}
