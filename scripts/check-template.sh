@@ -5,7 +5,7 @@
 # what a first `sam deploy` needs (issue 12: defaults-inlined cfn-lint, deletion order from the
 # dependency graph, rollback, Data API, names, observability, checkov with its baseline), each
 # check passing on template.yaml and failing on guard/fixtures/template-before-issue12.yaml. The Rust test
-# functions/fdw-bootstrap/tests/template.rs (run by cargo test) checks that template
+# functions/fdw-bootstrap/tests/integration/template.rs (run by make integration) checks that template
 # and code agree. cfn-guard is installed from crates.io into <repo>/.tools once
 # (about 4 minutes on 2 cores), then reused.
 set -euo pipefail
