@@ -100,6 +100,19 @@ impl Stack {
         self.assert_no_password_leaked();
         Invocation { answer, body, elapsed }
     }
+
+    /// A `kind` request ("Create", "Update", "Delete") for `props` through the
+    /// handler, with a fresh ResponseURL and a 60 s Lambda deadline.
+    pub async fn request(
+        &self,
+        bootstrap: &Bootstrap,
+        kind: &str,
+        physical_id: Option<&str>,
+        props: &Value,
+    ) -> Invocation {
+        let event = self.event(kind, &crate::unique(&kind.to_ascii_lowercase()), physical_id, props);
+        self.invoke(bootstrap, event, Duration::from_secs(60)).await
+    }
 }
 
 /// One request's answer: what the handler returned and what the listener received.

@@ -6,9 +6,6 @@
 use fdw_bridge_testkit as harness;
 
 use harness::{unique, Stack};
-use std::time::Duration;
-
-const LAMBDA_TIMEOUT: Duration = Duration::from_secs(60);
 
 async fn server_option(a: &tokio_postgres::Client, server: &str, option: &str) -> Option<String> {
     a.query_opt(
@@ -69,13 +66,7 @@ async fn without_sslrootcert_the_link_uses_cluster_as_ca_file_and_names_candidat
     let secret = stack.fdw_secret(&fdw_user, "ca-pw-1").await;
     let mut props = stack.properties(&server, &schema, &secret);
     props["ServerOptions"] = serde_json::json!({});
-    let created = stack
-        .invoke(
-            &bootstrap,
-            stack.event("Create", &unique("create"), None, &props),
-            LAMBDA_TIMEOUT,
-        )
-        .await;
+    let created = stack.request(&bootstrap, "Create", None, &props).await;
     created.assert_success();
     let id = created.answer.physical_resource_id.clone();
     assert_eq!(
@@ -107,13 +98,7 @@ async fn without_sslrootcert_the_link_uses_cluster_as_ca_file_and_names_candidat
         .get(0);
     assert_eq!(leftovers, 0);
     // The same properties again: the CA found is the one in place, nothing to do.
-    let again = stack
-        .invoke(
-            &bootstrap,
-            stack.event("Update", &unique("update"), Some(&id), &props),
-            LAMBDA_TIMEOUT,
-        )
-        .await;
+    let again = stack.request(&bootstrap, "Update", Some(&id), &props).await;
     again.assert_success();
     assert_eq!(again.data("StatementsApplied"), "0", "{}", again.reason());
 
@@ -132,13 +117,7 @@ async fn without_sslrootcert_the_link_uses_cluster_as_ca_file_and_names_candidat
     a.batch_execute(&format!("ALTER SERVER \"{server}\" OPTIONS (DROP sslrootcert)"))
         .await
         .unwrap();
-    let refused = stack
-        .invoke(
-            &bootstrap,
-            stack.event("Update", &unique("update"), Some(&id), &props),
-            LAMBDA_TIMEOUT,
-        )
-        .await;
+    let refused = stack.request(&bootstrap, "Update", Some(&id), &props).await;
     refused.assert_failed_with(&[
         "ServerOptions.SslRootCert is not set and no CA file on the local cluster's server verifies",
         stack.var("FDW_ROGUE_CA_BUNDLE"),
@@ -147,13 +126,7 @@ async fn without_sslrootcert_the_link_uses_cluster_as_ca_file_and_names_candidat
     ]);
     drop(_restore);
 
-    let deleted = stack
-        .invoke(
-            &bootstrap,
-            stack.event("Delete", &unique("delete"), Some(&id), &props),
-            LAMBDA_TIMEOUT,
-        )
-        .await;
+    let deleted = stack.request(&bootstrap, "Delete", Some(&id), &props).await;
     deleted.assert_success();
     harness::assert_link_gone(stack, &server, &schema, &fdw_user).await;
     stack.assert_no_password_leaked();

@@ -11,9 +11,6 @@ use fdw_bridge_testkit as harness;
 use harness::{remember_secret, unique, Stack};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
-
-const LAMBDA_TIMEOUT: Duration = Duration::from_secs(60);
 
 async fn role_secret(stack: &Stack, username: &str, password: &str) -> String {
     remember_secret(password);
@@ -52,13 +49,7 @@ async fn the_link_makes_least_privilege_report_roles_and_reports_run_with_them()
         "ReaderSecretArn": reader_secret, "WriterSecretArn": writer_secret, "ReadTables": ["public.users"],
     });
 
-    let created = stack
-        .invoke(
-            &bootstrap,
-            stack.event("Create", &unique("create"), None, &props),
-            LAMBDA_TIMEOUT,
-        )
-        .await;
+    let created = stack.request(&bootstrap, "Create", None, &props).await;
     created.assert_success();
     let id = created.answer.physical_resource_id.clone();
 
@@ -135,13 +126,7 @@ async fn the_link_makes_least_privilege_report_roles_and_reports_run_with_them()
     );
 
     // Delete: the roles are gone; the report history stays, owned by the admin.
-    let deleted = stack
-        .invoke(
-            &bootstrap,
-            stack.event("Delete", &unique("delete"), Some(&id), &props),
-            LAMBDA_TIMEOUT,
-        )
-        .await;
+    let deleted = stack.request(&bootstrap, "Delete", Some(&id), &props).await;
     deleted.assert_success();
     let a = stack.superuser('a', "users").await;
     let left: i64 = a

@@ -225,6 +225,23 @@ mod tests {
         local
     }
 
+    /// Both roles made by the link, their passwords working.
+    fn roles_made(spec: &LinkSpec) -> LocalState {
+        let mut local = fresh_state();
+        for name in ["fdw_report_reader", "fdw_report_writer"] {
+            local.reports.roles.insert(
+                name.into(),
+                LocalRoleState {
+                    can_login: true,
+                    comment: Some(spec.marker.clone()),
+                    admin_is_member: true,
+                },
+            );
+            local.reports.passwords_work.insert(name.into());
+        }
+        local
+    }
+
     #[test]
     fn fresh_cluster_gets_both_roles_the_schema_and_the_reader_grants() {
         let plan = plan_report_roles(&with_report_roles(), &fresh_state()).unwrap();
@@ -249,18 +266,7 @@ mod tests {
     #[test]
     fn converged_roles_plan_nothing_and_a_stale_password_is_set() {
         let spec = with_report_roles();
-        let mut local = fresh_state();
-        for name in ["fdw_report_reader", "fdw_report_writer"] {
-            local.reports.roles.insert(
-                name.into(),
-                LocalRoleState {
-                    can_login: true,
-                    comment: Some(spec.marker.clone()),
-                    admin_is_member: true,
-                },
-            );
-            local.reports.passwords_work.insert(name.into());
-        }
+        let mut local = roles_made(&spec);
         local.reports.schema = Some(ReportsSchemaState {
             owner: "fdw_report_writer".into(),
             comment: Some(spec.marker.clone()),
@@ -336,17 +342,7 @@ mod tests {
     #[test]
     fn removal_keeps_the_report_history() {
         let spec = with_report_roles();
-        let mut local = fresh_state();
-        for name in ["fdw_report_reader", "fdw_report_writer"] {
-            local.reports.roles.insert(
-                name.into(),
-                LocalRoleState {
-                    can_login: true,
-                    comment: Some(spec.marker.clone()),
-                    admin_is_member: true,
-                },
-            );
-        }
+        let mut local = roles_made(&spec);
         local
             .reports
             .read_tables_granted
