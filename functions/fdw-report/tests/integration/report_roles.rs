@@ -71,6 +71,16 @@ async fn the_link_makes_least_privilege_report_roles_and_reports_run_with_them()
         attempt(&r, "SELECT count(*) FROM fdw_reports.runs").await,
         Err("42501".into())
     );
+    // Its own user mapping is there, but the FDW password in it is not readable.
+    let mapping: Option<Vec<String>> = r
+        .query_one(
+            "SELECT umoptions FROM pg_user_mappings WHERE srvname = $1 AND usename = current_user",
+            &[&server],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(mapping, None, "a mapped role must not read the mapping's options");
     // The writer: fdw_reports only.
     let w = stack.login('a', "users", &writer, "rr-writer-pw\\2").await;
     assert_eq!(
