@@ -68,6 +68,13 @@ pub fn jobs<'c>(catalog: &'c Catalog, request: &ReportRequest) -> Result<Vec<Job
 }
 
 impl ReportFunction {
+    /// One Lambda invocation: the summary, or the error that fails it (Lambda
+    /// reports it through `From<HandleError> for Diagnostic`, so its retries
+    /// and a dead-letter target apply).
+    pub async fn invoke(&self, event: &Value, request_id: &str) -> Result<Value, HandleError> {
+        Ok(summary(&self.handle(event, request_id).await?))
+    }
+
     pub async fn handle(&self, event: &Value, request_id: &str) -> Result<Vec<ReportOutcome>, HandleError> {
         let request = event::parse(event)?;
         let jobs = jobs(&self.catalog, &request)?;

@@ -8,6 +8,7 @@
 //! reader) and [`handler`] (one invocation).
 
 mod catalog;
+mod diagnostic;
 mod emf;
 mod event;
 mod handler;

@@ -1,9 +1,10 @@
 //! Why a rotation step failed, naming the secret, version, cluster or role,
 //! and what to do. Never a password.
 
+use super::event::RotationEventError;
 use super::plan::RotationPlanError;
 use super::secret::SecretFormatError;
-use super::stages::StageError;
+use super::stages::{StageError, Step};
 use super::store::RotationStoreError;
 use crate::aws::secrets::SecretError;
 use crate::pg::ConnectError;
@@ -49,5 +50,19 @@ pub enum RotateError {
         server: String,
         table: String,
         source: PgError,
+    },
+}
+
+/// Why an invocation failed: the event could not be read, or its step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RotationFailure {
+    #[error("unusable rotation event, nothing was done: {0}")]
+    Event(#[from] RotationEventError),
+    #[error("{step} for secret {secret} failed: {source}")]
+    Step {
+        step: Step,
+        secret: String,
+        #[source]
+        source: RotateError,
     },
 }

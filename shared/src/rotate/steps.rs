@@ -1,7 +1,8 @@
 //! The four steps against the real clusters and Secrets Manager. Decisions are
 //! in [`super::stages`] and [`super::plan`]; this file only reads, calls and applies.
 
-use super::error::RotateError;
+use super::error::{RotateError, RotationFailure};
+use super::event;
 use super::inspect;
 use super::plan::{check_pending_user, plan_mappings, plan_remote, MappedRole};
 use super::secret::{RotationSecret, Strategy};
@@ -30,6 +31,26 @@ pub struct StepOutcome {
 }
 
 impl Rotator {
+    /// One Lambda invocation: the event read, its step run. A failure fails the
+    /// invocation (Secrets Manager then retries the rotation); Lambda reports it
+    /// through `From<RotationFailure> for Diagnostic`.
+    pub async fn handle_event(&self, event: &serde_json::Value) -> Result<serde_json::Value, RotationFailure> {
+        let event = event::parse(event)?;
+        let step = event.step.to_string();
+        match self.handle(&step, &event.secret_id, &event.token).await {
+            Ok(outcome) => Ok(serde_json::json!({ "Step": step, "Result": outcome.did })),
+            Err(source) => {
+                let failure = RotationFailure::Step {
+                    step: event.step,
+                    secret: event.secret_id,
+                    source,
+                };
+                tracing::error!("{failure}");
+                Err(failure)
+            }
+        }
+    }
+
     /// Runs one step for version `token` of secret `id`, after the reference checks.
     pub async fn handle(&self, step: &str, id: &str, token: &str) -> Result<StepOutcome, RotateError> {
         let step = Step::parse(step)?;
