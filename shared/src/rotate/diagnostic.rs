@@ -17,7 +17,8 @@ impl Classified for RotateError {
             | Self::NoPending { .. }
             | Self::Plan(_)
             | Self::ServerMissing { .. }
-            | Self::NoMappings { .. } => kind::ROTATION_REFUSED,
+            | Self::NoMappings { .. }
+            | Self::PendingIsInUse { .. } => kind::ROTATION_REFUSED,
             Self::Store(RotationStoreError::Binary { .. }) => kind::SECRET_INVALID,
             Self::Store(_) => kind::SECRET_UNAVAILABLE,
             Self::AdminSecret { source, .. } => source.error_type(),
