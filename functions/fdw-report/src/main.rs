@@ -27,7 +27,7 @@ async fn main() -> Result<(), Error> {
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let function = function.clone();
-        async move { function.invoke(&event.payload, &event.context.request_id).await }
+        async move { function.invoke(&event.payload, &event.context).await }
     }))
     .await
 }

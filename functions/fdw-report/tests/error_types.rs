@@ -1,5 +1,5 @@
-//! What a failed fdw-report invocation tells Lambda: through the same call the
-//! function's main makes (`ReportFunction::invoke`) and the runtime's
+//! What a failed fdw-report invocation tells Lambda: through the handler the
+//! function's main calls (`ReportFunction::invoke` adds only the deadline) and the runtime's
 //! conversion to a `Diagnostic`, a bad event and a dead cluster report
 //! different, stable error types and keep the human message.
 
@@ -24,7 +24,7 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
     let f = function(stack, "orders_remote", Catalog::shipped().unwrap()).await;
 
     let bad = f
-        .invoke(&json!({"detail-type": "Object Created", "source": "aws.s3"}), "req-bad")
+        .handle(&json!({"detail-type": "Object Created", "source": "aws.s3"}), "req-bad")
         .await
         .expect_err("not a schedule event");
     let bad = Diagnostic::from(bad);
@@ -37,7 +37,7 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
     );
 
     let unknown = f
-        .invoke(
+        .handle(
             &json!({"reports": ["no_such_report"], "scheduledTime": "2025-09-15T06:00:00Z", "executionId": "e"}),
             "req-unknown",
         )
@@ -53,7 +53,7 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
         port,
     });
     let down = dead
-        .invoke(
+        .handle(
             &json!({"reports": ["all"], "scheduledTime": "2025-09-15T06:00:00Z", "executionId": "e-dead"}),
             "req-dead",
         )
@@ -73,7 +73,7 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
     let mut no_secret = f.clone();
     no_secret.settings.reader_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-secret".into();
     let missing = no_secret
-        .invoke(
+        .handle(
             &json!({"reports": ["all"], "scheduledTime": "2025-09-15T06:00:00Z", "executionId": "e-nosecret"}),
             "req-nosecret",
         )

@@ -13,6 +13,7 @@ mod emf;
 mod event;
 mod handler;
 mod pushdown;
+mod retry;
 mod run;
 mod settings;
 mod shipped;
