@@ -4,7 +4,7 @@
 
 use fdw_bridge::aws::RdsEndpointSource;
 use fdw_bridge::aws::SecretsManagerSource;
-use fdw_bridge::bootstrap::{deadline_from_epoch_ms, Bootstrap};
+use fdw_bridge::bootstrap::{deadline_from_epoch_ms, Bootstrap, EventNotAnswered};
 use fdw_bridge::pg::Connector;
 use fdw_bridge::settings::ConnectSettings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -31,8 +31,9 @@ async fn main() -> Result<(), Error> {
 }
 
 /// Answers CloudFormation; returns an error only when no answer could be
-/// delivered (Lambda's retry may then deliver it).
-async fn handle(bootstrap: &Bootstrap, event: LambdaEvent<Value>) -> Result<Value, Error> {
+/// delivered (Lambda's retry may then deliver it); Lambda reports it with its
+/// errorType (InvalidEvent, ResponseUndeliverable).
+async fn handle(bootstrap: &Bootstrap, event: LambdaEvent<Value>) -> Result<Value, EventNotAnswered> {
     let deadline = deadline_from_epoch_ms(event.context.deadline);
     let answer = bootstrap.handle_event(event.payload, deadline).await?;
     Ok(serde_json::json!({

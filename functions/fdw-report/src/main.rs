@@ -6,8 +6,8 @@ use fdw_bridge::aws::RdsEndpointSource;
 use fdw_bridge::aws::SecretsManagerSource;
 use fdw_bridge::pg::Connector;
 use fdw_bridge::report::Catalog;
+use fdw_bridge::report::ReportFunction;
 use fdw_bridge::report::ReportSettings;
-use fdw_bridge::report::{summary, ReportFunction};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
@@ -27,11 +27,7 @@ async fn main() -> Result<(), Error> {
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let function = function.clone();
-        async move {
-            // An error fails the invocation, so Lambda's retries and a dead-letter target apply.
-            let outcomes = function.handle(&event.payload, &event.context.request_id).await?;
-            Ok::<Value, Error>(summary(&outcomes))
-        }
+        async move { function.invoke(&event.payload, &event.context).await }
     }))
     .await
 }

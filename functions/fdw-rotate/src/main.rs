@@ -2,7 +2,6 @@
 //! Settings and clients are built once here; every decision lives in
 //! `fdw_bridge::rotate`.
 
-use aws_lambda_events::event::secretsmanager::SecretsManagerSecretRotationEvent;
 use fdw_bridge::aws::SecretsManagerSource;
 use fdw_bridge::pg::Connector;
 use fdw_bridge::rotate::Rotator;
@@ -24,24 +23,10 @@ async fn main() -> Result<(), Error> {
         store: Arc::new(SecretsManagerStore::new(client.clone())),
         secrets: Arc::new(SecretsManagerSource::new(client)),
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<SecretsManagerSecretRotationEvent>| {
+    // The event is read by the library, so a malformed one is an InvalidEvent.
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let rotator = rotator.clone();
-        async move { handle(&rotator, event.payload).await }
+        async move { rotator.handle_event(&event.payload).await }
     }))
     .await
-}
-
-/// A failed step is an error for Secrets Manager, which retries the rotation.
-async fn handle(rotator: &Rotator, event: SecretsManagerSecretRotationEvent) -> Result<Value, Error> {
-    match rotator
-        .handle(&event.step, &event.secret_id, &event.client_request_token)
-        .await
-    {
-        Ok(outcome) => Ok(serde_json::json!({ "Step": event.step, "Result": outcome.did })),
-        Err(e) => {
-            let text = format!("{} for secret {} failed: {e}", event.step, event.secret_id);
-            tracing::error!("{text}");
-            Err(text.into())
-        }
-    }
 }

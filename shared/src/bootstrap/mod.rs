@@ -5,6 +5,7 @@
 
 mod converge;
 mod custom_resource;
+mod diagnostic;
 mod properties;
 mod resolve;
 mod response;

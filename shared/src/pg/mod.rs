@@ -21,7 +21,7 @@ pub use sql::{ident, literal};
 pub use target::ConnectTarget;
 pub(crate) use target::{secret_endpoint, DEFAULT_PORT};
 pub use tls::{client_config, TlsError};
-pub(crate) use transaction::apply_in_transaction;
+pub(crate) use transaction::{apply_in_transaction, prepare_in_transaction};
 
 /// SQLSTATE codes by name (PostgreSQL's Appendix A), as tokio-postgres spells them.
 pub use tokio_postgres::error::SqlState;

@@ -4,7 +4,7 @@
 
 use super::error::PgError;
 use super::sql::{Statement, QUIET_LOGGING};
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Transaction};
 
 /// One advisory lock for all of fdw-bridge's changes on a cluster (link DDL,
 /// rotation, the report store's schema): links that share a database grant on
@@ -18,6 +18,17 @@ pub(crate) async fn apply_in_transaction(client: &mut Client, statements: &[Stat
     if statements.is_empty() {
         return Ok(());
     }
+    let tx = prepare_in_transaction(client, statements).await?;
+    tx.commit().await.map_err(|e| PgError::new("committing", &e))
+}
+
+/// Runs `statements` in a transaction under the advisory lock and leaves it
+/// open: the caller commits it (or drops it to roll back), e.g. right after a
+/// commit on the other cluster, so that the two commits are one round trip apart.
+pub(crate) async fn prepare_in_transaction<'c>(
+    client: &'c mut Client,
+    statements: &[Statement],
+) -> Result<Transaction<'c>, PgError> {
     let tx = client
         .transaction()
         .await
@@ -45,5 +56,5 @@ pub(crate) async fn apply_in_transaction(client: &mut Client, statements: &[Stat
             .await
             .map_err(|e| PgError::new(statement.shown(), &e))?;
     }
-    tx.commit().await.map_err(|e| PgError::new("committing", &e))
+    Ok(tx)
 }

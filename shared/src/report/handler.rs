@@ -14,6 +14,17 @@ use crate::aws::secrets::SecretSource;
 use crate::pg::Connector;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long reports may be retried when the caller gives no deadline.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
+
+/// The Lambda deadline (Unix epoch milliseconds, from the runtime API's
+/// Lambda-Runtime-Deadline-Ms) as an Instant; now when it is already past or 0.
+pub fn deadline_from_epoch_ms(epoch_ms: u64) -> Instant {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    Instant::now() + Duration::from_millis(epoch_ms.saturating_sub(now_ms))
+}
 
 #[derive(Clone)]
 pub struct ReportFunction {
@@ -68,7 +79,28 @@ pub fn jobs<'c>(catalog: &'c Catalog, request: &ReportRequest) -> Result<Vec<Job
 }
 
 impl ReportFunction {
+    /// One Lambda invocation: the summary, or the error that fails it (Lambda
+    /// reports it through `From<HandleError> for Diagnostic`, so its retries
+    /// and a dead-letter target apply).
+    pub async fn invoke(&self, event: &Value, context: &lambda_runtime::Context) -> Result<Value, HandleError> {
+        let deadline = deadline_from_epoch_ms(context.deadline);
+        Ok(summary(&self.handle_until(event, &context.request_id, deadline).await?))
+    }
+
+    /// One invocation without a Lambda deadline: reports refused a connection
+    /// are retried for up to [`DEFAULT_BUDGET`].
     pub async fn handle(&self, event: &Value, request_id: &str) -> Result<Vec<ReportOutcome>, HandleError> {
+        self.handle_until(event, request_id, Instant::now() + DEFAULT_BUDGET)
+            .await
+    }
+
+    /// One invocation that must be done by `deadline`.
+    pub async fn handle_until(
+        &self,
+        event: &Value,
+        request_id: &str,
+        deadline: Instant,
+    ) -> Result<Vec<ReportOutcome>, HandleError> {
         let request = event::parse(event)?;
         let jobs = jobs(&self.catalog, &request)?;
         tracing::info!(
@@ -89,6 +121,7 @@ impl ReportFunction {
         let context = RunContext {
             request_id: request_id.to_string(),
             event_id: request.event_id.clone(),
+            deadline: Some(deadline),
         };
         let outcomes = runner.run(&jobs, &context).await?;
         let now_ms = chrono::Utc::now().timestamp_millis();

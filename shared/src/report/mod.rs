@@ -8,10 +8,12 @@
 //! reader) and [`handler`] (one invocation).
 
 mod catalog;
+mod diagnostic;
 mod emf;
 mod event;
 mod handler;
 mod pushdown;
+mod retry;
 mod run;
 mod settings;
 mod shipped;

@@ -5,6 +5,7 @@
 
 use super::catalog::{Param, Report};
 use super::pushdown::{self, PushdownReport};
+use super::retry;
 use super::store::{self, Claim, Record};
 use super::targets::Targets;
 use super::window::Window;
@@ -72,12 +73,18 @@ pub struct ReportOutcome {
     pub pushdown: PushdownReport,
 }
 
-/// Who is running, for the run records.
+/// Who is running, for the run records, and until when.
 #[derive(Clone, Debug, Default)]
 pub struct RunContext {
     pub request_id: String,
     pub event_id: String,
+    /// The invocation's deadline: a report refused a connection is retried
+    /// only while there is time left (None: never retried).
+    pub deadline: Option<Instant>,
 }
+
+/// Time kept back from the deadline to store the run record after the last attempt.
+const STORE_MARGIN: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -92,6 +99,8 @@ struct QueryFailure {
     status: Status,
     error: String,
     pushdown: PushdownReport,
+    /// A cluster refused a session for now (no free slot): worth another attempt.
+    refused_for_now: bool,
 }
 
 impl Runner {
@@ -150,7 +159,7 @@ impl Runner {
         };
 
         let started = Instant::now();
-        let result = self.query(job.report, &window).await;
+        let result = self.query_retried(job.report, &window, context.deadline).await;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (status, rows, error, pushdown) = match result {
             Ok((pushdown, rows)) => (Status::Succeeded, rows, None, pushdown),
@@ -213,20 +222,53 @@ impl Runner {
         Ok(pushdown::check(with_table_rows(tx, &plan).await?, self.pushdown_rows))
     }
 
+    /// [`Self::query`], tried again with jittered backoff while a cluster
+    /// refuses sessions for lack of slots and the invocation has time left.
+    async fn query_retried(
+        &self,
+        report: &Report,
+        window: &Window,
+        deadline: Option<Instant>,
+    ) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
+        let mut attempt = 0;
+        loop {
+            let result = self.query(report, window).await;
+            let failure = match result {
+                Err(f) if f.refused_for_now => f,
+                other => return other,
+            };
+            let pause = retry::delay(attempt, retry::random());
+            let time_left = deadline.is_some_and(|d| Instant::now() + pause + STORE_MARGIN < d);
+            if !time_left {
+                return Err(QueryFailure {
+                    error: format!(
+                        "{} (refused for lack of connection slots; tried {} time(s) until the invocation's time ran out)",
+                        failure.error,
+                        attempt + 1
+                    ),
+                    ..failure
+                });
+            }
+            tracing::warn!(report = %report.name, window = %window, attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %failure.error, "a cluster refused a session for lack of slots; retrying");
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+
     /// Runs one report on a read-only session of its own: the pushdown check
     /// (EXPLAIN with the real parameters), then the rows as JSON text.
     async fn query(&self, report: &Report, window: &Window) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
-        let fail = |error: String, pushdown: &PushdownReport| QueryFailure {
-            status: Status::Failed,
-            error,
-            pushdown: pushdown.clone(),
-        };
         let mut pushdown = PushdownReport::default();
         let mut client = self
             .connector
             .connect(&self.targets.reader)
             .await
-            .map_err(|e| fail(e.to_string(), &pushdown))?;
+            .map_err(|e| QueryFailure {
+                status: Status::Failed,
+                refused_for_now: matches!(&e, ConnectError::Other { sqlstate, reason, .. } if retry::refused_for_now(sqlstate.as_ref(), reason)),
+                error: e.to_string(),
+                pushdown: pushdown.clone(),
+            })?;
         let wrapped = as_json_rows(&report.sql(&self.schema));
         let params = params(report, window);
         let result: Result<Vec<String>, PgError> = async {
@@ -245,6 +287,7 @@ impl Runner {
         match result {
             Ok(rows) => Ok((pushdown, rows)),
             Err(e) => {
+                let refused_for_now = retry::refused_for_now(e.code.as_ref(), &e.message);
                 let timed_out = e.code == Some(SqlState::QUERY_CANCELED) && e.message.contains("statement timeout");
                 let mut error = e.to_string();
                 if timed_out {
@@ -261,6 +304,7 @@ impl Runner {
                     status: if timed_out { Status::TimedOut } else { Status::Failed },
                     error,
                     pushdown,
+                    refused_for_now,
                 })
             }
         }

@@ -1,9 +1,10 @@
 //! Why a rotation step failed, naming the secret, version, cluster or role,
 //! and what to do. Never a password.
 
+use super::event::RotationEventError;
 use super::plan::RotationPlanError;
 use super::secret::SecretFormatError;
-use super::stages::StageError;
+use super::stages::{StageError, Step};
 use super::store::RotationStoreError;
 use crate::aws::secrets::SecretError;
 use crate::pg::ConnectError;
@@ -44,10 +45,26 @@ pub enum RotateError {
         found: String,
         pending: String,
     },
+    #[error("the pending version would set a new password for {user}, but {user} is the role cluster A's user mappings log in as now (server {server}): new cross-database connections would fail. The version was made before the mappings switched (an abandoned or racing rotation): cancel this rotation and start a new one, whose createSecret picks the idle role")]
+    PendingIsInUse { user: String, server: String },
     #[error("the probe query through foreign table {table} of server {server} on cluster A failed: {source}: the user mappings cannot log in to cluster B with the pending credentials")]
     Probe {
         server: String,
         table: String,
         source: PgError,
+    },
+}
+
+/// Why an invocation failed: the event could not be read, or its step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RotationFailure {
+    #[error("unusable rotation event, nothing was done: {0}")]
+    Event(#[from] RotationEventError),
+    #[error("{step} for secret {secret} failed: {source}")]
+    Step {
+        step: Step,
+        secret: String,
+        #[source]
+        source: RotateError,
     },
 }

@@ -9,7 +9,9 @@
 //! to it in one transaction. The role that was in use keeps its password until
 //! the rotation after next, so sessions with a cached FDW connection keep working.
 
+mod diagnostic;
 mod error;
+mod event;
 mod inspect;
 mod plan;
 mod secret;
@@ -18,7 +20,8 @@ mod steps;
 mod store;
 
 pub use crate::pg::RolePair;
-pub use error::RotateError;
+pub use error::{RotateError, RotationFailure};
+pub use event::{parse as parse_event, RotationEvent, RotationEventError};
 pub use stages::StageError;
 pub use steps::{Rotator, StepOutcome};
 pub use store::SecretsManagerStore;

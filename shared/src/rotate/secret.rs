@@ -159,6 +159,20 @@ impl RotationSecret {
         }
     }
 
+    /// The user the next version logs in as, given the user cluster A's
+    /// mappings log in as now (read from the catalog, not from this secret:
+    /// AWSCURRENT is behind when a rotation was abandoned after setSecret).
+    /// Alternating: the other of the one in use, so the role in use never gets
+    /// a new password. When A's mappings use neither role of the pair, or are
+    /// unknown, the secret decides.
+    pub fn next_user_given(&self, in_use: Option<&str>) -> String {
+        let pair = self.roles();
+        match (self.strategy, in_use) {
+            (Strategy::Alternating, Some(user)) if pair.contains(user) => pair.other(user),
+            _ => self.next_user(),
+        }
+    }
+
     /// This secret with another username and password, every other key kept, as JSON text.
     pub fn with_credentials(&self, username: &str, password: &str) -> String {
         let mut raw = self.raw.clone();
@@ -243,6 +257,20 @@ mod tests {
         v["strategy"] = json!("single");
         let s = RotationSecret::parse("a", "v", &v.to_string()).unwrap();
         assert_eq!(s.next_user(), "fdw_orders_clone");
+    }
+
+    #[test]
+    fn the_next_user_is_the_one_not_in_use_on_cluster_a() {
+        let s = RotationSecret::parse("a", "v", &sample().to_string()).unwrap();
+        // AWSCURRENT says fdw_orders, but an abandoned rotation switched A to the clone.
+        assert_eq!(s.next_user_given(Some("fdw_orders_clone")), "fdw_orders");
+        assert_eq!(s.next_user_given(Some("fdw_orders")), "fdw_orders_clone");
+        assert_eq!(s.next_user_given(None), "fdw_orders_clone");
+        assert_eq!(s.next_user_given(Some("someone_else")), "fdw_orders_clone");
+        let mut v = sample();
+        v["strategy"] = json!("single");
+        let s = RotationSecret::parse("a", "v", &v.to_string()).unwrap();
+        assert_eq!(s.next_user_given(Some("fdw_orders_clone")), "fdw_orders");
     }
 
     #[test]

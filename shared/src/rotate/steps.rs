@@ -1,7 +1,8 @@
 //! The four steps against the real clusters and Secrets Manager. Decisions are
 //! in [`super::stages`] and [`super::plan`]; this file only reads, calls and applies.
 
-use super::error::RotateError;
+use super::error::{RotateError, RotationFailure};
+use super::event;
 use super::inspect;
 use super::plan::{check_pending_user, plan_mappings, plan_remote, MappedRole};
 use super::secret::{RotationSecret, Strategy};
@@ -9,7 +10,8 @@ use super::stages::{check, finish_move, pending_left_on, Decision, SecretMetadat
 use super::store::RotationStore;
 use crate::aws::secrets::SecretSource;
 use crate::pg::role::RolePair;
-use crate::pg::{apply_in_transaction, probe_login, ConnectTarget, Connector, Login, PgError};
+use crate::pg::sql::Statement;
+use crate::pg::{apply_in_transaction, prepare_in_transaction, probe_login, ConnectTarget, Connector, Login, PgError};
 use std::sync::Arc;
 use tokio_postgres::Client;
 
@@ -30,6 +32,26 @@ pub struct StepOutcome {
 }
 
 impl Rotator {
+    /// One Lambda invocation: the event read, its step run. A failure fails the
+    /// invocation (Secrets Manager then retries the rotation); Lambda reports it
+    /// through `From<RotationFailure> for Diagnostic`.
+    pub async fn handle_event(&self, event: &serde_json::Value) -> Result<serde_json::Value, RotationFailure> {
+        let event = event::parse(event)?;
+        let step = event.step.to_string();
+        match self.handle(&step, &event.secret_id, &event.token).await {
+            Ok(outcome) => Ok(serde_json::json!({ "Step": step, "Result": outcome.did })),
+            Err(source) => {
+                let failure = RotationFailure::Step {
+                    step: event.step,
+                    secret: event.secret_id,
+                    source,
+                };
+                tracing::error!("{failure}");
+                Err(failure)
+            }
+        }
+    }
+
     /// Runs one step for version `token` of secret `id`, after the reference checks.
     pub async fn handle(&self, step: &str, id: &str, token: &str) -> Result<StepOutcome, RotateError> {
         let step = Step::parse(step)?;
@@ -78,13 +100,28 @@ impl Rotator {
 
     /// createSecret: a new version with a random password, for the user not in
     /// use (alternating) or the same user (single). A pending value already
-    /// there for this version is kept (a retried step).
+    /// there for this version is kept (a retried step). "In use" is what cluster
+    /// A's mappings log in as, read after repairing a half-done earlier attempt.
     async fn create(&self, id: &str, token: &str) -> Result<String, RotateError> {
         let current = self.current(id).await?;
         if self.store.get(id, Some(token), AWSPENDING).await?.is_some() {
             return Ok(format!("version {token} already has its AWSPENDING value: kept"));
         }
-        let user = current.next_user();
+        let admin = self.local_admin_session(id, &current).await?;
+        let (in_use, repaired) = self.in_use_repaired(id, &current, &admin).await?;
+        let created = self.write_pending(id, token, &current, in_use.as_deref()).await?;
+        Ok(with_repair(repaired, created))
+    }
+
+    /// createSecret's write: the pending version for the user not in use.
+    pub(super) async fn write_pending(
+        &self,
+        id: &str,
+        token: &str,
+        current: &RotationSecret,
+        in_use: Option<&str>,
+    ) -> Result<String, RotateError> {
+        let user = current.next_user_given(in_use);
         let password = self.store.random_password().await?;
         self.store
             .put_pending(id, token, &current.with_credentials(&user, &password))
@@ -92,33 +129,127 @@ impl Rotator {
         Ok(format!("created AWSPENDING version {token} for user {user}"))
     }
 
-    /// setSecret: the pending password on the remote cluster (unless it already logs
-    /// in), then every user mapping of the server on the local cluster, in one transaction.
-    /// Cluster A's session and mappings are read first, so that with a single
-    /// user the time between the two commits (when new connections fail) is short.
+    /// The user cluster A's mappings log in as, after repairing a half-done
+    /// earlier attempt: when cluster B refuses that login (B's password was
+    /// changed, A's mappings were not: a setSecret killed between its two
+    /// commits, or a rotation whose pending role was the one in use), B's
+    /// password of that role is set back to the one A's mappings hold, so new
+    /// FDW connections work again before this step does anything else. Only the
+    /// FDW role and its clone are ever touched. Returns the user and, when it
+    /// repaired, what it did.
+    async fn in_use_repaired(
+        &self,
+        id: &str,
+        secret: &RotationSecret,
+        admin: &Client,
+    ) -> Result<(Option<String>, Option<String>), RotateError> {
+        let login = inspect::mapping_login(admin, &secret.server)
+            .await
+            .map_err(|source| RotateError::Sql {
+                cluster: local_label(secret),
+                source,
+            })?;
+        let Some(login) = login else {
+            tracing::warn!(server = %secret.server, "no user mapping of the local admin or PUBLIC shows its options: the role in use is taken from the secret");
+            return Ok((None, None));
+        };
+        let pair = roles_of(secret);
+        let Some(password) = login.password.filter(|_| pair.contains(&login.user)) else {
+            return Ok((Some(login.user), None));
+        };
+        let target = ConnectTarget {
+            label: remote_label(secret),
+            endpoint: secret.remote.clone(),
+            dbname: secret.dbname.clone(),
+            user: login.user.clone(),
+            password: password.clone(),
+            credential_source: format!("the user mapping of server {} on cluster A", secret.server),
+        };
+        if probe_login(&self.connector, &target).await?.password_works() {
+            return Ok((Some(login.user), None));
+        }
+        let mut master = self.master_session(id, secret).await?;
+        let sql_error = |source| RotateError::Sql {
+            cluster: remote_label(secret),
+            source,
+        };
+        let facts = inspect::remote_facts(&master, &pair, &login.user)
+            .await
+            .map_err(sql_error)?;
+        let statements = plan_remote(&pair, &login.user, &password, &facts)?;
+        apply_in_transaction(&mut master, &statements)
+            .await
+            .map_err(sql_error)?;
+        let did = format!(
+            "repaired a half-done earlier attempt: cluster B refused {} with the password cluster A's mappings hold, so it was set back to that one",
+            login.user
+        );
+        tracing::warn!("{did}");
+        Ok((Some(login.user), Some(did)))
+    }
+
+    /// setSecret: the pending password on the remote cluster (unless it already
+    /// logs in), then every user mapping of the server on the local cluster.
+    /// A half-done earlier attempt is repaired first; a pending version for the
+    /// role A's mappings use now is refused (alternating). A's mapping change
+    /// runs in a transaction opened before B's commit and committed right after
+    /// it: with a single user, new FDW connections fail only between the two commits.
     async fn set(&self, id: &str, token: &str) -> Result<String, RotateError> {
         let current = self.current(id).await?;
         let pending = self.pending(id, token).await?;
         check_pending_user(current.strategy, &current.username, &pending.username)?;
         let (mut admin, mapped) = self.local_mappings(id, &pending).await?;
-        let mut did = Vec::new();
+        let (in_use, repaired) = self.in_use_repaired(id, &current, &admin).await?;
+        let mut did: Vec<String> = repaired.into_iter().collect();
         // A pending role without CONNECT is set up again too (a clone that lost its grants).
-        match probe_login(&self.connector, &pending_target(id, token, &pending)).await? {
-            Login::Works => did.push(format!(
-                "{} already logs in to cluster B with the pending password",
-                pending.username
-            )),
-            Login::Refused | Login::NoConnectPrivilege => {
-                did.push(self.set_remote_password(id, &current, &pending).await?)
-            }
+        let login = probe_login(&self.connector, &pending_target(id, token, &pending)).await?;
+        if current.strategy == Strategy::Alternating
+            && in_use.as_deref() == Some(pending.username.as_str())
+            && !login.password_works()
+        {
+            return Err(RotateError::PendingIsInUse {
+                user: pending.username.clone(),
+                server: pending.server.clone(),
+            });
         }
+        let remote = match login {
+            Login::Works => {
+                did.push(format!(
+                    "{} already logs in to cluster B with the pending password",
+                    pending.username
+                ));
+                None
+            }
+            Login::Refused | Login::NoConnectPrivilege => {
+                Some(self.plan_remote_password(id, &current, &pending).await?)
+            }
+        };
         let statements = plan_mappings(&pending.server, &mapped, &pending.username, &pending.password);
-        apply_in_transaction(&mut admin, &statements)
+        let local_error = |source| RotateError::Sql {
+            cluster: local_label(&pending),
+            source,
+        };
+        let local = prepare_in_transaction(&mut admin, &statements)
             .await
-            .map_err(|source| RotateError::Sql {
-                cluster: local_label(&pending),
-                source,
-            })?;
+            .map_err(local_error)?;
+        if let Some((mut master, remote_statements)) = remote {
+            // An error here drops (rolls back) A's transaction: nothing changed on either cluster.
+            apply_in_transaction(&mut master, &remote_statements)
+                .await
+                .map_err(|source| RotateError::Sql {
+                    cluster: remote_label(&pending),
+                    source,
+                })?;
+            did.push(format!(
+                "cluster B: {} statement(s) for {} applied",
+                remote_statements.len(),
+                pending.username
+            ));
+        }
+        local
+            .commit()
+            .await
+            .map_err(|e| local_error(PgError::new("committing the user mappings", &e)))?;
         did.push(format!(
             "cluster A: {} user mapping(s) of server {} now log in as {}",
             mapped.len(),
@@ -128,37 +259,24 @@ impl Rotator {
         Ok(did.join("; "))
     }
 
-    async fn set_remote_password(
+    /// A master session on the remote cluster and the statements that give the
+    /// pending role its password (not applied yet).
+    async fn plan_remote_password(
         &self,
         id: &str,
         current: &RotationSecret,
         pending: &RotationSecret,
-    ) -> Result<String, RotateError> {
-        let mut master = self.master_session(id, pending).await?;
-        let cluster = remote_label(pending);
-        let sql_error = |source| RotateError::Sql {
-            cluster: cluster.clone(),
-            source,
-        };
-        let pair = match current.strategy {
-            Strategy::Alternating => current.roles(),
-            Strategy::Single => RolePair {
-                base: current.username.clone(),
-                clone: current.username.clone(),
-            },
-        };
+    ) -> Result<(Client, Vec<Statement>), RotateError> {
+        let master = self.master_session(id, pending).await?;
+        let pair = roles_of(current);
         let facts = inspect::remote_facts(&master, &pair, &pending.username)
             .await
-            .map_err(sql_error)?;
+            .map_err(|source| RotateError::Sql {
+                cluster: remote_label(pending),
+                source,
+            })?;
         let statements = plan_remote(&pair, &pending.username, &pending.password, &facts)?;
-        apply_in_transaction(&mut master, &statements)
-            .await
-            .map_err(sql_error)?;
-        Ok(format!(
-            "cluster B: {} statement(s) for {} applied",
-            statements.len(),
-            pending.username
-        ))
+        Ok((master, statements))
     }
 
     /// A session on the local cluster as the local admin, and the roles mapped for the server.
@@ -190,6 +308,13 @@ impl Rotator {
     /// testSecret: the pending credentials log in to the remote cluster, and a query
     /// through a foreign table of the server works on the local cluster in a new session.
     async fn test(&self, id: &str, token: &str) -> Result<String, RotateError> {
+        let mut did_before = Vec::new();
+        let did = self.test_pending(id, token, &mut did_before).await?;
+        did_before.push(did);
+        Ok(did_before.join("; "))
+    }
+
+    async fn test_pending(&self, id: &str, token: &str, did_before: &mut Vec<String>) -> Result<String, RotateError> {
         let pending = self.pending(id, token).await?;
         let remote = self.connector.connect(&pending_target(id, token, &pending)).await?;
         remote.simple_query("SELECT 1").await.map_err(|e| RotateError::Sql {
@@ -198,6 +323,10 @@ impl Rotator {
         })?;
         drop(remote);
         let admin = self.local_admin_session(id, &pending).await?;
+        let current = self.current(id).await?;
+        if let (_, Some(repaired)) = self.in_use_repaired(id, &current, &admin).await? {
+            did_before.push(repaired);
+        }
         let sql_error = |source| RotateError::Sql {
             cluster: local_label(&pending),
             source,
@@ -291,6 +420,25 @@ impl Rotator {
             credential_source: format!("secret {}", secret.local.adminarn),
         };
         Ok(self.connector.connect(&target).await?)
+    }
+}
+
+/// The roles a rotation may set passwords of: the role and its clone, or the one role.
+fn roles_of(secret: &RotationSecret) -> RolePair {
+    match secret.strategy {
+        Strategy::Alternating => secret.roles(),
+        Strategy::Single => RolePair {
+            base: secret.username.clone(),
+            clone: secret.username.clone(),
+        },
+    }
+}
+
+/// A step's own outcome, after what its repair did.
+fn with_repair(repaired: Option<String>, did: String) -> String {
+    match repaired {
+        Some(r) => format!("{r}; {did}"),
+        None => did,
     }
 }
 

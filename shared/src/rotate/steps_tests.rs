@@ -3,7 +3,8 @@
 //! retries and out-of-order calls. setSecret and testSecret need both clusters:
 //! their suites run on the local stack (functions/fdw-rotate/tests).
 
-use super::stages::{SecretMetadata, StageError, AWSCURRENT, AWSPENDING};
+use super::secret::RotationSecret;
+use super::stages::{check, Decision, SecretMetadata, StageError, AWSCURRENT, AWSPENDING};
 use super::steps::Rotator;
 use super::store::{RotationStore, RotationStoreError};
 use super::RotateError;
@@ -117,7 +118,8 @@ impl RotationStore for InMemoryStore {
     }
 }
 
-/// createSecret and finishSecret read no admin secret: any call is a test failure.
+/// finishSecret reads no admin secret, nor does createSecret's write (its read of
+/// cluster A is tested against the local stack): any call is a test failure.
 struct NoAdminSecrets;
 
 #[async_trait]
@@ -139,6 +141,20 @@ fn secret(username: &str, strategy: &str) -> Value {
     })
 }
 
+/// createSecret's write after the reference checks, with nothing known from
+/// cluster A (the secret decides); the read of A is tested on the local stack
+/// (functions/fdw-rotate/tests/rotation_abandoned.rs).
+async fn create(r: &Rotator, token: &str) -> String {
+    let meta = r.store.describe(ID).await.unwrap();
+    assert_eq!(check(ID, token, &meta).unwrap(), Decision::Run);
+    let text = r.store.get(ID, None, AWSCURRENT).await.unwrap().unwrap();
+    let current = RotationSecret::parse(ID, AWSCURRENT, &text).unwrap();
+    if r.store.get(ID, Some(token), AWSPENDING).await.unwrap().is_some() {
+        return "kept".into();
+    }
+    r.write_pending(ID, token, &current, None).await.unwrap()
+}
+
 fn rotator(store: Arc<InMemoryStore>) -> Rotator {
     let roots = rustls::RootCertStore::empty();
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
@@ -158,8 +174,8 @@ async fn create_writes_the_other_user_with_a_new_password_and_keeps_every_key() 
     let store = Arc::new(InMemoryStore::with_current(&secret("fdw_orders", "alternating")));
     store.start_rotation("v2");
     let r = rotator(store.clone());
-    let outcome = r.handle("createSecret", ID, "v2").await.unwrap();
-    assert!(outcome.did.contains("for user fdw_orders_clone"), "{}", outcome.did);
+    let did = create(&r, "v2").await;
+    assert!(did.contains("for user fdw_orders_clone"), "{did}");
     let pending = store.value("v2").unwrap();
     assert_eq!(pending["username"], "fdw_orders_clone");
     assert_eq!(pending["password"], "random-password-1");
@@ -167,8 +183,8 @@ async fn create_writes_the_other_user_with_a_new_password_and_keeps_every_key() 
     assert_eq!(store.stages("v1"), [AWSCURRENT]);
 
     // Retried (Secrets Manager retries a failed step): the value is kept, no new password.
-    let again = r.handle("createSecret", ID, "v2").await.unwrap();
-    assert!(again.did.contains("kept"), "{}", again.did);
+    let again = create(&r, "v2").await;
+    assert!(again.contains("kept"), "{again}");
     assert_eq!(store.value("v2").unwrap()["password"], "random-password-1");
 }
 
@@ -176,7 +192,7 @@ async fn create_writes_the_other_user_with_a_new_password_and_keeps_every_key() 
 async fn single_user_keeps_the_user() {
     let store = Arc::new(InMemoryStore::with_current(&secret("fdw_orders", "single")));
     store.start_rotation("v2");
-    rotator(store.clone()).handle("createSecret", ID, "v2").await.unwrap();
+    create(&rotator(store.clone()), "v2").await;
     assert_eq!(store.value("v2").unwrap()["username"], "fdw_orders");
 }
 
@@ -185,7 +201,7 @@ async fn finish_moves_current_and_leaves_no_pending_and_is_idempotent() {
     let store = Arc::new(InMemoryStore::with_current(&secret("fdw_orders", "alternating")));
     store.start_rotation("v2");
     let r = rotator(store.clone());
-    r.handle("createSecret", ID, "v2").await.unwrap();
+    create(&r, "v2").await;
     let done = r.handle("finishSecret", ID, "v2").await.unwrap();
     assert!(
         done.did.contains("AWSCURRENT moved from version v1 to v2"),
