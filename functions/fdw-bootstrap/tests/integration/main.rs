@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod error_types;
 mod lifecycle;
 mod remote_ca;
 mod template;

@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod connection_squeeze;
+mod error_types;
 mod remote_down;
 mod report_roles;
 mod reports;

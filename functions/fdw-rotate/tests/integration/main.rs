@@ -7,5 +7,7 @@
 
 mod bootstrap_after_rotation;
 mod common;
+mod error_types;
 mod rotation;
+mod rotation_abandoned;
 mod rotation_cluster_b_down;

@@ -3,9 +3,7 @@
 //! conversion to a `Diagnostic`, a bad event and a dead cluster report
 //! different, stable error types and keep the human message.
 
-mod common;
-
-use common::function;
+use crate::common::function;
 use fdw_bridge::aws::Endpoint;
 use fdw_bridge::report::Catalog;
 use fdw_bridge_testkit as harness;
@@ -21,6 +19,7 @@ fn closed_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
     let stack = harness::Stack::get();
+    let _turn = stack.shared().await;
     let f = function(stack, "orders_remote", Catalog::shipped().unwrap()).await;
 
     let bad = f

@@ -5,9 +5,7 @@
 //! once. Without time to retry, most reports fail; with the invocation's time,
 //! every report is retried with jittered backoff and none fails.
 
-mod common;
-
-use common::{clear_windows, function, window};
+use crate::common::{clear_windows, function, window};
 use fdw_bridge::report::{Catalog, ReportFunction, Status};
 use fdw_bridge_testkit as harness;
 use serde_json::json;
@@ -59,6 +57,7 @@ async fn overlap(f: &ReportFunction, day: u32, budget: Duration) -> (usize, usiz
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_invocations_on_a_squeezed_cluster_b_fail_no_report() {
     let stack = harness::Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("squeeze").await;
     let b = stack.superuser('b', "orders").await;
     b.batch_execute(&format!(

@@ -5,9 +5,7 @@
 //! secret, say which role is in use: the role A's mappings log in as never has
 //! its password changed, and a half-done attempt is repaired by the next step.
 
-mod common;
-
-use common::{mapping_options, remember_pending, step, Load};
+use crate::common::{mapping_options, remember_pending, step, Load};
 use fdw_bridge_testkit as harness;
 use harness::{LeakWatch, Stack};
 use serde_json::json;
@@ -18,6 +16,7 @@ const PAIRS: usize = 40;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn abandoned_after_set_secret_then_a_new_rotation_never_touches_the_role_in_use() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("rot_abandon").await;
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
@@ -76,6 +75,7 @@ async fn abandoned_after_set_secret_then_a_new_rotation_never_touches_the_role_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_secret_refuses_a_pending_version_for_the_role_in_use() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("rot_inuse").await;
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
@@ -119,6 +119,7 @@ async fn set_secret_refuses_a_pending_version_for_the_role_in_use() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn single_user_killed_in_set_secret_is_repaired_by_the_next_attempt() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let link = stack.create_link("rot_killed").await;
     let secret = stack.rotation_secret(&link, "single").await;
     let rotator = stack.rotator().await;

@@ -16,6 +16,7 @@ fn closed_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
     let stack = Stack::get();
+    let _turn = stack.shared().await;
     let rotator = stack.rotator().await;
 
     for (event, needle) in [

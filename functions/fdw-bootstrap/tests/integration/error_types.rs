@@ -11,6 +11,7 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_response_url_and_an_undeliverable_response_report_different_error_types() {
     let stack = harness::Stack::get();
+    let _turn = stack.shared().await;
     let bootstrap = stack.bootstrap().await;
     let deadline = || tokio::time::Instant::now() + Duration::from_secs(14);
 
