@@ -39,6 +39,9 @@ pub struct LinkProperties {
     pub local: ClusterRef,
     pub remote: ClusterRef,
     pub fdw_role_secret_arn: String,
+    /// `CONNECTION LIMIT` of the FDW role (and its clone) on the remote cluster;
+    /// None: a share of the remote cluster's connections (link::plan::remote).
+    pub fdw_connection_limit: Option<u32>,
     pub local_roles: Vec<String>,
     pub imports: Vec<ImportSpec>,
     /// postgres_fdw server options (lowercase names), defaults filled in.
@@ -90,6 +93,7 @@ const TOP_LEVEL: &[&str] = &[
     "LocalCluster",
     "RemoteCluster",
     "FdwRoleSecretArn",
+    "FdwConnectionLimit",
     "LocalRoles",
     "ImportSchemas",
     "ServerOptions",
@@ -205,6 +209,19 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
     let local = cluster(top, "LocalCluster", &mut errors);
     let remote = cluster(top, "RemoteCluster", &mut errors);
     let fdw_role_secret_arn = required_string(top, "FdwRoleSecretArn", "FdwRoleSecretArn", &mut errors);
+    let fdw_connection_limit = top
+        .get("FdwConnectionLimit")
+        .and_then(|v| scalar_string(v, "FdwConnectionLimit", &mut errors))
+        .and_then(|text| match text.trim().parse::<u32>() {
+            Ok(n) if (1..=10_000).contains(&n) => Some(n),
+            _ => {
+                errors.push(format!(
+                    "FdwConnectionLimit is {text:?}: expected the number of connections the FDW role may hold on the \
+                     remote cluster, from 1 to 10000 (leave it out for a third of the remote cluster's connections)"
+                ));
+                None
+            }
+        });
     let local_roles = string_list(top.get("LocalRoles"), "LocalRoles", &mut errors);
     for (i, role) in local_roles.iter().enumerate() {
         identifier(role, &format!("LocalRoles[{i}]"), &mut errors);
@@ -235,6 +252,7 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
             local,
             remote,
             fdw_role_secret_arn,
+            fdw_connection_limit,
             local_roles,
             imports,
             server_options,

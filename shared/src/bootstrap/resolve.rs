@@ -181,6 +181,7 @@ pub async fn resolve_link(
         fdw_user: fdw_user.clone(),
         login_user,
         fdw_password: Password(fdw_secret.password.clone()),
+        fdw_connection_limit: props.fdw_connection_limit,
         remote_admin_user: remote_secret.username.clone(),
         local_admin_user: local_secret.username.clone(),
         local_roles,

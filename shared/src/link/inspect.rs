@@ -15,13 +15,19 @@ use tokio_postgres::Client;
 /// the caller, which alone can try a login.
 pub async fn read_remote(client: &Client, spec: &LinkSpec) -> Result<RemoteState, PgError> {
     let ctx = "reading the remote cluster's catalog";
-    let database: String = client
-        .query_one("SELECT current_database()::text", &[])
+    let row = client
+        .query_one(
+            "SELECT current_database()::text,
+                    current_setting('max_connections')::int
+                  - current_setting('superuser_reserved_connections')::int
+                  - coalesce(current_setting('reserved_connections', true)::int, 0)",
+            &[],
+        )
         .await
-        .map_err(|e| PgError::new(ctx, &e))?
-        .get(0);
+        .map_err(|e| PgError::new(ctx, &e))?;
     let mut state = RemoteState {
-        database,
+        database: row.get(0),
+        connection_budget: u32::try_from(row.get::<_, i32>(1)).unwrap_or(0),
         fdw_role: read_role(client, &spec.fdw_user).await?,
         clone_role: read_role(client, &clone_role_name(&spec.fdw_user)).await?,
         ..Default::default()
@@ -56,7 +62,7 @@ async fn read_role(client: &Client, role: &str) -> Result<Option<RoleState>, PgE
     let ctx = "reading role grants on the remote cluster";
     let Some(row) = client
         .query_opt(
-            "SELECT oid, rolcanlogin, shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+            "SELECT oid, rolcanlogin, shobj_description(oid, 'pg_authid'), rolconnlimit FROM pg_roles WHERE rolname = $1",
             &[&role],
         )
         .await
@@ -107,6 +113,7 @@ async fn read_role(client: &Client, role: &str) -> Result<Option<RoleState>, PgE
     }
     Ok(Some(RoleState {
         can_login: row.get(1),
+        connection_limit: row.get(3),
         comment: row.get(2),
         grants,
     }))

@@ -27,6 +27,9 @@ pub struct LinkSpec {
     pub login_user: String,
     /// The password of `login_user`.
     pub fdw_password: Password,
+    /// `CONNECTION LIMIT` for the FDW role and its clone; None: a share of the
+    /// remote cluster's connections ([`super::plan`]'s default).
+    pub fdw_connection_limit: Option<u32>,
     /// The remote admin, which must never end up in a user mapping.
     pub remote_admin_user: String,
     /// The local admin: owns the server and foreign tables, and needs a mapping
@@ -137,6 +140,7 @@ impl fmt::Debug for LinkSpec {
             .field("server_options", &self.server_options)
             .field("fdw_user", &self.fdw_user)
             .field("login_user", &self.login_user)
+            .field("fdw_connection_limit", &self.fdw_connection_limit)
             .field("local_roles", &self.local_roles)
             .field("imports", &self.imports)
             .field("report_roles", &self.report_roles)

@@ -12,6 +12,8 @@ pub struct Column {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RoleState {
     pub can_login: bool,
+    /// `rolconnlimit`: -1 for no limit.
+    pub connection_limit: i32,
     /// The role's comment: fdw-bridge's marker when it made the role.
     pub comment: Option<String>,
     /// Privileges granted to the role (what removal must revoke).
@@ -42,6 +44,9 @@ pub struct RemoteState {
     pub fdw_password_works: bool,
     /// Schemas that exist among those asked for, with their tables and views.
     pub schemas: BTreeMap<String, BTreeMap<String, Vec<Column>>>,
+    /// Connections ordinary roles may open on the remote cluster: max_connections
+    /// less the slots reserved for superusers (and, from PostgreSQL 16, reserved_connections).
+    pub connection_budget: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

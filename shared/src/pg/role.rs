@@ -80,6 +80,11 @@ pub(crate) fn set_password(name: &str, password: &str) -> Statement {
     Statement::secret(alter(&literal(password)), alter(REDACTED))
 }
 
+/// `ALTER ROLE ... CONNECTION LIMIT`: how many sessions the role may hold at once.
+pub(crate) fn set_connection_limit(name: &str, limit: u32) -> Statement {
+    Statement::plain(format!("ALTER ROLE {} CONNECTION LIMIT {limit}", ident(name)))
+}
+
 pub(crate) fn allow_login(name: &str) -> Statement {
     Statement::plain(format!("ALTER ROLE {} LOGIN", ident(name)))
 }

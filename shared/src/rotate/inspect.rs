@@ -35,7 +35,7 @@ pub async fn remote_facts(client: &Client, pair: &RolePair, pending_user: &str) 
         });
     let base = client
         .query_opt(
-            "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+            "SELECT shobj_description(oid, 'pg_authid'), rolconnlimit FROM pg_roles WHERE rolname = $1",
             &[&pair.base],
         )
         .await
@@ -44,7 +44,8 @@ pub async fn remote_facts(client: &Client, pair: &RolePair, pending_user: &str) 
         database,
         pending,
         base_exists: base.is_some(),
-        base_comment: base.and_then(|row| row.get(0)),
+        base_comment: base.as_ref().and_then(|row| row.get(0)),
+        base_connection_limit: base.as_ref().and_then(|row| u32::try_from(row.get::<_, i32>(1)).ok()),
     })
 }
 

@@ -5,7 +5,8 @@
 use super::secret::Strategy;
 use crate::pg::role::RolePair;
 use crate::pg::role::{
-    allow_login, comment_on_role, create_login_role, create_user_mapping, grant_connect, grant_membership, set_password,
+    allow_login, comment_on_role, create_login_role, create_user_mapping, grant_connect, grant_membership,
+    set_connection_limit, set_password,
 };
 use crate::pg::sql::{ident, Statement};
 
@@ -30,6 +31,9 @@ pub struct RemoteFacts {
     /// so that the link's Delete removes the clone too.
     pub base_comment: Option<String>,
     pub base_exists: bool,
+    /// The base role's CONNECTION LIMIT (None: unlimited), given to a new clone
+    /// so that the link's connection budget holds whichever role logs in.
+    pub base_connection_limit: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -91,6 +95,9 @@ pub fn plan_remote(
             out.push(create_login_role(pending_user, Some(password)));
             if let Some(comment) = &facts.base_comment {
                 out.push(comment_on_role(pending_user, comment));
+            }
+            if let Some(limit) = facts.base_connection_limit {
+                out.push(set_connection_limit(pending_user, limit));
             }
             out.push(grant_membership(&pair.base, pending_user));
             out.push(grant_connect(&facts.database, pending_user));
@@ -158,12 +165,13 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_clone_is_created_as_member_with_the_base_comment() {
+    fn a_missing_clone_is_created_as_member_with_the_base_comment_and_connection_limit() {
         let facts = RemoteFacts {
             database: "orders".into(),
             pending: None,
             base_comment: Some("managed by fdw-bridge: stack=s resource=r link=l".into()),
             base_exists: true,
+            base_connection_limit: Some(30),
         };
         let plan = plan_remote(&pair(), "fdw_orders_clone", "p'w", &facts).unwrap();
         let shown: Vec<String> = plan.iter().map(|s| s.shown().to_string()).collect();
@@ -172,6 +180,7 @@ mod tests {
             [
                 "CREATE ROLE \"fdw_orders_clone\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '********'",
                 "COMMENT ON ROLE \"fdw_orders_clone\" IS 'managed by fdw-bridge: stack=s resource=r link=l'",
+                "ALTER ROLE \"fdw_orders_clone\" CONNECTION LIMIT 30",
                 "GRANT \"fdw_orders\" TO \"fdw_orders_clone\"",
                 "GRANT CONNECT ON DATABASE \"orders\" TO \"fdw_orders_clone\"",
             ]
@@ -191,6 +200,7 @@ mod tests {
             }),
             base_comment: None,
             base_exists: true,
+            base_connection_limit: None,
         };
         for user in ["fdw_orders", "fdw_orders_clone"] {
             let plan = plan_remote(&pair(), user, r"a\b", &facts).unwrap();
@@ -207,6 +217,7 @@ mod tests {
             pending: Some(PendingRole::default()),
             base_comment: None,
             base_exists: true,
+            base_connection_limit: None,
         };
         let plan = plan_remote(&pair(), "fdw_orders_clone", "p", &facts).unwrap();
         let shown: Vec<&str> = plan.iter().map(|s| s.shown()).collect();

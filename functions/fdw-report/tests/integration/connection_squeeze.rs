@@ -1,8 +1,8 @@
 //! Reports when cluster B has fewer connection slots than they need at once:
-//! the FDW role on B gets `CONNECTION LIMIT 2` (what the link's budget does
-//! to it, and what a full B looks like to postgres_fdw: "too many connections
-//! for role", SQLSTATE 53300 on B) while 12 invocations of 4 reports run at
-//! once. Without time to retry, most reports fail; with the invocation's time,
+//! the link's budget (`FdwConnectionLimit: 2`, an Update through fdw-bootstrap)
+//! gives the FDW role on B `CONNECTION LIMIT 2` (what a full B looks like to
+//! postgres_fdw: "too many connections for role", SQLSTATE 53300 on B) while 12
+//! invocations of 4 reports run at once. Without time to retry, most reports fail; with the invocation's time,
 //! every report is retried with jittered backoff and none fails.
 
 use crate::common::{clear_windows, function, window};
@@ -58,14 +58,34 @@ async fn overlap(f: &ReportFunction, day: u32, budget: Duration) -> (usize, usiz
 async fn concurrent_invocations_on_a_squeezed_cluster_b_fail_no_report() {
     let stack = harness::Stack::get();
     let _turn = stack.shared().await;
-    let link = stack.create_link("squeeze").await;
+    let mut link = stack.create_link("squeeze").await;
+    // The default budget: a third of B's connections for ordinary roles.
     let b = stack.superuser('b', "orders").await;
-    b.batch_execute(&format!(
-        "ALTER ROLE {} CONNECTION LIMIT 2",
-        fdw_bridge::pg::ident(&link.fdw_user)
-    ))
-    .await
-    .unwrap();
+    let limit = |b: tokio_postgres::Client, role: String| async move {
+        let row = b
+            .query_one(
+                "SELECT rolconnlimit, (current_setting('max_connections')::int
+                                      - current_setting('superuser_reserved_connections')::int) / 3
+                   FROM pg_roles WHERE rolname = $1",
+                &[&role],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i32>(0), row.get::<_, i32>(1), b)
+    };
+    let (now, third, b) = limit(b, link.fdw_user.clone()).await;
+    assert_eq!(
+        now, third,
+        "the FDW role's default CONNECTION LIMIT is a third of B's budget"
+    );
+    link.properties["FdwConnectionLimit"] = json!("2");
+    let bootstrap = stack.bootstrap().await;
+    stack
+        .request(&bootstrap, "Update", Some(&link.physical_id), &link.properties)
+        .await
+        .assert_success();
+    let (now, _, _b) = limit(b, link.fdw_user.clone()).await;
+    assert_eq!(now, 2);
     let f = function(stack, &link.local_schema, Catalog::shipped().unwrap()).await;
 
     let started = Instant::now();

@@ -27,6 +27,7 @@ pub(super) fn spec() -> LinkSpec {
         fdw_user: "fdw_orders".into(),
         login_user: "fdw_orders".into(),
         fdw_password: Password("s3cr'et\\pw".into()),
+        fdw_connection_limit: None,
         remote_admin_user: "orders_admin".into(),
         local_admin_user: "users_admin".into(),
         local_roles: vec!["report_reader".into()],
@@ -55,6 +56,7 @@ pub(super) fn remote_fresh() -> RemoteState {
             .into(),
         )]
         .into(),
+        connection_budget: 90,
         ..Default::default()
     }
 }
@@ -64,6 +66,7 @@ pub(super) fn remote_converged() -> RemoteState {
     let mut r = remote_fresh();
     r.fdw_role = Some(RoleState {
         can_login: true,
+        connection_limit: 30,
         comment: Some("managed by fdw-bridge: test link=fdw-link/test".into()),
         grants: RoleGrants {
             databases: ["orders".to_string()].into(),

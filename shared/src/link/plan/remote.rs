@@ -5,7 +5,8 @@ use super::{owner_of, ExposedTable, LinkPlanError};
 use crate::link::spec::{LinkSpec, Password};
 use crate::link::state::{RemoteState, RoleState};
 use crate::pg::role::{
-    allow_login, clone_role_name, comment_on_role, create_login_role, grant_connect, grant_membership, set_password,
+    allow_login, clone_role_name, comment_on_role, create_login_role, grant_connect, grant_membership,
+    set_connection_limit, set_password,
 };
 use crate::pg::sql::{ident, qualified, Statement};
 use std::collections::BTreeSet;
@@ -27,7 +28,11 @@ pub fn plan_remote(
     // The base role holds the grants; it carries the password unless rotation
     // has switched the mappings to its clone.
     let base_password = (!as_clone).then_some((&spec.fdw_password, remote.fdw_password_works));
+    let limit = spec
+        .fdw_connection_limit
+        .unwrap_or_else(|| default_connection_limit(remote.connection_budget));
     ensure_role(spec, &spec.fdw_user, remote.fdw_role.as_ref(), base_password, &mut out)?;
+    align_connection_limit(&spec.fdw_user, remote.fdw_role.as_ref(), limit, &mut out);
     if as_clone {
         let created = remote.clone_role.is_none();
         ensure_role(
@@ -37,14 +42,17 @@ pub fn plan_remote(
             Some((&spec.fdw_password, remote.fdw_password_works)),
             &mut out,
         )?;
+        align_connection_limit(&spec.login_user, remote.clone_role.as_ref(), limit, &mut out);
         if created {
             // As rotation makes it: a member of the base role, so it reads what the base role may.
             out.push(grant_membership(&spec.fdw_user, &spec.login_user));
             out.push(grant_connect(&spec.remote_database, &spec.login_user));
         }
     } else if let Some(clone) = remote.clone_role.as_ref().filter(|c| spec.owns(c.comment.as_ref())) {
-        // A clone left by rotation follows the base role's hand-over.
-        hand_over(spec, &clone_role_name(&spec.fdw_user), clone, &mut out);
+        // A clone left by rotation follows the base role's hand-over and budget.
+        let clone_name = clone_role_name(&spec.fdw_user);
+        hand_over(spec, &clone_name, clone, &mut out);
+        align_connection_limit(&clone_name, Some(clone), limit, &mut out);
     }
     let empty = RoleState::default();
     let current = remote.fdw_role.as_ref().unwrap_or(&empty);
@@ -98,6 +106,22 @@ pub fn plan_remote(
         )));
     }
     Ok(out)
+}
+
+/// The FDW role's default `CONNECTION LIMIT`: a third of the connections ordinary
+/// roles may open on the remote cluster. Every session on the local cluster that
+/// touches a foreign table holds one of them until it ends; during a rotation the
+/// role and its clone may both hold sessions, so together they stay within two
+/// thirds and the remote cluster's own applications keep at least a third.
+pub(crate) fn default_connection_limit(budget: u32) -> u32 {
+    (budget / 3).max(1)
+}
+
+/// Sets the role's connection limit when it is new or differs.
+fn align_connection_limit(name: &str, state: Option<&RoleState>, limit: u32, out: &mut Vec<Statement>) {
+    if state.is_none_or(|r| i64::from(r.connection_limit) != i64::from(limit)) {
+        out.push(set_connection_limit(name, limit));
+    }
 }
 
 /// Creates `name` when missing (with the password, if it carries it), refuses

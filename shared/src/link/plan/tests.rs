@@ -17,6 +17,8 @@ fn create_from_nothing_makes_role_grants_server_mappings_and_imports() {
         vec![
             "CREATE ROLE \"fdw_orders\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '********'",
             "COMMENT ON ROLE \"fdw_orders\" IS 'managed by fdw-bridge: test link=fdw-link/test'",
+            // A third of the remote cluster's 90 connections for ordinary roles.
+            "ALTER ROLE \"fdw_orders\" CONNECTION LIMIT 30",
             "GRANT CONNECT ON DATABASE \"orders\" TO \"fdw_orders\"",
             "GRANT USAGE ON SCHEMA \"public\" TO \"fdw_orders\"",
             "GRANT SELECT ON TABLE \"public\".\"orders\" TO \"fdw_orders\"",
@@ -348,6 +350,7 @@ fn after_rotation_to_the_clone_the_mappings_follow_the_secret() {
     let mut remote = remote_converged();
     remote.clone_role = Some(RoleState {
         can_login: true,
+        connection_limit: 30,
         comment: remote.fdw_role.as_ref().unwrap().comment.clone(),
         ..Default::default()
     });
@@ -363,12 +366,14 @@ fn after_rotation_to_the_clone_the_mappings_follow_the_secret() {
     // From nothing with a secret that names the clone: base without password, clone with it.
     let fresh = shown(&plan_remote(&s, &remote_fresh(), &exposed).unwrap());
     assert_eq!(
-        &fresh[..6],
+        &fresh[..8],
         &[
             "CREATE ROLE \"fdw_orders\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION",
             "COMMENT ON ROLE \"fdw_orders\" IS 'managed by fdw-bridge: test link=fdw-link/test'",
+            "ALTER ROLE \"fdw_orders\" CONNECTION LIMIT 30",
             "CREATE ROLE \"fdw_orders_clone\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '********'",
             "COMMENT ON ROLE \"fdw_orders_clone\" IS 'managed by fdw-bridge: test link=fdw-link/test'",
+            "ALTER ROLE \"fdw_orders_clone\" CONNECTION LIMIT 30",
             "GRANT \"fdw_orders\" TO \"fdw_orders_clone\"",
             "GRANT CONNECT ON DATABASE \"orders\" TO \"fdw_orders_clone\"",
         ]
@@ -377,4 +382,31 @@ fn after_rotation_to_the_clone_the_mappings_follow_the_secret() {
     let removal = shown(&plan_remote_removal(&s, &remote));
     assert!(removal.contains(&"DROP ROLE \"fdw_orders\"".to_string()));
     assert!(removal.contains(&"DROP ROLE \"fdw_orders_clone\"".to_string()));
+}
+
+#[test]
+fn the_fdw_roles_share_of_the_remote_connections_is_kept_or_set() {
+    let exposed = exposed_tables(&spec(), &remote_converged()).unwrap();
+    // Converged: the role holds a third of the remote budget already.
+    assert!(plan_remote(&spec(), &remote_converged(), &exposed).unwrap().is_empty());
+    // An explicit FdwConnectionLimit, and a clone left by rotation, follow it.
+    let mut s = spec();
+    s.fdw_connection_limit = Some(12);
+    let mut remote = remote_converged();
+    remote.clone_role = Some(RoleState {
+        can_login: true,
+        connection_limit: 30,
+        comment: remote.fdw_role.as_ref().unwrap().comment.clone(),
+        ..Default::default()
+    });
+    assert_eq!(
+        shown(&plan_remote(&s, &remote, &exposed).unwrap()),
+        [
+            "ALTER ROLE \"fdw_orders\" CONNECTION LIMIT 12",
+            "ALTER ROLE \"fdw_orders_clone\" CONNECTION LIMIT 12",
+        ]
+    );
+    // A tiny remote cluster still lets the link open one connection.
+    assert_eq!(super::remote::default_connection_limit(2), 1);
+    assert_eq!(super::remote::default_connection_limit(197), 65);
 }
