@@ -14,3 +14,6 @@ pub mod pg;
 pub mod report;
 pub mod rotate;
 pub mod settings;
+
+#[cfg(test)]
+mod hostile_input_tests;

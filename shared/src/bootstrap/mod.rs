@@ -4,9 +4,9 @@
 //! ([`custom_resource`], [`response`]).
 
 mod converge;
-mod custom_resource;
+pub(crate) mod custom_resource;
 mod diagnostic;
-mod properties;
+pub(crate) mod properties;
 mod resolve;
 mod response;
 

@@ -7,10 +7,10 @@
 //! where), [`store`] (`fdw_reports` on the writer), [`run`] (one report on the
 //! reader) and [`handler`] (one invocation).
 
-mod catalog;
+pub(crate) mod catalog;
 mod diagnostic;
 mod emf;
-mod event;
+pub(crate) mod event;
 mod handler;
 mod pushdown;
 mod retry;

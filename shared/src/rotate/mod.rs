@@ -11,10 +11,10 @@
 
 mod diagnostic;
 mod error;
-mod event;
+pub(crate) mod event;
 mod inspect;
 mod plan;
-mod secret;
+pub(crate) mod secret;
 mod stages;
 mod steps;
 mod store;

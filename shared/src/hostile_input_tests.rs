@@ -1,0 +1,354 @@
+//! Hostile input, generated: every decoder of outside data (CloudFormation
+//! requests and `Custom::FdwLink` properties, schedule events, rotation events,
+//! database and rotation secrets, report catalog files) gets random and
+//! near-valid input. None may panic; every refusal is a message a person can
+//! read; a password in a secret never appears in the message.
+//!
+//! Cases per property: `FDW_HOSTILE_CASES` (default 150,000; 7 properties, about
+//! a million cases in all).
+
+use crate::aws::secrets::DbSecret;
+use crate::bootstrap::custom_resource::Request;
+use crate::bootstrap::properties;
+use crate::report::catalog::Report;
+use crate::report::event as report_event;
+use crate::rotate::event as rotation_event;
+use crate::rotate::secret::RotationSecret;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{json, Map, Value};
+
+fn cases() -> u32 {
+    std::env::var("FDW_HOSTILE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150_000)
+}
+
+fn runner() -> TestRunner {
+    TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
+/// Text with what breaks parsers and SQL: quotes, backslashes, NUL, dollar
+/// quotes, non-ASCII, very long runs.
+fn awkward_text() -> BoxedStrategy<String> {
+    prop_oneof![
+        ".{0,12}",
+        "[\"'\\\\$%;:/@?{}\\[\\] \\x00é€😀a-z0-9_-]{0,40}",
+        Just(String::new()),
+        Just("x\"; DROP TABLE users; --".to_string()),
+        Just("$$ $1 {{remote}} ${X}".to_string()),
+        (1usize..5000).prop_map(|n| "a".repeat(n)),
+    ]
+    .boxed()
+}
+
+fn scalar() -> BoxedStrategy<Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        awkward_text().prop_map(Value::String),
+    ]
+    .boxed()
+}
+
+/// Any JSON, with keys drawn mostly from the names the decoders look for.
+fn any_json(keys: &'static [&'static str]) -> BoxedStrategy<Value> {
+    let key = prop_oneof![4 => proptest::sample::select(keys).prop_map(str::to_string), 1 => awkward_text()];
+    scalar()
+        .prop_recursive(3, 24, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec((key.clone(), inner), 0..7)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<String, Value>>())),
+            ]
+        })
+        .boxed()
+}
+
+/// A valid value with some of its fields replaced, removed or added.
+fn mutated(valid: Value, keys: &'static [&'static str]) -> BoxedStrategy<Value> {
+    let edits = proptest::collection::vec(
+        (
+            proptest::sample::select(keys),
+            prop_oneof![Just(None), any_json(keys).prop_map(Some)],
+        ),
+        0..4,
+    );
+    edits
+        .prop_map(move |edits| {
+            let mut v = valid.clone();
+            if let Some(object) = v.as_object_mut() {
+                for (k, value) in edits {
+                    match value {
+                        None => {
+                            object.remove(k);
+                        }
+                        Some(value) => {
+                            object.insert(k.to_string(), value);
+                        }
+                    }
+                }
+            }
+            v
+        })
+        .boxed()
+}
+
+fn readable(message: &str) -> Result<(), TestCaseError> {
+    prop_assert!(!message.trim().is_empty(), "an empty refusal");
+    Ok(())
+}
+
+const PROPERTY_KEYS: &[&str] = &[
+    "ServiceToken",
+    "ServiceTimeout",
+    "ServerName",
+    "LocalCluster",
+    "RemoteCluster",
+    "FdwRoleSecretArn",
+    "FdwConnectionLimit",
+    "LocalRoles",
+    "ImportSchemas",
+    "ServerOptions",
+    "ReportRoles",
+    "Endpoint",
+    "Port",
+    "ClusterIdentifier",
+    "Database",
+    "AdminSecretArn",
+    "RemoteSchema",
+    "LocalSchema",
+    "IncludeTables",
+    "ExcludeTables",
+    "FetchSize",
+    "SslMode",
+    "SslRootCert",
+    "Extensions",
+    "ReaderSecretArn",
+    "WriterSecretArn",
+    "ReadTables",
+];
+
+fn valid_properties() -> Value {
+    json!({
+        "ServiceToken": "arn:aws:lambda:us-east-1:1:function:f",
+        "LocalCluster": {"ClusterIdentifier": "users", "Database": "users", "AdminSecretArn": "arn:a"},
+        "RemoteCluster": {"Endpoint": "b.example", "Port": "5432", "Database": "orders", "AdminSecretArn": "arn:b"},
+        "FdwRoleSecretArn": "arn:f",
+        "LocalRoles": ["report_reader"],
+        "ImportSchemas": [{"RemoteSchema": "public", "LocalSchema": "orders_remote"}],
+        "ServerOptions": {"FetchSize": "10000"},
+        "ReportRoles": {"ReaderSecretArn": "arn:r", "WriterSecretArn": "arn:w", "ReadTables": ["public.users"]},
+    })
+}
+
+#[test]
+fn custom_resource_requests_and_properties_never_panic() {
+    const KEYS: &[&str] = &[
+        "RequestType",
+        "ResponseURL",
+        "StackId",
+        "RequestId",
+        "LogicalResourceId",
+        "PhysicalResourceId",
+        "ResourceType",
+        "ResourceProperties",
+        "OldResourceProperties",
+        "ServiceToken",
+    ];
+    let valid = json!({
+        "RequestType": "Create", "ResponseURL": "http://127.0.0.1:1/r", "StackId": "arn:s",
+        "RequestId": "r", "LogicalResourceId": "FdwLink", "ResourceType": "Custom::FdwLink",
+        "ServiceToken": "arn:f", "ResourceProperties": valid_properties(),
+    });
+    let strategy = prop_oneof![mutated(valid, KEYS), any_json(KEYS)];
+    runner()
+        .run(&strategy, |event| {
+            match Request::from_value(event) {
+                Ok(request) => {
+                    if let Err(e) = properties::parse(&request.properties) {
+                        readable(&e.to_string())?;
+                    }
+                }
+                Err(unreadable) => readable(&unreadable.reason)?,
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn link_properties_never_panic() {
+    let strategy = prop_oneof![mutated(valid_properties(), PROPERTY_KEYS), any_json(PROPERTY_KEYS)];
+    runner()
+        .run(&strategy, |props| {
+            if let Err(e) = properties::parse(&props) {
+                readable(&e.to_string())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn schedule_events_never_panic() {
+    const KEYS: &[&str] = &[
+        "reports",
+        "scheduledTime",
+        "executionId",
+        "window",
+        "start",
+        "end",
+        "detail-type",
+        "source",
+        "time",
+        "detail",
+        "id",
+        "resources",
+        "version",
+        "account",
+        "region",
+    ];
+    let rule = json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
+                      "account": "1", "time": "2026-03-04T06:00:00Z", "region": "us-east-1",
+                      "resources": [], "detail": {}});
+    let scheduler = json!({"reports": ["all"], "scheduledTime": "2026-03-04T06:00:00Z", "executionId": "x",
+                           "window": {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z"}});
+    let strategy = prop_oneof![mutated(rule, KEYS), mutated(scheduler, KEYS), any_json(KEYS)];
+    runner()
+        .run(&strategy, |event| {
+            if let Err(e) = report_event::parse(&event) {
+                readable(&e.to_string())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn rotation_events_never_panic() {
+    const KEYS: &[&str] = &["Step", "SecretId", "ClientRequestToken", "RotationToken"];
+    let valid = json!({"Step": "setSecret", "SecretId": "arn:s", "ClientRequestToken": "t"});
+    let strategy = prop_oneof![mutated(valid, KEYS), any_json(KEYS)];
+    runner()
+        .run(&strategy, |event| {
+            if let Err(e) = rotation_event::parse(&event) {
+                readable(&e.to_string())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+const SECRET_KEYS: &[&str] = &[
+    "engine",
+    "host",
+    "port",
+    "dbname",
+    "username",
+    "masterarn",
+    "local",
+    "adminarn",
+    "server",
+    "strategy",
+];
+
+/// A secret's JSON with a distinctive password, the other fields mutated, and
+/// sometimes the text cut short (a truncated SecretString).
+fn secret_text() -> BoxedStrategy<(String, String)> {
+    let valid = json!({
+        "engine": "postgres", "host": "b", "port": 5432, "dbname": "orders", "username": "fdw_orders",
+        "masterarn": "arn:m", "server": "orders_link",
+        "local": {"host": "a", "port": "5432", "dbname": "users", "adminarn": "arn:a"},
+    });
+    (
+        "[A-Za-z0-9]{16}",
+        mutated(valid, SECRET_KEYS),
+        proptest::option::of(0usize..400),
+    )
+        .prop_map(|(pw, mut v, cut)| {
+            let password = format!("pw-{pw}");
+            if let Some(object) = v.as_object_mut() {
+                object.insert("password".into(), Value::String(password.clone()));
+            }
+            let mut text = v.to_string();
+            if let Some(cut) = cut {
+                let mut at = cut.min(text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.truncate(at);
+            }
+            (password, text)
+        })
+        .boxed()
+}
+
+#[test]
+fn database_secrets_never_panic_nor_show_the_password() {
+    runner()
+        .run(&secret_text(), |(password, text)| {
+            if let Err(e) = DbSecret::parse("arn:secret", &text) {
+                let message = e.to_string();
+                readable(&message)?;
+                prop_assert!(!message.contains(&password), "the password is in {message:?}");
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn rotation_secrets_never_panic_nor_show_the_password() {
+    runner()
+        .run(&secret_text(), |(password, text)| {
+            if let Err(e) = RotationSecret::parse("arn:secret", "AWSPENDING", &text) {
+                let message = e.to_string();
+                readable(&message)?;
+                prop_assert!(!message.contains(&password), "the password is in {message:?}");
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn report_catalog_files_never_panic() {
+    let header = prop_oneof![
+        Just("-- name: a_report".to_string()),
+        Just("-- description: something".to_string()),
+        Just("-- timeout: 30s".to_string()),
+        Just("-- window: previous_day".to_string()),
+        Just("-- params: window_start, window_end".to_string()),
+        awkward_text().prop_map(|t| format!("-- name: {t}")),
+        awkward_text().prop_map(|t| format!("-- timeout: {t}")),
+        awkward_text().prop_map(|t| format!("-- window: {t}")),
+        awkward_text().prop_map(|t| format!("-- params: {t}")),
+        awkward_text().prop_map(|t| format!("-- {t}")),
+    ];
+    let body = prop_oneof![
+        Just("SELECT 1 FROM {{remote}}.orders WHERE created_at >= $1 AND created_at < $2".to_string()),
+        awkward_text(),
+    ];
+    let file = (
+        proptest::collection::vec(header, 0..7),
+        proptest::collection::vec(body, 0..3),
+        awkward_text(),
+    );
+    runner()
+        .run(&file, |(headers, body, name)| {
+            let text = format!("{}\n{}\n", headers.join("\n"), body.join("\n"));
+            if let Err(e) = Report::parse(&format!("{name}.sql"), &text) {
+                readable(&e.to_string())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
