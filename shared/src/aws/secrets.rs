@@ -59,7 +59,7 @@ fn port_from_number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<
 pub enum SecretError {
     #[error("secret {id} was not found in Secrets Manager: check the ARN, the region and that the function's role may read it")]
     NotFound { id: String },
-    #[error("could not read secret {id} from Secrets Manager: {reason}")]
+    #[error("could not read secret {id} from Secrets Manager: {reason} (check that Secrets Manager answers: in a VPC the function needs a Secrets Manager interface endpoint or NAT; and that its role may secretsmanager:GetSecretValue on the secret)")]
     Unavailable { id: String, reason: String },
     #[error(
         "secret {id} is not a database secret: {reason} (expected JSON with at least \"username\" and \"password\")"

@@ -10,4 +10,5 @@ mod bad_input;
 mod error_types;
 mod lifecycle;
 mod remote_ca;
+mod services_down;
 mod template;
