@@ -64,3 +64,64 @@ async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
     reader.query_one(&cross_query(&link), &[]).await.unwrap();
     stack.delete_link(&link).await;
 }
+
+/// Cluster B stopped before each of the four steps in turn (a rotation per
+/// step): the step either does not need B or fails naming cluster B, the
+/// queries of AWSCURRENT work once B is back, and the retried steps complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_b_down_before_each_step_then_the_retry_completes() {
+    let stack = Stack::get();
+    let _turn = stack.exclusive().await;
+    let link = stack.create_link("rot_bstep").await;
+    let secret = stack.rotation_secret(&link, "alternating").await;
+    let rotator = stack.rotator().await;
+    let mut watch = LeakWatch::start(stack);
+    let port = stack.port('b').to_string();
+    let mut expected_user = link.fdw_user.clone();
+    for (down_at, down_step) in STEPS.iter().enumerate() {
+        let token = stack.start_rotation(&secret).await;
+        for name in &STEPS[..down_at] {
+            step(&mut watch, &rotator, name, &secret, &token)
+                .await
+                .unwrap_or_else(|e| panic!("{name} before B went down: {e}"));
+        }
+        let restart = stack.restart_on_drop('b');
+        stack.stop_cluster('b');
+        let outcome = step(&mut watch, &rotator, down_step, &secret, &token).await;
+        let ran_without_b = match &outcome {
+            Ok(_) => true,
+            Err(e) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains("cluster B") && e.contains(&port),
+                    "{down_step} with B down: the error does not name cluster B: {e}"
+                );
+                false
+            }
+        };
+        drop(restart);
+        let reader = stack
+            .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+            .await;
+        reader
+            .query_one(&cross_query(&link), &[])
+            .await
+            .unwrap_or_else(|e| panic!("querying across after B came back ({down_step}): {e}"));
+        // Secrets Manager retries the failed step (a done one is a no-op), then the rest.
+        let retry_from = if ran_without_b { down_at + 1 } else { down_at };
+        for name in &STEPS[retry_from..] {
+            step(&mut watch, &rotator, name, &secret, &token)
+                .await
+                .unwrap_or_else(|e| panic!("{name} on retry after B was down at {down_step}: {e}"));
+        }
+        expected_user = fdw_bridge::rotate::RolePair::of(&expected_user).other(&expected_user);
+        let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
+        assert_eq!(
+            current["username"],
+            json!(expected_user),
+            "after B was down at {down_step}"
+        );
+        reader.query_one(&cross_query(&link), &[]).await.unwrap();
+    }
+    stack.delete_link(&link).await;
+}
