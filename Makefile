@@ -11,7 +11,7 @@ BENCH_STACK ?= /tmp/fdw-bench-stack
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: tools stack-up stack-down stack-status demo test lint unit integration bench template-check build
+.PHONY: render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench template-check build
 
 tools:
 	scripts/install-tools.sh
@@ -31,7 +31,7 @@ demo: stack-up
 
 ## Every test: formatting, lints, no OpenSSL, unit tests, integration tests
 ## against the local stack (started here), and the demo as a smoke test.
-test: lint template-check stack-up
+test: lint template-check render-event-test stack-up
 	cargo test --workspace
 	scripts/demo.sh
 
@@ -42,6 +42,10 @@ lint:
 	  echo "openssl-sys is in the dependency tree: fdw-bridge uses rustls only" >&2; exit 1; \
 	else echo "no OpenSSL in the dependency tree"; fi
 	scripts/check-unused-deps.sh
+
+## scripts/render-event.py keeps every `$` that is not a ${NAME} placeholder.
+render-event-test:
+	python3 scripts/render-event-test.py
 
 ## template.yaml: cfn-lint (no errors, no warnings), sam validate --lint, cfn-guard rules,
 ## each rule failing on its broken copy. (The template/code agreement test runs in cargo test.)
