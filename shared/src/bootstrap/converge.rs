@@ -8,8 +8,9 @@ use crate::link::plan::{
     exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, LinkPlanError,
 };
 use crate::pg::sql::Statement;
-use crate::pg::{apply_in_transaction, probe_login, ConnectError, Connector, PgError};
+use crate::pg::{apply_with_lock_timeout, probe_login, ConnectError, ConnectTarget, Connector, LockWatch, PgError};
 use std::time::Instant;
+use tokio_postgres::Client;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConvergeError {
@@ -81,10 +82,10 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
         "planned"
     );
 
-    apply_in_transaction(&mut remote, &remote_plan)
+    apply(connector, link, &link.remote_admin, &mut remote, &remote_plan)
         .await
         .map_err(sql(REMOTE))?;
-    apply_in_transaction(&mut local, &local_plan.statements)
+    apply(connector, link, &link.local_admin, &mut local, &local_plan.statements)
         .await
         .map_err(sql(LOCAL))?;
     analyze(&local, &local_plan.imported).await.map_err(sql(LOCAL))?;
@@ -104,14 +105,14 @@ pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<LinkCh
     let mut local = connector.connect(&link.local_admin).await?;
     let local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
     let local_plan = plan_local_removal(spec, &local_state)?;
-    apply_in_transaction(&mut local, &local_plan)
+    apply(connector, link, &link.local_admin, &mut local, &local_plan)
         .await
         .map_err(sql(LOCAL))?;
 
     let mut remote = connector.connect(&link.remote_admin).await?;
     let remote_state = read_remote(&remote, spec).await.map_err(sql(REMOTE))?;
     let remote_plan = plan_remote_removal(spec, &remote_state);
-    apply_in_transaction(&mut remote, &remote_plan)
+    apply(connector, link, &link.remote_admin, &mut remote, &remote_plan)
         .await
         .map_err(sql(REMOTE))?;
     Ok(LinkChanges {
@@ -119,6 +120,19 @@ pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<LinkCh
         local: shown(&local_plan),
         ..Default::default()
     })
+}
+
+/// One transaction on one cluster, each statement waiting at most the link's
+/// lock timeout; a second session names the blockers if it comes to that.
+async fn apply(
+    connector: &Connector,
+    link: &ResolvedLink,
+    target: &ConnectTarget,
+    client: &mut Client,
+    statements: &[Statement],
+) -> Result<(), PgError> {
+    let watch = LockWatch { connector, target };
+    apply_with_lock_timeout(client, statements, link.lock_timeout, Some(watch)).await
 }
 
 fn shown(statements: &[Statement]) -> Vec<String> {

@@ -43,6 +43,8 @@ pub struct LinkProperties {
     pub imports: Vec<ImportSpec>,
     /// postgres_fdw server options (lowercase names), defaults filled in.
     pub server_options: BTreeMap<String, String>,
+    /// How long one DDL statement waits for a lock (`LockTimeoutSeconds`, default 5).
+    pub lock_timeout: std::time::Duration,
 }
 
 impl LinkProperties {
@@ -78,6 +80,7 @@ const TOP_LEVEL: &[&str] = &[
     "LocalRoles",
     "ImportSchemas",
     "ServerOptions",
+    "LockTimeoutSeconds",
 ];
 const CLUSTER_KEYS: &[&str] = &["Endpoint", "Port", "ClusterIdentifier", "Database", "AdminSecretArn"];
 const IMPORT_KEYS: &[&str] = &["RemoteSchema", "LocalSchema", "IncludeTables", "ExcludeTables"];
@@ -199,6 +202,7 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
     }
     let imports = imports(top.get("ImportSchemas"), &mut errors);
     let server_options = server_options(top.get("ServerOptions"), &mut errors);
+    let lock_timeout = lock_timeout(top.get("LockTimeoutSeconds"), &mut errors);
 
     let server_name = match top.get("ServerName") {
         None => remote
@@ -220,8 +224,26 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
             local_roles,
             imports,
             server_options,
+            lock_timeout,
         }),
         _ => Err(PropertyErrors(errors)),
+    }
+}
+
+/// Whole seconds from 1 to 300; the default is the pg layer's.
+fn lock_timeout(value: Option<&Value>, errors: &mut Vec<String>) -> std::time::Duration {
+    let Some(value) = value else {
+        return crate::pg::DEFAULT_LOCK_TIMEOUT;
+    };
+    let text = scalar_string(value, "LockTimeoutSeconds", errors).unwrap_or_default();
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=300).contains(&n) => std::time::Duration::from_secs(n),
+        _ => {
+            errors.push(format!(
+                "LockTimeoutSeconds is {text:?}: expected whole seconds from 1 to 300 (how long a DDL statement waits for a lock)"
+            ));
+            crate::pg::DEFAULT_LOCK_TIMEOUT
+        }
     }
 }
 

@@ -19,6 +19,8 @@ pub struct ResolvedLink {
     pub remote_admin: ConnectTarget,
     /// The FDW role on the remote cluster: used only to check its password.
     pub fdw_login: ConnectTarget,
+    /// How long one DDL statement waits for a lock.
+    pub lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +150,7 @@ pub async fn resolve_link(
             &fdw_secret,
             &props.fdw_role_secret_arn,
         ),
+        lock_timeout: props.lock_timeout,
         spec,
     })
 }
