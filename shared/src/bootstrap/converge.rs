@@ -3,7 +3,7 @@
 
 use super::resolve::ResolvedLink;
 use crate::link::analyze::analyze;
-use crate::link::inspect::{read_local, read_remote};
+use crate::link::inspect::{read_local, read_local_types, read_remote};
 use crate::link::plan::{
     exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, LinkPlanError,
 };
@@ -72,8 +72,12 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
     let remote_plan = plan_remote(spec, &remote_state, &exposed)?;
 
     let mut local = connector.connect(&link.local_admin).await?;
-    let local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
-    let local_plan = plan_local(spec, &local_state, &exposed)?;
+    let mut local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
+    let wanted_types: Vec<_> = remote_state.types.keys().cloned().collect();
+    (local_state.types, local_state.type_schemas) = read_local_types(&local, spec, &wanted_types)
+        .await
+        .map_err(sql(LOCAL))?;
+    let local_plan = plan_local(spec, &remote_state, &local_state, &exposed)?;
     tracing::info!(
         remote_statements = remote_plan.len(),
         local_statements = local_plan.statements.len(),
@@ -103,7 +107,8 @@ pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<LinkCh
     let spec = &link.spec;
 
     let mut local = connector.connect(&link.local_admin).await?;
-    let local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
+    let mut local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
+    (local_state.types, local_state.type_schemas) = read_local_types(&local, spec, &[]).await.map_err(sql(LOCAL))?;
     let local_plan = plan_local_removal(spec, &local_state)?;
     apply(connector, link, &link.local_admin, &mut local, &local_plan)
         .await

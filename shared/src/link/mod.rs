@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod inspect;
+mod inspect_types;
 pub mod plan;
 pub mod spec;
 pub mod state;

@@ -81,7 +81,9 @@ impl LinkSpec {
         })
     }
 
-    /// The comment on the remote FDW role: the marker and the link that holds the role now.
+    /// The comment on the remote FDW role and the local types: the marker and the
+    /// link that holds them now (a replacement hands them over, so that the old
+    /// identity's Delete leaves them to the new one).
     pub fn role_comment(&self) -> String {
         format!("{} link={}", self.marker, self.link_id)
     }

@@ -9,3 +9,5 @@ use fdw_bridge_testkit as harness;
 mod fixture;
 mod locks;
 mod reasons;
+mod reconcile;
+mod types;

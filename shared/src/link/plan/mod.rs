@@ -14,12 +14,13 @@ mod mappings;
 mod remote;
 mod removal;
 mod server;
+mod types;
 
 pub use remote::{plan_remote, plan_remote_removal};
 pub use removal::plan_local_removal;
 
 use super::spec::LinkSpec;
-use super::state::{Column, LocalState, RemoteState};
+use super::state::{Column, LocalSchemaState, LocalState, RemoteState};
 use crate::pg::sql::{ident, literal, Statement, REDACTED};
 use std::collections::BTreeMap;
 
@@ -59,6 +60,21 @@ pub enum LinkPlanError {
     DuplicateLocalTable { schema: String, table: String },
     #[error("foreign tables outside the link's schemas use server {server:?} ({tables}); they were not created by fdw-bridge: drop them or move them off the server, then delete again")]
     ForeignTablesElsewhere { server: String, tables: String },
+    #[error("remote column {table}.{column} has type {type_name}, which the link cannot reproduce on the local cluster: {why}; or leave {table} out with ExcludeTables")]
+    TypeNotReproducible {
+        table: String,
+        column: String,
+        type_name: String,
+        why: String,
+    },
+    #[error("type {type_name} already exists on the local cluster and {owner}: the link makes remote types under the remote schema's name; drop or rename the local type, or exclude the tables that use it")]
+    TypeNotOurs { type_name: String, owner: String },
+    #[error("type {type_name} changed on the remote cluster in a way the link does not follow in place (only enum labels added are): local {local}, remote {remote}; Delete and re-create the link, or drop the foreign tables that use it and the type on the local cluster, then Update")]
+    TypeChanged {
+        type_name: String,
+        local: String,
+        remote: String,
+    },
 }
 
 /// One remote table as it will appear locally.
@@ -119,9 +135,15 @@ pub struct LocalPlan {
     pub imported: Vec<(String, String)>,
 }
 
-/// The local cluster: server, user mappings, then each local schema's foreign
-/// tables and grants.
-pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable]) -> Result<LocalPlan, LinkPlanError> {
+/// The local cluster: server, user mappings, the user-defined types the
+/// columns need, then each local schema's foreign tables and grants, and last
+/// the types nothing uses any more.
+pub fn plan_local(
+    spec: &LinkSpec,
+    remote: &RemoteState,
+    local: &LocalState,
+    exposed: &[ExposedTable],
+) -> Result<LocalPlan, LinkPlanError> {
     if !local.missing_roles.is_empty() {
         return Err(LinkPlanError::LocalRolesMissing {
             roles: local.missing_roles.join(", "),
@@ -132,8 +154,18 @@ pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable])
         ..Default::default()
     };
     plan.statements.extend(mappings::plan_user_mappings(spec, local));
+    let types = types::plan_types(spec, remote, local, exposed)?;
+    plan.statements.extend(types.before);
+    // A LocalSchema that the types step made (types and tables share its name) is not made twice.
+    let made_for_types = LocalSchemaState {
+        comment: Some(spec.marker.clone()),
+        ..Default::default()
+    };
     for schema in spec.local_schemas() {
-        let state = local.schemas.get(&schema);
+        let state = local
+            .schemas
+            .get(&schema)
+            .or_else(|| types.created_schemas.contains(&schema).then_some(&made_for_types));
         let wanted: Vec<&ExposedTable> = exposed.iter().filter(|t| t.local_schema == schema).collect();
         let imports = imports::plan_schema_imports(spec, &schema, state, &wanted)?;
         let grants = grants::plan_schema_grants(spec, &schema, state, &wanted, &imports);
@@ -142,6 +174,18 @@ pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable])
         plan.statements.extend(imports.statements);
         plan.statements.extend(grants);
     }
+    // Schemas the link made that are no longer asked for (a renamed LocalSchema):
+    // their foreign tables go, and the schema when nothing else is in it.
+    let wanted_schemas = spec.local_schemas();
+    for (schema, state) in local.schemas.iter().filter(|(name, state)| {
+        !wanted_schemas.contains(name)
+            && spec.owns(state.comment.as_ref())
+            && !types.needed.iter().any(|k| &k.0 == *name)
+    }) {
+        plan.statements
+            .extend(removal::remove_from_schema(spec, schema, state, local));
+    }
+    plan.statements.extend(types.after);
     Ok(plan)
 }
 

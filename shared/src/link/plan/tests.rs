@@ -26,7 +26,7 @@ fn create_from_nothing_makes_role_grants_server_mappings_and_imports() {
         current_user: "users_admin".into(),
         ..Default::default()
     };
-    let plan = plan_local(&s, &local, &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local, &exposed).unwrap();
     let l = shown(&plan.statements);
     assert_eq!(l[0], "CREATE EXTENSION IF NOT EXISTS postgres_fdw");
     assert!(l[1].starts_with("CREATE SERVER \"orders_link\" FOREIGN DATA WRAPPER postgres_fdw OPTIONS ("));
@@ -56,7 +56,7 @@ fn converged_state_plans_nothing() {
     let exposed = exposed_tables(&s, &remote).unwrap();
     assert!(plan_remote(&s, &remote, &exposed).unwrap().is_empty());
     assert_eq!(
-        plan_local(&s, &local_converged(), &exposed).unwrap(),
+        plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap(),
         LocalPlan::default()
     );
 }
@@ -66,14 +66,14 @@ fn one_changed_option_is_one_alter() {
     let mut s = spec();
     s.server_options.insert("fetch_size".into(), "5000".into());
     let exposed = exposed_tables(&s, &remote_converged()).unwrap();
-    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap();
     assert_eq!(
         shown(&plan.statements),
         vec!["ALTER SERVER \"orders_link\" OPTIONS (SET \"fetch_size\" '5000')"]
     );
     s.server_options.insert("async_capable".into(), "true".into());
     s.server_options.remove("fetch_size");
-    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap();
     assert_eq!(
         shown(&plan.statements),
         vec!["ALTER SERVER \"orders_link\" OPTIONS (ADD \"async_capable\" 'true', DROP \"fetch_size\")"]
@@ -91,7 +91,7 @@ fn new_password_alters_role_and_every_mapping_without_showing_it() {
         shown(&plan_remote(&s, &remote, &exposed).unwrap()),
         vec!["ALTER ROLE \"fdw_orders\" PASSWORD '********'"]
     );
-    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap();
     let mut l = shown(&plan.statements);
     l.sort();
     assert_eq!(
@@ -115,7 +115,11 @@ fn dropped_role_and_table_are_revoked_and_removed() {
     s.imports[0].include = vec!["orders".into()];
     let remote = remote_converged();
     let exposed = exposed_tables(&s, &remote).unwrap();
-    let l = shown(&plan_local(&s, &local_converged(), &exposed).unwrap().statements);
+    let l = shown(
+        &plan_local(&s, &remote_fresh(), &local_converged(), &exposed)
+            .unwrap()
+            .statements,
+    );
     assert_eq!(
         l,
         vec![
@@ -138,7 +142,7 @@ fn changed_remote_columns_are_reimported() {
         .unwrap()
         .push(col("status", "text"));
     let exposed = exposed_tables(&s, &remote).unwrap();
-    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap();
     assert_eq!(
         shown(&plan.statements),
         vec![
@@ -190,7 +194,7 @@ fn refusals_name_the_cause() {
     let mut local = local_converged();
     local.server.as_mut().unwrap().comment = None;
     assert!(matches!(
-        plan_local(&spec(), &local, &[]),
+        plan_local(&spec(), &remote_fresh(), &local, &[]),
         Err(LinkPlanError::ServerNotOurs { .. })
     ));
     // Removal leaves a server it did not make alone.
@@ -198,7 +202,7 @@ fn refusals_name_the_cause() {
 
     let mut local = local_converged();
     local.missing_roles = vec!["ghost".into()];
-    assert!(plan_local(&spec(), &local, &[])
+    assert!(plan_local(&spec(), &remote_fresh(), &local, &[])
         .unwrap_err()
         .to_string()
         .contains("ghost"));
@@ -213,7 +217,7 @@ fn refusals_name_the_cause() {
         .insert("orders".into());
     let exposed = exposed_tables(&spec(), &remote_converged()).unwrap();
     assert!(matches!(
-        plan_local(&spec(), &local, &exposed),
+        plan_local(&spec(), &remote_fresh(), &local, &exposed),
         Err(LinkPlanError::LocalNameTaken { .. })
     ));
 }
@@ -226,7 +230,7 @@ fn hostile_names_are_quoted_as_single_identifiers() {
     s.imports[0].local_schema = hostile.into();
     s.local_roles = vec![hostile.into()];
     let exposed = exposed_tables(&s, &remote_fresh()).unwrap();
-    let plan = plan_local(&s, &LocalState::default(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &LocalState::default(), &exposed).unwrap();
     for st in &plan.statements {
         // Every occurrence is inside a doubled-quote identifier.
         assert!(!st.sql().contains("x\"; DROP"), "{}", st.sql());
@@ -324,12 +328,19 @@ fn mappings_the_admin_cannot_read_follow_the_admins_own() {
     local.mappings.insert("report_reader".into(), BTreeMap::new());
     let remote = remote_converged();
     let exposed = exposed_tables(&s, &remote).unwrap();
-    assert!(plan_local(&s, &local, &exposed).unwrap().statements.is_empty());
+    assert!(plan_local(&s, &remote_fresh(), &local, &exposed)
+        .unwrap()
+        .statements
+        .is_empty());
 
     // A new password: the admin's mapping is altered, the hidden one written anew.
     let mut rotated = s.clone();
     rotated.fdw_password = Password("new".into());
-    let shown = shown(&plan_local(&rotated, &local, &exposed).unwrap().statements);
+    let shown = shown(
+        &plan_local(&rotated, &remote_fresh(), &local, &exposed)
+            .unwrap()
+            .statements,
+    );
     assert_eq!(
         shown,
         vec![
@@ -356,7 +367,11 @@ fn after_rotation_to_the_clone_the_mappings_follow_the_secret() {
     // Remote: nothing; the base role keeps its grants and its old password.
     assert!(plan_remote(&s, &remote, &exposed).unwrap().is_empty());
     // Local: the mappings move to the clone.
-    let plan = shown(&plan_local(&s, &local_converged(), &exposed).unwrap().statements);
+    let plan = shown(
+        &plan_local(&s, &remote_fresh(), &local_converged(), &exposed)
+            .unwrap()
+            .statements,
+    );
     assert!(plan.iter().all(|st| st.contains("ALTER USER MAPPING")), "{plan:?}");
     assert!(plan.iter().all(|st| st.contains("'fdw_orders_clone'")), "{plan:?}");
 
@@ -377,4 +392,53 @@ fn after_rotation_to_the_clone_the_mappings_follow_the_secret() {
     let removal = shown(&plan_remote_removal(&s, &remote));
     assert!(removal.contains(&"DROP ROLE \"fdw_orders\"".to_string()));
     assert!(removal.contains(&"DROP ROLE \"fdw_orders_clone\"".to_string()));
+}
+
+#[test]
+fn a_renamed_local_schema_leaves_nothing_behind_on_update() {
+    let mut s = spec();
+    s.imports[0].local_schema = "orders_remote_v2".into();
+    let remote = remote_converged();
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    let local = local_converged();
+    let plan = shown(&plan_local(&s, &remote, &local, &exposed).unwrap().statements);
+    assert!(
+        plan.contains(&"CREATE SCHEMA \"orders_remote_v2\"".to_string()),
+        "{plan:?}"
+    );
+    let drop_tables = plan
+        .iter()
+        .position(|p| p == "DROP FOREIGN TABLE \"orders_remote\".\"orders\"")
+        .expect("the old schema's tables go");
+    let drop_schema = plan
+        .iter()
+        .position(|p| p == "DROP SCHEMA \"orders_remote\"")
+        .expect("the old schema goes");
+    assert!(drop_tables < drop_schema);
+    // A schema with the marker of another link, or none, is not touched.
+    let mut local = local_converged();
+    if let Some(old) = local.schemas.get_mut("orders_remote") {
+        old.comment = Some("managed by fdw-bridge: another".into());
+    }
+    let plan = shown(&plan_local(&s, &remote, &local, &exposed).unwrap().statements);
+    assert!(!plan.iter().any(|p| p.contains("DROP")), "{plan:?}");
+}
+
+#[test]
+fn no_usage_grant_of_its_own_where_public_already_has_usage() {
+    let mut s = spec();
+    s.imports[0].local_schema = "public".into();
+    let remote = remote_converged();
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    let mut local = local_converged();
+    local.schemas.insert(
+        "public".into(),
+        LocalSchemaState {
+            public_usage: true,
+            ..Default::default()
+        },
+    );
+    let plan = shown(&plan_local(&s, &remote, &local, &exposed).unwrap().statements);
+    assert!(!plan.iter().any(|p| p.starts_with("GRANT USAGE")), "{plan:?}");
+    assert!(plan.iter().any(|p| p.starts_with("GRANT SELECT")), "{plan:?}");
 }
