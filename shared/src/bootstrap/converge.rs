@@ -5,7 +5,7 @@ use super::resolve::ResolvedLink;
 use crate::link::analyze::analyze;
 use crate::link::inspect::{read_local, read_local_types, read_remote};
 use crate::link::plan::{
-    exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, LinkPlanError,
+    exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, skipped_tables, LinkPlanError,
 };
 use crate::pg::sql::Statement;
 use crate::pg::{apply_with_lock_timeout, probe_login, ConnectError, ConnectTarget, Connector, LockWatch, PgError};
@@ -37,6 +37,8 @@ pub struct LinkChanges {
     pub table_count: usize,
     /// Foreign tables ANALYZEd in this run.
     pub analyzed: usize,
+    /// Remote tables left out because the remote admin may not grant SELECT on them.
+    pub skipped: Vec<String>,
 }
 
 impl LinkChanges {
@@ -68,6 +70,10 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
     if login_role.is_some() {
         remote_state.fdw_password_works = probe_login(connector, &link.fdw_login).await?.password_works();
     }
+    let skipped = skipped_tables(spec, &remote_state)?;
+    if !skipped.is_empty() {
+        tracing::warn!(tables = %skipped.join(", "), "left out: the remote admin may not grant SELECT on these (OnUngrantable: Skip)");
+    }
     let exposed = exposed_tables(spec, &remote_state)?;
     let remote_plan = plan_remote(spec, &remote_state, &exposed)?;
 
@@ -98,6 +104,7 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
         local: shown(&local_plan.statements),
         table_count: exposed.len(),
         analyzed: local_plan.imported.len(),
+        skipped,
     })
 }
 

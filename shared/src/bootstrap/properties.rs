@@ -45,6 +45,9 @@ pub struct LinkProperties {
     pub server_options: BTreeMap<String, String>,
     /// How long one DDL statement waits for a lock (`LockTimeoutSeconds`, default 5).
     pub lock_timeout: std::time::Duration,
+    /// `OnUngrantable: Skip` (default) leaves out remote tables the admin may not
+    /// grant SELECT on and reports them; `Fail` refuses them.
+    pub skip_ungrantable: bool,
 }
 
 impl LinkProperties {
@@ -81,6 +84,7 @@ const TOP_LEVEL: &[&str] = &[
     "ImportSchemas",
     "ServerOptions",
     "LockTimeoutSeconds",
+    "OnUngrantable",
 ];
 const CLUSTER_KEYS: &[&str] = &["Endpoint", "Port", "ClusterIdentifier", "Database", "AdminSecretArn"];
 const IMPORT_KEYS: &[&str] = &["RemoteSchema", "LocalSchema", "IncludeTables", "ExcludeTables"];
@@ -203,6 +207,19 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
     let imports = imports(top.get("ImportSchemas"), &mut errors);
     let server_options = server_options(top.get("ServerOptions"), &mut errors);
     let lock_timeout = lock_timeout(top.get("LockTimeoutSeconds"), &mut errors);
+    let skip_ungrantable = match top
+        .get("OnUngrantable")
+        .map(|v| scalar_string(v, "OnUngrantable", &mut errors))
+    {
+        None => true,
+        Some(Some(v)) if v.eq_ignore_ascii_case("skip") => true,
+        Some(Some(v)) if v.eq_ignore_ascii_case("fail") => false,
+        Some(Some(v)) => {
+            errors.push(format!("OnUngrantable is {v:?}: expected Skip or Fail"));
+            true
+        }
+        Some(None) => true,
+    };
 
     let server_name = match top.get("ServerName") {
         None => remote
@@ -225,6 +242,7 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
             imports,
             server_options,
             lock_timeout,
+            skip_ungrantable,
         }),
         _ => Err(PropertyErrors(errors)),
     }

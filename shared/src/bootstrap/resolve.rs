@@ -127,6 +127,7 @@ pub async fn resolve_link(
         local_admin_user: local_secret.username.clone(),
         local_roles: props.local_roles.clone(),
         imports: props.imports.clone(),
+        skip_ungrantable: props.skip_ungrantable,
     };
     Ok(ResolvedLink {
         local_admin: ConnectTarget::from_secret(

@@ -39,6 +39,19 @@ pub async fn read_remote(client: &Client, spec: &LinkSpec) -> Result<RemoteState
         )
         .await
         .map_err(|e| PgError::new(ctx, &e))?;
+    for r in client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, pg_get_userbyid(c.relowner)::text
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'v', 'm', 'f', 'p') AND NOT c.relispartition
+                AND NOT has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION')",
+            &[&spec.remote_schemas()],
+        )
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?
+    {
+        state.ungrantable.insert((r.get(0), r.get(1)), r.get(2));
+    }
     (state.types, state.user_typed_columns) =
         super::inspect_types::read_remote_types(client, &spec.remote_schemas()).await?;
     for row in rows {
@@ -215,7 +228,12 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
                     coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
                                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}'),
                     coalesce((SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) FROM pg_attribute a
-                               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}')
+                               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}'),
+                    coalesce((SELECT array_agg(DISTINCT format('%I.%I', vn.nspname, v.relname))
+                                FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+                                JOIN pg_class v ON v.oid = rw.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace
+                               WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                                 AND d.refobjid = c.oid AND v.oid <> c.oid), '{}')
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
                LEFT JOIN pg_foreign_server fs ON fs.oid = ft.ftserver
@@ -243,6 +261,7 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
                             .map(|(name, data_type)| Column { name, data_type })
                             .collect(),
                         readers: r.get::<_, Vec<String>>(3).into_iter().collect(),
+                        dependents: r.get(6),
                     },
                 );
             }

@@ -35,6 +35,9 @@ pub struct LinkSpec {
     /// Local roles that may query the foreign tables.
     pub local_roles: Vec<String>,
     pub imports: Vec<ImportSpec>,
+    /// Remote tables the remote admin may not grant SELECT on: left out (and
+    /// reported) when true, refused when false (`OnUngrantable`).
+    pub skip_ungrantable: bool,
 }
 
 impl LinkSpec {
@@ -116,6 +119,7 @@ impl fmt::Debug for LinkSpec {
             .field("login_user", &self.login_user)
             .field("local_roles", &self.local_roles)
             .field("imports", &self.imports)
+            .field("skip_ungrantable", &self.skip_ungrantable)
             .finish_non_exhaustive()
     }
 }

@@ -46,6 +46,8 @@ pub struct RemoteState {
     pub types: BTreeMap<TypeKey, UserType>,
     /// Columns whose type is (an array of) one of `types`.
     pub user_typed_columns: Vec<UserTypedColumn>,
+    /// Tables of those schemas on which the remote admin may not grant SELECT, with their owner.
+    pub ungrantable: BTreeMap<(String, String), String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +63,8 @@ pub struct ForeignTableState {
     pub columns: Vec<Column>,
     /// Roles holding SELECT on it (owner excluded).
     pub readers: BTreeSet<String>,
+    /// Local views and materialized views that depend on it ("schema.view").
+    pub dependents: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -14,7 +14,7 @@ mod tls;
 mod transaction;
 
 pub use connect::{error_chain, ConnectError, Connector};
-pub use error::PgError;
+pub use error::{shorten, PgError};
 pub(crate) use probe::{probe_login, Login};
 pub use role::{clone_role_name, RolePair};
 pub use sql::{ident, literal};

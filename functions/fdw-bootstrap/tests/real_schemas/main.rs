@@ -6,8 +6,10 @@
 
 use fdw_bridge_testkit as harness;
 
+mod dependents;
 mod fixture;
 mod locks;
 mod reasons;
 mod reconcile;
 mod types;
+mod ungrantable;

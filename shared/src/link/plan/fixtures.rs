@@ -36,6 +36,7 @@ pub(super) fn spec() -> LinkSpec {
             include: vec![],
             exclude: vec!["secrets".into()],
         }],
+        skip_ungrantable: false,
     }
 }
 
@@ -106,6 +107,7 @@ pub(super) fn local_converged() -> LocalState {
                         server: "orders_link".into(),
                         columns: vec![col("id", "bigint"), col("amount", "numeric(12,2)")],
                         readers: ["report_reader".to_string()].into(),
+                        dependents: Vec::new(),
                     },
                 )]
                 .into(),

@@ -67,6 +67,18 @@ pub enum LinkPlanError {
         type_name: String,
         why: String,
     },
+    #[error("foreign table {table} must be dropped ({why}) but local views depend on it: {views}. Drop those views (keep their definitions: pg_get_viewdef), run the Update again, then re-create them; fdw-bridge never drops objects it did not make")]
+    DependentViews {
+        table: String,
+        views: String,
+        why: &'static str,
+    },
+    #[error("remote table {table} is owned by {owner} and the remote admin may not grant SELECT on it: as {owner} (or a superuser) run GRANT SELECT ON {table} TO {admin} WITH GRANT OPTION, or list it in ExcludeTables, or set OnUngrantable: Skip")]
+    Ungrantable {
+        table: String,
+        owner: String,
+        admin: String,
+    },
     #[error("type {type_name} already exists on the local cluster and {owner}: the link makes remote types under the remote schema's name; drop or rename the local type, or exclude the tables that use it")]
     TypeNotOurs { type_name: String, owner: String },
     #[error("type {type_name} changed on the remote cluster in a way the link does not follow in place (only enum labels added are): local {local}, remote {remote}; Delete and re-create the link, or drop the foreign tables that use it and the type on the local cluster, then Update")]
@@ -107,6 +119,9 @@ pub fn exposed_tables(spec: &LinkSpec, remote: &RemoteState) -> Result<Vec<Expos
             });
         }
         for (name, columns) in tables.iter().filter(|(name, _)| import.exposes(name)) {
+            if ungrantable(remote, &import.remote_schema, name).is_some() {
+                continue;
+            }
             if out
                 .iter()
                 .any(|t| t.local_schema == import.local_schema && &t.name == name)
@@ -122,6 +137,40 @@ pub fn exposed_tables(spec: &LinkSpec, remote: &RemoteState) -> Result<Vec<Expos
                 name: name.clone(),
                 columns: columns.clone(),
             });
+        }
+    }
+    Ok(out)
+}
+
+/// The owner of a remote table the remote admin may not grant SELECT on, unless
+/// the FDW role already holds SELECT on it (granted by its owner).
+fn ungrantable<'a>(remote: &'a RemoteState, schema: &str, table: &str) -> Option<&'a String> {
+    let key = (schema.to_string(), table.to_string());
+    let granted = remote.fdw_role.as_ref().is_some_and(|r| r.grants.tables.contains(&key));
+    remote.ungrantable.get(&key).filter(|_| !granted)
+}
+
+/// Remote tables the link leaves out because the remote admin may not grant
+/// SELECT on them ("schema.table (owner)"), or the refusal when `OnUngrantable`
+/// is Fail or the table is named in IncludeTables.
+pub fn skipped_tables(spec: &LinkSpec, remote: &RemoteState) -> Result<Vec<String>, LinkPlanError> {
+    let mut out = Vec::new();
+    for import in &spec.imports {
+        let Some(tables) = remote.schemas.get(&import.remote_schema) else {
+            continue;
+        };
+        for name in tables.keys().filter(|name| import.exposes(name)) {
+            let Some(owner) = ungrantable(remote, &import.remote_schema, name) else {
+                continue;
+            };
+            if !spec.skip_ungrantable || import.include.contains(name) {
+                return Err(LinkPlanError::Ungrantable {
+                    table: crate::pg::sql::qualified(&import.remote_schema, name),
+                    owner: owner.clone(),
+                    admin: crate::pg::sql::ident(&spec.remote_admin_user),
+                });
+            }
+            out.push(format!("{}.{} (owner {owner})", import.remote_schema, name));
         }
     }
     Ok(out)
@@ -182,6 +231,7 @@ pub fn plan_local(
             && spec.owns(state.comment.as_ref())
             && !types.needed.iter().any(|k| &k.0 == *name)
     }) {
+        removal::refuse_dependents(spec, schema, state, "its LocalSchema is no longer asked for")?;
         plan.statements
             .extend(removal::remove_from_schema(spec, schema, state, local));
     }

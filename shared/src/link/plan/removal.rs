@@ -24,6 +24,9 @@ pub fn plan_local_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Sta
     let name = ident(&spec.server_name);
     let mut out = Vec::new();
     for (schema, state) in &local.schemas {
+        refuse_dependents(spec, schema, state, "the link is being removed")?;
+    }
+    for (schema, state) in &local.schemas {
         out.extend(remove_from_schema(spec, schema, state, local));
     }
     // Nothing is exposed any more: every type the link made goes, with its schema.
@@ -36,6 +39,28 @@ pub fn plan_local_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Sta
     }
     out.push(Statement::plain(format!("DROP SERVER {name}")));
     Ok(out)
+}
+
+/// Views of the user on the link's foreign tables in `schema` would be dropped
+/// with them (or make the DROP fail): refuse first, naming them.
+pub(super) fn refuse_dependents(
+    spec: &LinkSpec,
+    schema: &str,
+    state: &LocalSchemaState,
+    why: &'static str,
+) -> Result<(), LinkPlanError> {
+    match state
+        .foreign_tables
+        .iter()
+        .find(|(_, ft)| ft.server == spec.server_name && !ft.dependents.is_empty())
+    {
+        Some((name, ft)) => Err(LinkPlanError::DependentViews {
+            table: format!("{schema}.{name}"),
+            views: ft.dependents.join(", "),
+            why,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The link's foreign tables in one schema, and the schema itself when the

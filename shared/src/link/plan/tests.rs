@@ -442,3 +442,65 @@ fn no_usage_grant_of_its_own_where_public_already_has_usage() {
     assert!(!plan.iter().any(|p| p.starts_with("GRANT USAGE")), "{plan:?}");
     assert!(plan.iter().any(|p| p.starts_with("GRANT SELECT")), "{plan:?}");
 }
+
+#[test]
+fn ungrantable_tables_are_skipped_and_listed_or_refused_by_name() {
+    let mut s = spec();
+    s.imports[0].exclude.clear();
+    let mut remote = remote_converged();
+    remote
+        .ungrantable
+        .insert(("public".into(), "secrets".into()), "billing".into());
+    s.skip_ungrantable = true;
+    assert_eq!(skipped_tables(&s, &remote).unwrap(), ["public.secrets (owner billing)"]);
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    assert_eq!(exposed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["orders"]);
+    s.skip_ungrantable = false;
+    let e = skipped_tables(&s, &remote).unwrap_err().to_string();
+    assert!(
+        e.contains("remote table \"public\".\"secrets\" is owned by billing")
+            && e.contains("GRANT SELECT ON \"public\".\"secrets\" TO \"orders_admin\" WITH GRANT OPTION"),
+        "{e}"
+    );
+    // Named in IncludeTables: refused even with Skip.
+    s.skip_ungrantable = true;
+    s.imports[0].include = vec!["secrets".into()];
+    assert!(skipped_tables(&s, &remote).is_err());
+    // Already granted to the FDW role by its owner: nothing to skip.
+    if let Some(role) = remote.fdw_role.as_mut() {
+        role.grants.tables.insert(("public".into(), "secrets".into()));
+    }
+    assert!(skipped_tables(&s, &remote).unwrap().is_empty());
+}
+
+#[test]
+fn a_reimport_or_delete_under_a_users_view_is_refused_naming_it() {
+    let s = spec();
+    let mut local = local_converged();
+    if let Some(ft) = local
+        .schemas
+        .get_mut("orders_remote")
+        .and_then(|schema| schema.foreign_tables.get_mut("orders"))
+    {
+        ft.dependents = vec!["reports.big_orders".into()];
+    }
+    let mut remote = remote_converged();
+    if let Some(t) = remote.schemas.get_mut("public").and_then(|p| p.get_mut("orders")) {
+        t.push(col("note", "text"));
+    }
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    let e = plan_local(&s, &remote, &local, &exposed).unwrap_err().to_string();
+    assert!(
+        e.starts_with("foreign table orders_remote.orders must be dropped (its remote columns changed")
+            && e.contains("reports.big_orders"),
+        "{e}"
+    );
+    // Unchanged columns: the view is no obstacle.
+    let same = exposed_tables(&s, &remote_converged()).unwrap();
+    assert!(plan_local(&s, &remote_converged(), &local, &same).is_ok());
+    let e = plan_local_removal(&s, &local).unwrap_err().to_string();
+    assert!(
+        e.contains("the link is being removed") && e.contains("reports.big_orders"),
+        "{e}"
+    );
+}
