@@ -126,6 +126,8 @@ fn lock_advice(lock_timeout: Duration, blockers: Option<Result<Vec<String>, Stri
     )
 }
 
+/// Aurora's master user (rds_superuser) sees every session in pg_stat_activity:
+/// https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.rds_superuser.html
 /// The sessions `pid` waits for, one line each: pid, user, application, state
 /// and since when, transaction and query start. Never their query text (it may
 /// hold anything, a password included).
