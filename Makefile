@@ -11,7 +11,7 @@ BENCH_STACK ?= /tmp/fdw-bench-stack
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: tools stack-up stack-down stack-status demo test lint unit integration bench template-check build
+.PHONY: render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench template-check build
 
 tools:
 	scripts/install-tools.sh
@@ -29,9 +29,9 @@ stack-status:
 demo: stack-up
 	scripts/demo.sh
 
-## Every test: formatting, lints, no OpenSSL, the template checks, unit tests,
-## integration tests against the local stack (started here), and the demo as a smoke test.
-test: lint template-check unit integration
+## Every test: formatting, lints, no OpenSSL, the template checks, the event renderer,
+## unit tests, integration tests against the local stack (started here), and the demo as a smoke test.
+test: lint template-check render-event-test unit integration
 	scripts/demo.sh
 
 ## The library's and the functions' own tests (and doc tests): no stack, no AWS.
@@ -51,6 +51,10 @@ lint:
 	  echo "openssl-sys is in the dependency tree: fdw-bridge uses rustls only" >&2; exit 1; \
 	else echo "no OpenSSL in the dependency tree"; fi
 	scripts/check-unused-deps.sh
+
+## scripts/render-event.py keeps every `$` that is not a ${NAME} placeholder.
+render-event-test:
+	python3 scripts/render-event-test.py
 
 ## template.yaml: cfn-lint (no errors, no warnings), sam validate --lint, cfn-guard rules,
 ## each rule failing on its broken copy. (The template/code agreement test runs in cargo test.)

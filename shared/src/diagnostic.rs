@@ -182,6 +182,7 @@ mod tests {
             during: "x".into(),
             code,
             message: "m".into(),
+            ..Default::default()
         };
         assert_eq!(
             pg_error_type(&with(Some(SqlState::SYNTAX_ERROR)), REPORT_FAILED),

@@ -3,14 +3,15 @@
 
 use super::resolve::ResolvedLink;
 use crate::link::analyze::analyze;
-use crate::link::inspect::{read_local, read_remote};
+use crate::link::inspect::{read_local, read_local_types, read_remote};
 use crate::link::plan::{
-    exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, LinkPlanError,
+    exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, skipped_tables, LinkPlanError,
 };
 use crate::link::remote_ca::{find_remote_ca, RemoteCaError};
 use crate::pg::sql::Statement;
-use crate::pg::{apply_in_transaction, probe_login, ConnectError, Connector, PgError};
+use crate::pg::{apply_with_lock_timeout, probe_login, ConnectError, ConnectTarget, Connector, LockWatch, PgError};
 use std::time::Instant;
+use tokio_postgres::Client;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConvergeError {
@@ -39,6 +40,8 @@ pub struct LinkChanges {
     pub table_count: usize,
     /// Foreign tables ANALYZEd in this run.
     pub analyzed: usize,
+    /// Remote tables left out because the remote admin may not grant SELECT on them.
+    pub skipped: Vec<String>,
 }
 
 impl LinkChanges {
@@ -74,6 +77,10 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
     if login_role.is_some() {
         remote_state.fdw_password_works = probe_login(connector, &link.fdw_login).await?.password_works();
     }
+    let skipped = skipped_tables(spec, &remote_state)?;
+    if !skipped.is_empty() {
+        tracing::warn!(tables = %skipped.join(", "), "left out: the remote admin may not grant SELECT on these (OnUngrantable: Skip)");
+    }
     let exposed = exposed_tables(spec, &remote_state)?;
     let remote_plan = plan_remote(spec, &remote_state, &exposed)?;
 
@@ -95,7 +102,11 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
         let found = find_remote_ca(&mut local, spec, current).await?;
         spec.server_options.insert(SSLROOTCERT.into(), found);
     }
-    let local_plan = plan_local(spec, &local_state, &exposed)?;
+    let wanted_types: Vec<_> = remote_state.types.keys().cloned().collect();
+    (local_state.types, local_state.type_schemas) = read_local_types(&local, spec, &wanted_types)
+        .await
+        .map_err(sql(LOCAL))?;
+    let local_plan = plan_local(spec, &remote_state, &local_state, &exposed)?;
     tracing::info!(
         remote_statements = remote_plan.len(),
         local_statements = local_plan.statements.len(),
@@ -104,10 +115,10 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
         "planned"
     );
 
-    apply_in_transaction(&mut remote, &remote_plan)
+    apply(connector, link, &link.remote_admin, &mut remote, &remote_plan)
         .await
         .map_err(sql(REMOTE))?;
-    apply_in_transaction(&mut local, &local_plan.statements)
+    apply(connector, link, &link.local_admin, &mut local, &local_plan.statements)
         .await
         .map_err(sql(LOCAL))?;
     analyze(&local, &local_plan.imported).await.map_err(sql(LOCAL))?;
@@ -116,6 +127,7 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
         local: shown(&local_plan.statements),
         table_count: exposed.len(),
         analyzed: local_plan.imported.len(),
+        skipped,
     })
 }
 
@@ -125,16 +137,17 @@ pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<LinkCh
     let spec = &link.spec;
 
     let mut local = connector.connect(&link.local_admin).await?;
-    let local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
+    let mut local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
+    (local_state.types, local_state.type_schemas) = read_local_types(&local, spec, &[]).await.map_err(sql(LOCAL))?;
     let local_plan = plan_local_removal(spec, &local_state)?;
-    apply_in_transaction(&mut local, &local_plan)
+    apply(connector, link, &link.local_admin, &mut local, &local_plan)
         .await
         .map_err(sql(LOCAL))?;
 
     let mut remote = connector.connect(&link.remote_admin).await?;
     let remote_state = read_remote(&remote, spec).await.map_err(sql(REMOTE))?;
     let remote_plan = plan_remote_removal(spec, &remote_state);
-    apply_in_transaction(&mut remote, &remote_plan)
+    apply(connector, link, &link.remote_admin, &mut remote, &remote_plan)
         .await
         .map_err(sql(REMOTE))?;
     Ok(LinkChanges {
@@ -142,6 +155,19 @@ pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<LinkCh
         local: shown(&local_plan),
         ..Default::default()
     })
+}
+
+/// One transaction on one cluster, each statement waiting at most the link's
+/// lock timeout; a second session names the blockers if it comes to that.
+async fn apply(
+    connector: &Connector,
+    link: &ResolvedLink,
+    target: &ConnectTarget,
+    client: &mut Client,
+    statements: &[Statement],
+) -> Result<(), PgError> {
+    let watch = LockWatch { connector, target };
+    apply_with_lock_timeout(client, statements, link.lock_timeout, Some(watch)).await
 }
 
 fn shown(statements: &[Statement]) -> Vec<String> {

@@ -380,6 +380,11 @@ fn success(props: &LinkProperties, outcome: &LinkChanges, verb: &str) -> Answer 
         ),
         data: vec![
             ("ServerName".into(), props.server_name.clone()),
+            // The whole list is in the log; Data must stay well inside the 4 KB body.
+            (
+                "SkippedTables".into(),
+                crate::pg::shorten(&outcome.skipped.join(", "), 1024),
+            ),
             ("TableCount".into(), outcome.table_count.to_string()),
             ("StatementsApplied".into(), outcome.statement_count().to_string()),
             (

@@ -46,6 +46,11 @@ pub struct LinkProperties {
     pub imports: Vec<ImportSpec>,
     /// postgres_fdw server options (lowercase names), defaults filled in.
     pub server_options: BTreeMap<String, String>,
+    /// How long one DDL statement waits for a lock (`LockTimeoutSeconds`, default 5).
+    pub lock_timeout: std::time::Duration,
+    /// `OnUngrantable: Skip` (default) leaves out remote tables the admin may not
+    /// grant SELECT on and reports them; `Fail` refuses them.
+    pub skip_ungrantable: bool,
     /// The roles fdw-report logs in as, made on the local cluster by the link.
     pub report_roles: Option<ReportRolesRef>,
 }
@@ -98,6 +103,8 @@ const TOP_LEVEL: &[&str] = &[
     "ImportSchemas",
     "ServerOptions",
     "ReportRoles",
+    "LockTimeoutSeconds",
+    "OnUngrantable",
 ];
 const CLUSTER_KEYS: &[&str] = &["Endpoint", "Port", "ClusterIdentifier", "Database", "AdminSecretArn"];
 const REPORT_ROLE_KEYS: &[&str] = &["ReaderSecretArn", "WriterSecretArn", "ReadTables"];
@@ -234,6 +241,20 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
     let imports = imports(top.get("ImportSchemas"), &mut errors);
     let server_options = server_options(top.get("ServerOptions"), &mut errors);
     let report_roles = top.get("ReportRoles").and_then(|v| report_roles(v, &mut errors));
+    let lock_timeout = lock_timeout(top.get("LockTimeoutSeconds"), &mut errors);
+    let skip_ungrantable = match top
+        .get("OnUngrantable")
+        .map(|v| scalar_string(v, "OnUngrantable", &mut errors))
+    {
+        None => true,
+        Some(Some(v)) if v.eq_ignore_ascii_case("skip") => true,
+        Some(Some(v)) if v.eq_ignore_ascii_case("fail") => false,
+        Some(Some(v)) => {
+            errors.push(format!("OnUngrantable is {v:?}: expected Skip or Fail"));
+            true
+        }
+        Some(None) => true,
+    };
 
     let server_name = match top.get("ServerName") {
         None => remote
@@ -257,6 +278,8 @@ pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
             imports,
             server_options,
             report_roles,
+            lock_timeout,
+            skip_ungrantable,
         }),
         _ => Err(PropertyErrors(errors)),
     }
@@ -296,6 +319,23 @@ fn report_roles(value: &Value, errors: &mut Vec<String>) -> Option<ReportRolesRe
         writer_secret_arn: writer?,
         read_tables,
     })
+}
+
+/// Whole seconds from 1 to 300; the default is the pg layer's.
+fn lock_timeout(value: Option<&Value>, errors: &mut Vec<String>) -> std::time::Duration {
+    let Some(value) = value else {
+        return crate::pg::DEFAULT_LOCK_TIMEOUT;
+    };
+    let text = scalar_string(value, "LockTimeoutSeconds", errors).unwrap_or_default();
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=300).contains(&n) => std::time::Duration::from_secs(n),
+        _ => {
+            errors.push(format!(
+                "LockTimeoutSeconds is {text:?}: expected whole seconds from 1 to 300 (how long a DDL statement waits for a lock)"
+            ));
+            crate::pg::DEFAULT_LOCK_TIMEOUT
+        }
+    }
 }
 
 fn unknown_keys(object: &Map<String, Value>, known: &[&str], path: &str, errors: &mut Vec<String>) {

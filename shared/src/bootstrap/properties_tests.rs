@@ -102,3 +102,14 @@ fn identity_follows_local_cluster_database_and_server() {
     v["ServerName"] = json!("other");
     assert_ne!(parse(&v).unwrap().physical_id(), a.physical_id());
 }
+
+#[test]
+fn lock_timeout_defaults_to_five_seconds_and_is_bounded() {
+    let mut v = valid();
+    assert_eq!(parse(&v).unwrap().lock_timeout, std::time::Duration::from_secs(5));
+    v["LockTimeoutSeconds"] = json!("30");
+    assert_eq!(parse(&v).unwrap().lock_timeout, std::time::Duration::from_secs(30));
+    v["LockTimeoutSeconds"] = json!("0");
+    let text = parse(&v).unwrap_err().to_string();
+    assert!(text.contains("LockTimeoutSeconds is \"0\""), "{text}");
+}

@@ -22,6 +22,8 @@ pub struct ResolvedLink {
     /// The report roles on the local cluster (reader, writer), when the link
     /// makes them: used only to check their passwords.
     pub report_logins: Vec<ConnectTarget>,
+    /// How long one DDL statement waits for a lock.
+    pub lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +189,7 @@ pub async fn resolve_link(
         local_roles,
         imports: props.imports.clone(),
         report_roles,
+        skip_ungrantable: props.skip_ungrantable,
     };
     Ok(ResolvedLink {
         local_admin: ConnectTarget::from_secret(
@@ -222,6 +225,7 @@ pub async fn resolve_link(
             &fdw_secret,
             &props.fdw_role_secret_arn,
         ),
+        lock_timeout: props.lock_timeout,
         spec,
     })
 }

@@ -10,7 +10,10 @@ pub async fn analyze(client: &Client, tables: &[(String, String)]) -> Result<(),
     for (i, (schema, table)) in tables.iter().enumerate() {
         let started = std::time::Instant::now();
         let sql = format!("ANALYZE {}", qualified(schema, table));
-        client.batch_execute(&sql).await.map_err(|e| PgError::new(&sql, &e))?;
+        client
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| PgError::in_statement(&sql, &e))?;
         tracing::info!(table = %format!("{schema}.{table}"), done = i + 1, of = tables.len(), ms = started.elapsed().as_millis() as u64, "analyzed foreign table");
     }
     Ok(())

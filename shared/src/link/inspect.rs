@@ -3,7 +3,7 @@
 use super::spec::{LinkSpec, ReportRolesSpec};
 use super::state::{
     Column, ForeignTableState, LocalRoleState, LocalSchemaState, LocalState, RemoteState, ReportRolesState,
-    ReportsSchemaState, RoleGrants, RoleState, ServerState,
+    ReportsSchemaState, RoleGrants, RoleState, ServerState, TypeKey, UserType,
 };
 use crate::pg::role::clone_role_name;
 use crate::pg::PgError;
@@ -45,6 +45,21 @@ pub async fn read_remote(client: &Client, spec: &LinkSpec) -> Result<RemoteState
         )
         .await
         .map_err(|e| PgError::new(ctx, &e))?;
+    for r in client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, pg_get_userbyid(c.relowner)::text
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'v', 'm', 'f', 'p') AND NOT c.relispartition
+                AND NOT has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION')",
+            &[&spec.remote_schemas()],
+        )
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?
+    {
+        state.ungrantable.insert((r.get(0), r.get(1)), r.get(2));
+    }
+    (state.types, state.user_typed_columns) =
+        super::inspect_types::read_remote_types(client, &spec.remote_schemas()).await?;
     for row in rows {
         let schema: String = row.get(0);
         let tables = state.schemas.entry(schema).or_default();
@@ -166,23 +181,33 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
         }
         state.mappings.insert(role, parse_options(options.unwrap_or_default()));
     }
-    let schemas = spec.local_schemas();
+    // The schemas asked for, and every schema carrying the link's marker that
+    // holds foreign tables of its server: an old LocalSchema (renamed since).
+    let mut schemas = Vec::new();
     for r in client
         .query(
             "SELECT n.nspname::text, obj_description(n.oid, 'pg_namespace'),
                     (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid)
-                  + (SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0 AND t.typelem = 0)
-               FROM pg_namespace n WHERE n.nspname = ANY($1)",
-            &[&schemas],
+                  + (SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0 AND t.typelem = 0),
+                    EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = 0 AND a.privilege_type = 'USAGE')
+               FROM pg_namespace n
+              WHERE n.nspname = ANY($1)
+                 OR (obj_description(n.oid, 'pg_namespace') = $2
+                     AND EXISTS (SELECT 1 FROM pg_class c JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
+                                   JOIN pg_foreign_server s ON s.oid = ft.ftserver
+                                  WHERE c.relnamespace = n.oid AND s.srvname = $3))",
+            &[&spec.local_schemas(), &spec.marker, &spec.server_name],
         )
         .await
         .map_err(q)?
     {
+        schemas.push(r.get::<_, String>(0));
         state.schemas.insert(
             r.get(0),
             LocalSchemaState {
                 comment: r.get(1),
                 other_objects: r.get(2),
+                public_usage: r.get(3),
                 ..Default::default()
             },
         );
@@ -210,7 +235,12 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
                     coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
                                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}'),
                     coalesce((SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) FROM pg_attribute a
-                               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}')
+                               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}'),
+                    coalesce((SELECT array_agg(DISTINCT format('%I.%I', vn.nspname, v.relname))
+                                FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+                                JOIN pg_class v ON v.oid = rw.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace
+                               WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                                 AND d.refobjid = c.oid AND v.oid <> c.oid), '{}')
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
                LEFT JOIN pg_foreign_server fs ON fs.oid = ft.ftserver
@@ -238,6 +268,7 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
                             .map(|(name, data_type)| Column { name, data_type })
                             .collect(),
                         readers: r.get::<_, Vec<String>>(3).into_iter().collect(),
+                        dependents: r.get(6),
                     },
                 );
             }
@@ -355,6 +386,39 @@ async fn read_report_roles(client: &Client, spec: &ReportRolesSpec) -> Result<Re
         }
     }
     Ok(state)
+}
+
+/// The local types named like `wanted` (the remote types the link needs) and
+/// every type this link holds (comment [`LinkSpec::role_comment`]), with the schemas that hold them.
+pub async fn read_local_types(
+    client: &Client,
+    spec: &LinkSpec,
+    wanted: &[TypeKey],
+) -> Result<(BTreeMap<TypeKey, UserType>, BTreeMap<String, (Option<String>, i64)>), PgError> {
+    let types = super::inspect_types::read_local_types(client, wanted, &spec.role_comment()).await?;
+    let mut schemas: Vec<String> = wanted.iter().chain(types.keys()).map(|k| k.0.clone()).collect();
+    schemas.dedup();
+    let mut type_schemas = BTreeMap::new();
+    for r in client
+        .query(
+            "SELECT n.nspname::text, obj_description(n.oid, 'pg_namespace'),
+                    (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind <> 'c')
+                  -- (a range type's constructor functions are part of the type)
+                  + (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid
+                        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                           AND d.objid = p.oid AND d.deptype = 'i'))
+                  + (SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typcategory <> 'A'
+                        AND (t.typrelid = 0 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
+                        AND NOT EXISTS (SELECT 1 FROM pg_range r WHERE r.rngmultitypid = t.oid))
+               FROM pg_namespace n WHERE n.nspname = ANY($1)",
+            &[&schemas],
+        )
+        .await
+        .map_err(|e| PgError::new("reading the local cluster's type schemas", &e))?
+    {
+        type_schemas.insert(r.get(0), (r.get(1), r.get(2)));
+    }
+    Ok((types, type_schemas))
 }
 
 /// `{key=value,...}` option arrays (the value may itself hold `=`).

@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod inspect;
+mod inspect_types;
 pub mod plan;
 pub mod remote_ca;
 pub mod spec;

@@ -54,13 +54,14 @@ pub(crate) fn verdict(outcome: Result<(), &PgError>) -> Verdict {
     let Err(e) = outcome else {
         return Verdict::Verifies;
     };
-    let text = e.message.as_str();
+    // libpq's own words are in the detail (postgres_fdw's message is "could not connect to server").
+    let text = e.message_and_detail();
     let login_refused = text.contains("password authentication failed")
         || (text.contains("role \"") && text.contains("\" does not exist"));
     if login_refused {
         Verdict::Verifies
     } else {
-        Verdict::Rejected(text.to_string())
+        Verdict::Rejected(text)
     }
 }
 
@@ -169,6 +170,7 @@ mod tests {
             during: "SELECT count(*) FROM fdw_bridge_ca_probe.probe".into(),
             code: None,
             message: message.into(),
+            ..Default::default()
         }
     }
 
@@ -178,6 +180,15 @@ mod tests {
         let e = failure("could not connect to server \"fdw_bridge_ca_probe\" (connection to server at \"b\", port 5432 failed: FATAL:  password authentication failed for user \"fdw_orders\")");
         assert_eq!(verdict(Err(&e)), Verdict::Verifies);
         let e = failure("could not connect to server \"p\" (connection to server at \"b\" failed: FATAL:  role \"fdw_orders\" does not exist)");
+        assert_eq!(verdict(Err(&e)), Verdict::Verifies);
+        // As PgError holds it: the server's message, libpq's words in the detail.
+        let e = PgError {
+            message: "could not connect to server \"p\"".into(),
+            detail: Some(
+                "connection to server at \"b\" failed: FATAL:  password authentication failed for user \"x\"".into(),
+            ),
+            ..Default::default()
+        };
         assert_eq!(verdict(Err(&e)), Verdict::Verifies);
     }
 

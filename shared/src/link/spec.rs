@@ -38,6 +38,9 @@ pub struct LinkSpec {
     /// Local roles that may query the foreign tables (the report reader among them).
     pub local_roles: Vec<String>,
     pub imports: Vec<ImportSpec>,
+    /// Remote tables the remote admin may not grant SELECT on: left out (and
+    /// reported) when true, refused when false (`OnUngrantable`).
+    pub skip_ungrantable: bool,
     /// The report roles the link makes on the local cluster, when asked to.
     pub report_roles: Option<ReportRolesSpec>,
 }
@@ -109,7 +112,9 @@ impl LinkSpec {
         })
     }
 
-    /// The comment on the remote FDW role: the marker and the link that holds the role now.
+    /// The comment on the remote FDW role and the local types: the marker and the
+    /// link that holds them now (a replacement hands them over, so that the old
+    /// identity's Delete leaves them to the new one).
     pub fn role_comment(&self) -> String {
         format!("{} link={}", self.marker, self.link_id)
     }
@@ -144,6 +149,7 @@ impl fmt::Debug for LinkSpec {
             .field("local_roles", &self.local_roles)
             .field("imports", &self.imports)
             .field("report_roles", &self.report_roles)
+            .field("skip_ungrantable", &self.skip_ungrantable)
             .finish_non_exhaustive()
     }
 }

@@ -47,6 +47,12 @@ pub struct RemoteState {
     /// Connections ordinary roles may open on the remote cluster: max_connections
     /// less the slots reserved for superusers (and, from PostgreSQL 16, reserved_connections).
     pub connection_budget: u32,
+    /// User-defined types the tables of those schemas use, with what they are made of.
+    pub types: BTreeMap<TypeKey, UserType>,
+    /// Columns whose type is (an array of) one of `types`.
+    pub user_typed_columns: Vec<UserTypedColumn>,
+    /// Tables of those schemas on which the remote admin may not grant SELECT, with their owner.
+    pub ungrantable: BTreeMap<(String, String), String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +68,8 @@ pub struct ForeignTableState {
     pub columns: Vec<Column>,
     /// Roles holding SELECT on it (owner excluded).
     pub readers: BTreeSet<String>,
+    /// Local views and materialized views that depend on it ("schema.view").
+    pub dependents: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -74,6 +82,8 @@ pub struct LocalSchemaState {
     pub other_objects: i64,
     /// Roles holding USAGE on the schema (owner excluded).
     pub usage: BTreeSet<String>,
+    /// Whether PUBLIC holds USAGE (as on `public`): then the link grants none of its own.
+    pub public_usage: bool,
 }
 
 /// The local cluster, as the local admin sees it.
@@ -94,8 +104,61 @@ pub struct LocalState {
     pub missing_roles: Vec<String>,
     /// Foreign tables on this server outside the link's local schemas ("schema.table").
     pub server_tables_elsewhere: Vec<String>,
+    /// Types on this cluster named like the remote types the link needs, and
+    /// every type carrying this link's marker.
+    pub types: BTreeMap<TypeKey, UserType>,
+    /// Schemas that hold (or would hold) those types: name to its comment and
+    /// how many objects (relations, types, functions) are in it.
+    pub type_schemas: BTreeMap<String, (Option<String>, i64)>,
     /// The report roles, when the link makes them.
     pub reports: ReportRolesState,
+}
+
+/// A user-defined type, named by (schema, name) as on the remote cluster; the
+/// link makes the same type under the same names on the local cluster, because
+/// IMPORT FOREIGN SCHEMA writes column types qualified with the remote schema.
+pub type TypeKey = (String, String);
+
+/// What a user-defined type is, as far as the link reproduces it. Read the same
+/// way on both clusters, so that equal definitions compare equal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TypeDef {
+    /// Labels in their sort order.
+    Enum { labels: Vec<String> },
+    /// Base type (as `format_type` prints it), NOT NULL, default, and CHECK
+    /// constraints (name, `pg_get_constraintdef`) in name order.
+    Domain {
+        base: String,
+        not_null: bool,
+        default: Option<String>,
+        checks: Vec<(String, String)>,
+    },
+    /// A standalone composite type's attributes.
+    Composite { attributes: Vec<Column> },
+    /// A range type's subtype.
+    Range { subtype: String },
+    /// A type that belongs to an extension: the extension must be installed on both clusters.
+    Extension { extension: String },
+    /// Anything else (a base type written in C, a table's row type): not reproducible.
+    Other { what: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserType {
+    pub def: TypeDef,
+    /// User-defined types this one is made of (a domain's base, a range's subtype, ...).
+    pub depends_on: Vec<TypeKey>,
+    /// The type's comment (fdw-bridge's marker on the local types it made).
+    pub comment: Option<String>,
+}
+
+/// A remote column whose type is (an array of) a user-defined type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserTypedColumn {
+    pub schema: String,
+    pub table: String,
+    pub column: String,
+    pub type_key: TypeKey,
 }
 
 /// A login role on the local cluster.

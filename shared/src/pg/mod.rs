@@ -14,14 +14,15 @@ mod tls;
 mod transaction;
 
 pub use connect::{error_chain, ConnectError, Connector};
-pub use error::PgError;
+pub use error::{shorten, PgError};
 pub(crate) use probe::{probe_login, Login};
 pub use role::{clone_role_name, RolePair};
 pub use sql::{ident, literal};
 pub use target::ConnectTarget;
 pub(crate) use target::{secret_endpoint, DEFAULT_PORT};
 pub use tls::{client_config, TlsError};
-pub(crate) use transaction::{apply_in_transaction, prepare_in_transaction};
+pub use transaction::DEFAULT_LOCK_TIMEOUT;
+pub(crate) use transaction::{apply_in_transaction, apply_with_lock_timeout, prepare_in_transaction, LockWatch};
 
 /// SQLSTATE codes by name (PostgreSQL's Appendix A), as tokio-postgres spells them.
 pub use tokio_postgres::error::SqlState;

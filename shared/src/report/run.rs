@@ -287,7 +287,7 @@ impl Runner {
         match result {
             Ok(rows) => Ok((pushdown, rows)),
             Err(e) => {
-                let refused_for_now = retry::refused_for_now(e.code.as_ref(), &e.message);
+                let refused_for_now = retry::refused_for_now(e.code.as_ref(), &e.message_and_detail());
                 let timed_out = e.code == Some(SqlState::QUERY_CANCELED) && e.message.contains("statement timeout");
                 let mut error = e.to_string();
                 if timed_out {

@@ -87,6 +87,7 @@ mod tests {
                     during: "ALTER ROLE".into(),
                     code: Some(code),
                     message: "m".into(),
+                    ..Default::default()
                 },
             })
         };

@@ -11,7 +11,10 @@ use super::store::RotationStore;
 use crate::aws::secrets::SecretSource;
 use crate::pg::role::RolePair;
 use crate::pg::sql::Statement;
-use crate::pg::{apply_in_transaction, prepare_in_transaction, probe_login, ConnectTarget, Connector, Login, PgError};
+use crate::pg::{
+    apply_in_transaction, prepare_in_transaction, probe_login, ConnectTarget, Connector, Login, PgError,
+    DEFAULT_LOCK_TIMEOUT,
+};
 use std::sync::Arc;
 use tokio_postgres::Client;
 
@@ -229,7 +232,7 @@ impl Rotator {
             cluster: local_label(&pending),
             source,
         };
-        let local = prepare_in_transaction(&mut admin, &statements)
+        let local = prepare_in_transaction(&mut admin, &statements, DEFAULT_LOCK_TIMEOUT, None)
             .await
             .map_err(local_error)?;
         if let Some((mut master, remote_statements)) = remote {

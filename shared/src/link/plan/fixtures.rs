@@ -38,6 +38,7 @@ pub(super) fn spec() -> LinkSpec {
             exclude: vec!["secrets".into()],
         }],
         report_roles: None,
+        skip_ungrantable: false,
     }
 }
 
@@ -110,6 +111,7 @@ pub(super) fn local_converged() -> LocalState {
                         server: "orders_link".into(),
                         columns: vec![col("id", "bigint"), col("amount", "numeric(12,2)")],
                         readers: ["report_reader".to_string()].into(),
+                        dependents: Vec::new(),
                     },
                 )]
                 .into(),

@@ -20,7 +20,10 @@ pub(super) fn plan_schema_grants(
     let readers: BTreeSet<&String> = spec.local_roles.iter().collect();
     let usage: BTreeSet<String> = state.map(|s| s.usage.clone()).unwrap_or_default();
     let not_ours = |r: &&String| !readers.contains(r) && *r != &spec.local_admin_user;
-    for role in readers.iter().filter(|r| !usage.contains(**r)) {
+    // Where every role may already use the schema (PUBLIC holds USAGE, as on
+    // `public`), a grant of the link's own would outlive it: none is made.
+    let public_usage = state.is_some_and(|s| s.public_usage);
+    for role in readers.iter().filter(|r| !usage.contains(**r) && !public_usage) {
         out.push(Statement::plain(format!(
             "GRANT USAGE ON SCHEMA {} TO {}",
             ident(schema),

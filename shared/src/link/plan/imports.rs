@@ -64,6 +64,21 @@ pub(super) fn plan_schema_imports(
             _ => plan.dropped.push(name.clone()),
         }
     }
+    // Dropping a foreign table would take the user's views with it (or fail):
+    // refuse before anything is changed, naming them.
+    for name in &plan.dropped {
+        if let Some(ft) = state.foreign_tables.get(name).filter(|ft| !ft.dependents.is_empty()) {
+            return Err(LinkPlanError::DependentViews {
+                table: format!("{schema}.{name}"),
+                views: ft.dependents.join(", "),
+                why: if wanted.iter().any(|t| &t.name == name) {
+                    "its remote columns changed, so it must be imported again"
+                } else {
+                    "it is no longer exposed"
+                },
+            });
+        }
+    }
     if !plan.dropped.is_empty() {
         let names: Vec<String> = plan.dropped.iter().map(|n| qualified(schema, n)).collect();
         plan.statements

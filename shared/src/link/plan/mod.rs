@@ -15,12 +15,13 @@ mod remote;
 mod removal;
 mod report_roles;
 mod server;
+mod types;
 
 pub use remote::{plan_remote, plan_remote_removal};
 pub use removal::plan_local_removal;
 
 use super::spec::LinkSpec;
-use super::state::{Column, LocalState, RemoteState};
+use super::state::{Column, LocalSchemaState, LocalState, RemoteState};
 use crate::pg::sql::{ident, literal, Statement, REDACTED};
 use std::collections::BTreeMap;
 
@@ -66,6 +67,33 @@ pub enum LinkPlanError {
     LocalRoleNotOurs { role: String, owner: String },
     #[error("schema fdw_reports on the local cluster belongs to {owner:?}, not to this link or the local admin: give it and its tables to {writer:?} (ALTER SCHEMA fdw_reports OWNER TO ...), or drop it")]
     ReportsSchemaNotOurs { owner: String, writer: String },
+    #[error("remote column {table}.{column} has type {type_name}, which the link cannot reproduce on the local cluster: {why}; or leave {table} out with ExcludeTables")]
+    TypeNotReproducible {
+        table: String,
+        column: String,
+        type_name: String,
+        why: String,
+    },
+    #[error("foreign table {table} must be dropped ({why}) but local views depend on it: {views}. Drop those views (keep their definitions: pg_get_viewdef), run the Update again, then re-create them; fdw-bridge never drops objects it did not make")]
+    DependentViews {
+        table: String,
+        views: String,
+        why: &'static str,
+    },
+    #[error("remote table {table} is owned by {owner} and the remote admin may not grant SELECT on it: as {owner} (or a superuser) run GRANT SELECT ON {table} TO {admin} WITH GRANT OPTION, or list it in ExcludeTables, or set OnUngrantable: Skip")]
+    Ungrantable {
+        table: String,
+        owner: String,
+        admin: String,
+    },
+    #[error("type {type_name} already exists on the local cluster and {owner}: the link makes remote types under the remote schema's name; drop or rename the local type, or exclude the tables that use it")]
+    TypeNotOurs { type_name: String, owner: String },
+    #[error("type {type_name} changed on the remote cluster in a way the link does not follow in place (only enum labels added are): local {local}, remote {remote}; Delete and re-create the link, or drop the foreign tables that use it and the type on the local cluster, then Update")]
+    TypeChanged {
+        type_name: String,
+        local: String,
+        remote: String,
+    },
 }
 
 /// One remote table as it will appear locally.
@@ -98,6 +126,9 @@ pub fn exposed_tables(spec: &LinkSpec, remote: &RemoteState) -> Result<Vec<Expos
             });
         }
         for (name, columns) in tables.iter().filter(|(name, _)| import.exposes(name)) {
+            if ungrantable(remote, &import.remote_schema, name).is_some() {
+                continue;
+            }
             if out
                 .iter()
                 .any(|t| t.local_schema == import.local_schema && &t.name == name)
@@ -118,6 +149,40 @@ pub fn exposed_tables(spec: &LinkSpec, remote: &RemoteState) -> Result<Vec<Expos
     Ok(out)
 }
 
+/// The owner of a remote table the remote admin may not grant SELECT on, unless
+/// the FDW role already holds SELECT on it (granted by its owner).
+fn ungrantable<'a>(remote: &'a RemoteState, schema: &str, table: &str) -> Option<&'a String> {
+    let key = (schema.to_string(), table.to_string());
+    let granted = remote.fdw_role.as_ref().is_some_and(|r| r.grants.tables.contains(&key));
+    remote.ungrantable.get(&key).filter(|_| !granted)
+}
+
+/// Remote tables the link leaves out because the remote admin may not grant
+/// SELECT on them ("schema.table (owner)"), or the refusal when `OnUngrantable`
+/// is Fail or the table is named in IncludeTables.
+pub fn skipped_tables(spec: &LinkSpec, remote: &RemoteState) -> Result<Vec<String>, LinkPlanError> {
+    let mut out = Vec::new();
+    for import in &spec.imports {
+        let Some(tables) = remote.schemas.get(&import.remote_schema) else {
+            continue;
+        };
+        for name in tables.keys().filter(|name| import.exposes(name)) {
+            let Some(owner) = ungrantable(remote, &import.remote_schema, name) else {
+                continue;
+            };
+            if !spec.skip_ungrantable || import.include.contains(name) {
+                return Err(LinkPlanError::Ungrantable {
+                    table: crate::pg::sql::qualified(&import.remote_schema, name),
+                    owner: owner.clone(),
+                    admin: crate::pg::sql::ident(&spec.remote_admin_user),
+                });
+            }
+            out.push(format!("{}.{} (owner {owner})", import.remote_schema, name));
+        }
+    }
+    Ok(out)
+}
+
 /// Statements for the local cluster, and the foreign tables that are new (to ANALYZE).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct LocalPlan {
@@ -126,9 +191,15 @@ pub struct LocalPlan {
     pub imported: Vec<(String, String)>,
 }
 
-/// The local cluster: server, user mappings, then each local schema's foreign
-/// tables and grants.
-pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable]) -> Result<LocalPlan, LinkPlanError> {
+/// The local cluster: server, user mappings, the user-defined types the
+/// columns need, then each local schema's foreign tables and grants, and last
+/// the types nothing uses any more.
+pub fn plan_local(
+    spec: &LinkSpec,
+    remote: &RemoteState,
+    local: &LocalState,
+    exposed: &[ExposedTable],
+) -> Result<LocalPlan, LinkPlanError> {
     if !local.missing_roles.is_empty() {
         return Err(LinkPlanError::LocalRolesMissing {
             roles: local.missing_roles.join(", "),
@@ -141,8 +212,18 @@ pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable])
     };
     plan.statements.extend(server::plan_server(spec, local)?);
     plan.statements.extend(mappings::plan_user_mappings(spec, local));
+    let types = types::plan_types(spec, remote, local, exposed)?;
+    plan.statements.extend(types.before);
+    // A LocalSchema that the types step made (types and tables share its name) is not made twice.
+    let made_for_types = LocalSchemaState {
+        comment: Some(spec.marker.clone()),
+        ..Default::default()
+    };
     for schema in spec.local_schemas() {
-        let state = local.schemas.get(&schema);
+        let state = local
+            .schemas
+            .get(&schema)
+            .or_else(|| types.created_schemas.contains(&schema).then_some(&made_for_types));
         let wanted: Vec<&ExposedTable> = exposed.iter().filter(|t| t.local_schema == schema).collect();
         let imports = imports::plan_schema_imports(spec, &schema, state, &wanted)?;
         let grants = grants::plan_schema_grants(spec, &schema, state, &wanted, &imports);
@@ -151,6 +232,19 @@ pub fn plan_local(spec: &LinkSpec, local: &LocalState, exposed: &[ExposedTable])
         plan.statements.extend(imports.statements);
         plan.statements.extend(grants);
     }
+    // Schemas the link made that are no longer asked for (a renamed LocalSchema):
+    // their foreign tables go, and the schema when nothing else is in it.
+    let wanted_schemas = spec.local_schemas();
+    for (schema, state) in local.schemas.iter().filter(|(name, state)| {
+        !wanted_schemas.contains(name)
+            && spec.owns(state.comment.as_ref())
+            && !types.needed.iter().any(|k| &k.0 == *name)
+    }) {
+        removal::refuse_dependents(spec, schema, state, "its LocalSchema is no longer asked for")?;
+        plan.statements
+            .extend(removal::remove_from_schema(spec, schema, state, local));
+    }
+    plan.statements.extend(types.after);
     Ok(plan)
 }
 

@@ -28,7 +28,7 @@ fn create_from_nothing_makes_role_grants_server_mappings_and_imports() {
         current_user: "users_admin".into(),
         ..Default::default()
     };
-    let plan = plan_local(&s, &local, &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local, &exposed).unwrap();
     let l = shown(&plan.statements);
     assert_eq!(l[0], "CREATE EXTENSION IF NOT EXISTS postgres_fdw");
     assert!(l[1].starts_with("CREATE SERVER \"orders_link\" FOREIGN DATA WRAPPER postgres_fdw OPTIONS ("));
@@ -58,7 +58,7 @@ fn converged_state_plans_nothing() {
     let exposed = exposed_tables(&s, &remote).unwrap();
     assert!(plan_remote(&s, &remote, &exposed).unwrap().is_empty());
     assert_eq!(
-        plan_local(&s, &local_converged(), &exposed).unwrap(),
+        plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap(),
         LocalPlan::default()
     );
 }
@@ -68,14 +68,14 @@ fn one_changed_option_is_one_alter() {
     let mut s = spec();
     s.server_options.insert("fetch_size".into(), "5000".into());
     let exposed = exposed_tables(&s, &remote_converged()).unwrap();
-    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap();
     assert_eq!(
         shown(&plan.statements),
         vec!["ALTER SERVER \"orders_link\" OPTIONS (SET \"fetch_size\" '5000')"]
     );
     s.server_options.insert("async_capable".into(), "true".into());
     s.server_options.remove("fetch_size");
-    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap();
     assert_eq!(
         shown(&plan.statements),
         vec!["ALTER SERVER \"orders_link\" OPTIONS (ADD \"async_capable\" 'true', DROP \"fetch_size\")"]
@@ -93,7 +93,7 @@ fn new_password_alters_role_and_every_mapping_without_showing_it() {
         shown(&plan_remote(&s, &remote, &exposed).unwrap()),
         vec!["ALTER ROLE \"fdw_orders\" PASSWORD '********'"]
     );
-    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap();
     let mut l = shown(&plan.statements);
     l.sort();
     assert_eq!(
@@ -117,7 +117,11 @@ fn dropped_role_and_table_are_revoked_and_removed() {
     s.imports[0].include = vec!["orders".into()];
     let remote = remote_converged();
     let exposed = exposed_tables(&s, &remote).unwrap();
-    let l = shown(&plan_local(&s, &local_converged(), &exposed).unwrap().statements);
+    let l = shown(
+        &plan_local(&s, &remote_fresh(), &local_converged(), &exposed)
+            .unwrap()
+            .statements,
+    );
     assert_eq!(
         l,
         vec![
@@ -140,7 +144,7 @@ fn changed_remote_columns_are_reimported() {
         .unwrap()
         .push(col("status", "text"));
     let exposed = exposed_tables(&s, &remote).unwrap();
-    let plan = plan_local(&s, &local_converged(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &local_converged(), &exposed).unwrap();
     assert_eq!(
         shown(&plan.statements),
         vec![
@@ -192,7 +196,7 @@ fn refusals_name_the_cause() {
     let mut local = local_converged();
     local.server.as_mut().unwrap().comment = None;
     assert!(matches!(
-        plan_local(&spec(), &local, &[]),
+        plan_local(&spec(), &remote_fresh(), &local, &[]),
         Err(LinkPlanError::ServerNotOurs { .. })
     ));
     // Removal leaves a server it did not make alone.
@@ -200,7 +204,7 @@ fn refusals_name_the_cause() {
 
     let mut local = local_converged();
     local.missing_roles = vec!["ghost".into()];
-    assert!(plan_local(&spec(), &local, &[])
+    assert!(plan_local(&spec(), &remote_fresh(), &local, &[])
         .unwrap_err()
         .to_string()
         .contains("ghost"));
@@ -215,7 +219,7 @@ fn refusals_name_the_cause() {
         .insert("orders".into());
     let exposed = exposed_tables(&spec(), &remote_converged()).unwrap();
     assert!(matches!(
-        plan_local(&spec(), &local, &exposed),
+        plan_local(&spec(), &remote_fresh(), &local, &exposed),
         Err(LinkPlanError::LocalNameTaken { .. })
     ));
 }
@@ -228,7 +232,7 @@ fn hostile_names_are_quoted_as_single_identifiers() {
     s.imports[0].local_schema = hostile.into();
     s.local_roles = vec![hostile.into()];
     let exposed = exposed_tables(&s, &remote_fresh()).unwrap();
-    let plan = plan_local(&s, &LocalState::default(), &exposed).unwrap();
+    let plan = plan_local(&s, &remote_fresh(), &LocalState::default(), &exposed).unwrap();
     for st in &plan.statements {
         // Every occurrence is inside a doubled-quote identifier.
         assert!(!st.sql().contains("x\"; DROP"), "{}", st.sql());
@@ -326,12 +330,19 @@ fn mappings_the_admin_cannot_read_follow_the_admins_own() {
     local.mappings.insert("report_reader".into(), BTreeMap::new());
     let remote = remote_converged();
     let exposed = exposed_tables(&s, &remote).unwrap();
-    assert!(plan_local(&s, &local, &exposed).unwrap().statements.is_empty());
+    assert!(plan_local(&s, &remote_fresh(), &local, &exposed)
+        .unwrap()
+        .statements
+        .is_empty());
 
     // A new password: the admin's mapping is altered, the hidden one written anew.
     let mut rotated = s.clone();
     rotated.fdw_password = Password("new".into());
-    let shown = shown(&plan_local(&rotated, &local, &exposed).unwrap().statements);
+    let shown = shown(
+        &plan_local(&rotated, &remote_fresh(), &local, &exposed)
+            .unwrap()
+            .statements,
+    );
     assert_eq!(
         shown,
         vec![
@@ -359,7 +370,11 @@ fn after_rotation_to_the_clone_the_mappings_follow_the_secret() {
     // Remote: nothing; the base role keeps its grants and its old password.
     assert!(plan_remote(&s, &remote, &exposed).unwrap().is_empty());
     // Local: the mappings move to the clone.
-    let plan = shown(&plan_local(&s, &local_converged(), &exposed).unwrap().statements);
+    let plan = shown(
+        &plan_local(&s, &remote_fresh(), &local_converged(), &exposed)
+            .unwrap()
+            .statements,
+    );
     assert!(plan.iter().all(|st| st.contains("ALTER USER MAPPING")), "{plan:?}");
     assert!(plan.iter().all(|st| st.contains("'fdw_orders_clone'")), "{plan:?}");
 
@@ -409,4 +424,115 @@ fn the_fdw_roles_share_of_the_remote_connections_is_kept_or_set() {
     // A tiny remote cluster still lets the link open one connection.
     assert_eq!(super::remote::default_connection_limit(2), 1);
     assert_eq!(super::remote::default_connection_limit(197), 65);
+}
+
+#[test]
+fn a_renamed_local_schema_leaves_nothing_behind_on_update() {
+    let mut s = spec();
+    s.imports[0].local_schema = "orders_remote_v2".into();
+    let remote = remote_converged();
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    let local = local_converged();
+    let plan = shown(&plan_local(&s, &remote, &local, &exposed).unwrap().statements);
+    assert!(
+        plan.contains(&"CREATE SCHEMA \"orders_remote_v2\"".to_string()),
+        "{plan:?}"
+    );
+    let drop_tables = plan
+        .iter()
+        .position(|p| p == "DROP FOREIGN TABLE \"orders_remote\".\"orders\"")
+        .expect("the old schema's tables go");
+    let drop_schema = plan
+        .iter()
+        .position(|p| p == "DROP SCHEMA \"orders_remote\"")
+        .expect("the old schema goes");
+    assert!(drop_tables < drop_schema);
+    // A schema with the marker of another link, or none, is not touched.
+    let mut local = local_converged();
+    if let Some(old) = local.schemas.get_mut("orders_remote") {
+        old.comment = Some("managed by fdw-bridge: another".into());
+    }
+    let plan = shown(&plan_local(&s, &remote, &local, &exposed).unwrap().statements);
+    assert!(!plan.iter().any(|p| p.contains("DROP")), "{plan:?}");
+}
+
+#[test]
+fn no_usage_grant_of_its_own_where_public_already_has_usage() {
+    let mut s = spec();
+    s.imports[0].local_schema = "public".into();
+    let remote = remote_converged();
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    let mut local = local_converged();
+    local.schemas.insert(
+        "public".into(),
+        LocalSchemaState {
+            public_usage: true,
+            ..Default::default()
+        },
+    );
+    let plan = shown(&plan_local(&s, &remote, &local, &exposed).unwrap().statements);
+    assert!(!plan.iter().any(|p| p.starts_with("GRANT USAGE")), "{plan:?}");
+    assert!(plan.iter().any(|p| p.starts_with("GRANT SELECT")), "{plan:?}");
+}
+
+#[test]
+fn ungrantable_tables_are_skipped_and_listed_or_refused_by_name() {
+    let mut s = spec();
+    s.imports[0].exclude.clear();
+    let mut remote = remote_converged();
+    remote
+        .ungrantable
+        .insert(("public".into(), "secrets".into()), "billing".into());
+    s.skip_ungrantable = true;
+    assert_eq!(skipped_tables(&s, &remote).unwrap(), ["public.secrets (owner billing)"]);
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    assert_eq!(exposed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["orders"]);
+    s.skip_ungrantable = false;
+    let e = skipped_tables(&s, &remote).unwrap_err().to_string();
+    assert!(
+        e.contains("remote table \"public\".\"secrets\" is owned by billing")
+            && e.contains("GRANT SELECT ON \"public\".\"secrets\" TO \"orders_admin\" WITH GRANT OPTION"),
+        "{e}"
+    );
+    // Named in IncludeTables: refused even with Skip.
+    s.skip_ungrantable = true;
+    s.imports[0].include = vec!["secrets".into()];
+    assert!(skipped_tables(&s, &remote).is_err());
+    // Already granted to the FDW role by its owner: nothing to skip.
+    if let Some(role) = remote.fdw_role.as_mut() {
+        role.grants.tables.insert(("public".into(), "secrets".into()));
+    }
+    assert!(skipped_tables(&s, &remote).unwrap().is_empty());
+}
+
+#[test]
+fn a_reimport_or_delete_under_a_users_view_is_refused_naming_it() {
+    let s = spec();
+    let mut local = local_converged();
+    if let Some(ft) = local
+        .schemas
+        .get_mut("orders_remote")
+        .and_then(|schema| schema.foreign_tables.get_mut("orders"))
+    {
+        ft.dependents = vec!["reports.big_orders".into()];
+    }
+    let mut remote = remote_converged();
+    if let Some(t) = remote.schemas.get_mut("public").and_then(|p| p.get_mut("orders")) {
+        t.push(col("note", "text"));
+    }
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    let e = plan_local(&s, &remote, &local, &exposed).unwrap_err().to_string();
+    assert!(
+        e.starts_with("foreign table orders_remote.orders must be dropped (its remote columns changed")
+            && e.contains("reports.big_orders"),
+        "{e}"
+    );
+    // Unchanged columns: the view is no obstacle.
+    let same = exposed_tables(&s, &remote_converged()).unwrap();
+    assert!(plan_local(&s, &remote_converged(), &local, &same).is_ok());
+    let e = plan_local_removal(&s, &local).unwrap_err().to_string();
+    assert!(
+        e.contains("the link is being removed") && e.contains("reports.big_orders"),
+        "{e}"
+    );
 }
