@@ -3,6 +3,8 @@
 //! file that `stack/stack.sh up` writes. Nothing here is faked: requests go
 //! through the real handler, the real AWS SDK and real TLS sessions.
 
+pub mod delay_proxy;
+
 use fdw_bridge::aws::RdsEndpointSource;
 use fdw_bridge::aws::SecretsManagerSource;
 use fdw_bridge::bootstrap::http_client;
