@@ -54,11 +54,12 @@ pub fn user_shapes() -> Vec<Case> {
               GROUP BY u.country ORDER BY u.country",
         ),
         // now() is not immutable: postgres_fdw never ships it, so the filter runs on A.
+        // Whole days, so that the shape and its pattern (run seconds apart) see the same window.
         shape(
             "window_now_60d",
             "SELECT o.status, count(*) AS orders, sum(o.total_cents) AS revenue_cents
                FROM {r}.orders o
-              WHERE o.created_at >= now() - interval '60 days'
+              WHERE o.created_at >= date_trunc('day', now()) - interval '60 days'
               GROUP BY o.status ORDER BY o.status",
         ),
         shape(
@@ -125,7 +126,7 @@ pub fn documented_patterns() -> Vec<Case> {
             "window_now_60d.initplan",
             "SELECT o.status, count(*) AS orders, sum(o.total_cents) AS revenue_cents
                FROM {r}.orders o
-              WHERE o.created_at >= (SELECT now() - interval '60 days')
+              WHERE o.created_at >= (SELECT date_trunc('day', now()) - interval '60 days')
               GROUP BY o.status ORDER BY o.status",
         ),
         // The distinct customers with an order, computed on B.

@@ -1,6 +1,9 @@
 //! A TCP proxy on loopback that holds every chunk of bytes for a fixed delay in
 //! each direction, as between availability zones (about 0.5 ms each way), so
-//! the bench can show what a round trip between the clusters costs.
+//! the bench can show what a round trip between the clusters costs. AWS gives
+//! "single-digit millisecond latency" between the AZs of a Region
+//! (https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/availability-zones.html);
+//! 1 ms per round trip is the low end of that, so the figures are a floor.
 //!
 //! Each direction of a connection has a reader thread and a writer thread: the
 //! reader stamps each chunk with the time it may leave, the writer sleeps until
