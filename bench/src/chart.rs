@@ -41,12 +41,23 @@ pub fn draw(rows: &[Row], network: &str, path: &Path, title: &str) -> Result<(),
             .margin(8)
             .x_label_area_size(32)
             .y_label_area_size(52)
-            .build_cartesian_2d((x0 / 1.5..x1 * 1.5).log_scale(), (y0 / 1.5..y1 * 1.5).log_scale())?;
+            .build_cartesian_2d(
+                (x0 / 1.5..x1 * 1.5).log_scale(),
+                (y0 / 1.5..y1 * 1.5).log_scale().base(2.0),
+            )?;
         chart
             .configure_mesh()
             .x_desc("orders on B")
             .y_desc("median ms")
             .x_label_formatter(&|x| short(*x))
+            .y_labels(8)
+            .y_label_formatter(&|y| {
+                if *y >= 10.0 {
+                    format!("{y:.0}")
+                } else {
+                    format!("{y:.1}")
+                }
+            })
             .label_style(("sans-serif", 11))
             .draw()?;
         for (k, way) in crate::ways::WAYS.iter().enumerate() {

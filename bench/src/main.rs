@@ -6,6 +6,7 @@
 //!
 //!   FDW_STACK_DIR=/tmp/fdw-bench-stack fdw-bench [--scales 10000x100000,100000x1000000]
 //!       [--large] [--runs 5] [--delayed-runs 3] [--out docs/bench] [--no-delay] [--no-latency]
+//!   fdw-bench --chart-only [--out docs/bench]     (redraw the charts from results.csv)
 //!
 //! The bench (re)loads its stack at each scale with `stack/stack.sh up` and
 //! loads pg_stat_statements on the clusters (FDW_STACK_PRELOAD) to count what
@@ -34,6 +35,8 @@ struct Options {
     out: PathBuf,
     delay: bool,
     latency: bool,
+    /// Redraw the charts from the output folder's results.csv, measure nothing.
+    chart_only: bool,
 }
 
 fn options() -> Options {
@@ -45,6 +48,7 @@ fn options() -> Options {
         out: repo.join("docs/bench"),
         delay: true,
         latency: true,
+        chart_only: false,
     };
     let mut large = std::env::var("FDW_BENCH_LARGE").is_ok_and(|v| v == "1");
     if let Ok(s) = std::env::var("FDW_BENCH_SCALES") {
@@ -61,6 +65,7 @@ fn options() -> Options {
             "--out" => o.out = PathBuf::from(value()),
             "--no-delay" => o.delay = false,
             "--no-latency" => o.latency = false,
+            "--chart-only" => o.chart_only = true,
             // cargo bench passes --bench to harness=false targets.
             "--bench" => {}
             other => panic!("unknown argument {other} (see the top of bench/src/main.rs)"),
@@ -106,6 +111,12 @@ fn stack_up(users: u64, orders: u64) {
 async fn main() {
     let o = options();
     std::fs::create_dir_all(&o.out).unwrap_or_else(|e| panic!("{}: {e}", o.out.display()));
+    if o.chart_only {
+        let csv = o.out.join("results.csv");
+        let text = std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{}: {e}", csv.display()));
+        draw_charts(&output::parse_csv(&text), &o.out);
+        return;
+    }
     let mut rows: Vec<Row> = Vec::new();
     let mut notes = String::new();
     let mut proxy: Option<DelayProxy> = None;
@@ -221,17 +232,21 @@ async fn main() {
         std::env::var("FDW_BENCH_MACHINE").unwrap_or_else(|_| "an unnamed machine (set FDW_BENCH_MACHINE)".into())
     );
     write(&o.out.join("results.md"), &format!("{header}{notes}"));
+    draw_charts(&rows, &o.out);
+    println!("[bench] results.csv and results.md in {}", o.out.display());
+}
+
+fn draw_charts(rows: &[Row], out: &Path) {
     for (network, file) in [("loopback", "loopback.png"), ("+0.5ms", "delayed.png")] {
         if !rows.iter().any(|r| r.network == network) {
             continue;
         }
         let title = format!("median ms against scale, {network} between A and B: co-located, how-to link, fdw-bridge");
-        match chart::draw(&rows, network, &o.out.join(file), &title) {
-            Ok(()) => println!("[bench] chart {}", o.out.join(file).display()),
+        match chart::draw(rows, network, &out.join(file), &title) {
+            Ok(()) => println!("[bench] chart {}", out.join(file).display()),
             Err(e) => panic!("drawing {file}: {e}"),
         }
     }
-    println!("[bench] results.csv and results.md in {}", o.out.display());
 }
 
 /// Each documented pattern (`<shape>.<pattern>`) must answer exactly what its shape does.

@@ -26,6 +26,45 @@ pub fn csv_line(r: &Row) -> String {
     )
 }
 
+/// Rows back from a CSV this bench wrote (to redraw the charts: `--chart-only`).
+pub fn parse_csv(text: &str) -> Vec<Row> {
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 11, "results.csv: unexpected line {line:?}");
+            let num = |i: usize| -> i64 { f[i].parse().unwrap_or_else(|_| panic!("results.csv: {line:?}")) };
+            let way = crate::ways::WAYS
+                .iter()
+                .find(|w| **w == f[5])
+                .unwrap_or_else(|| panic!("results.csv: unknown way in {line:?}"));
+            Row {
+                users: num(0) as u64,
+                orders: num(1) as u64,
+                network: f[2].to_string(),
+                sample: Sample {
+                    case: f[3].to_string(),
+                    kind: if f[4] == "report" { "report" } else { "shape" },
+                    way,
+                    median_ms: f[6].parse().unwrap_or_else(|_| panic!("results.csv: {line:?}")),
+                    runs: num(7) as usize,
+                    rows: num(8) as usize,
+                    digest: String::new(),
+                    traffic: if f[9].is_empty() {
+                        None
+                    } else {
+                        Some(crate::traffic::Traffic {
+                            fetched_rows: num(9),
+                            round_trips: num(10),
+                        })
+                    },
+                },
+            }
+        })
+        .collect()
+}
+
 fn find<'a>(rows: &'a [Row], users: u64, network: &str, case: &str, way: &str) -> Option<&'a Row> {
     rows.iter()
         .find(|r| r.users == users && r.network == network && r.sample.case == case && r.sample.way == way)
