@@ -96,8 +96,12 @@ fn bounds(v: &[f64]) -> (f64, f64) {
     }
 }
 
+/// Powers of ten only: the log axis puts a mesh line at every step between them.
 fn short(x: f64) -> String {
-    if x >= 1e6 {
+    let exponent = x.log10();
+    if (exponent - exponent.round()).abs() > 1e-6 {
+        String::new()
+    } else if x >= 1e6 {
         format!("{}M", x / 1e6)
     } else if x >= 1e3 {
         format!("{}k", x / 1e3)

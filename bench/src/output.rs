@@ -73,7 +73,11 @@ fn find<'a>(rows: &'a [Row], users: u64, network: &str, case: &str, way: &str) -
 /// The comparison at one scale and network: medians, ratios, and what crossed the link.
 pub fn table(rows: &[Row], users: u64, orders: u64, network: &str) -> String {
     let mut out = String::new();
-    let runs = rows.first().map(|r| r.sample.runs).unwrap_or(0);
+    let runs = rows
+        .iter()
+        .find(|r| r.users == users && r.network == network)
+        .map(|r| r.sample.runs)
+        .unwrap_or(0);
     let _ = writeln!(
         out,
         "\n{users} users x {orders} orders, {network}: median of {runs} runs (ms); rows fetched from B / round trips per run\n"
