@@ -185,6 +185,12 @@ max_wal_size = 2GB
 checkpoint_timeout = 30min
 maintenance_work_mem = 256MB
 CONF
+  # The bench counts what crosses the link in pg_stat_statements (FDW_STACK_PRELOAD=pg_stat_statements);
+  # a preload library takes effect at the next start of the cluster.
+  if [[ -n "${FDW_STACK_PRELOAD:-}" ]]; then
+    [[ "$FDW_STACK_PRELOAD" =~ ^[a-z_,]+$ ]] || die "FDW_STACK_PRELOAD: library names only"
+    printf "shared_preload_libraries = '%s'\npg_stat_statements.track = all\n" "$FDW_STACK_PRELOAD" >> "$data/fdw-stack.conf"
+  fi
   chown postgres:postgres "$data/pg_hba.conf" "$data/fdw-stack.conf"
 }
 

@@ -14,8 +14,10 @@
 //! - `rotation`: starting rotations as Secrets Manager does, and fdw-rotate's handler;
 //! - `function_log`: the function's log, captured the way Lambda would print it;
 //! - `leak_watch`: no password in the function's log or either server's log;
-//! - `names`: names no other test uses.
+//! - `names`: names no other test uses;
+//! - `delay_proxy`: a TCP proxy that adds latency between the clusters (benchmarks).
 
+pub mod delay_proxy;
 mod function_log;
 mod invocation;
 mod leak_watch;

@@ -1,6 +1,6 @@
 //! How long a Create and a Delete take through the real handler against the
-//! local stack: for the sample schema (2 remote tables) and for a schema of 100
-//! remote tables. Prints a table of medians; asserts nothing about time.
+//! local stack: for the sample schema (2 remote tables) and for schemas of 10
+//! and 300 remote tables. Prints a table of medians; asserts nothing about time.
 //!
 //!     make bench            (or: cargo bench -p fdw-bootstrap --bench create_link)
 
@@ -14,7 +14,8 @@ use serde_json::json;
 use std::time::Duration;
 
 const RUNS: usize = 5;
-const WIDE_TABLES: usize = 100;
+/// Remote schemas of this many tables (issue 13: a Create for 10 and 300).
+const WIDE: [usize; 2] = [10, 300];
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -26,17 +27,21 @@ async fn main() {
     let stack = Stack::get();
     let bootstrap = stack.bootstrap().await;
 
-    // A remote schema of 100 tables, 6 columns each, a few rows each.
+    // Remote schemas of 10 and 300 tables, 6 columns each, a few rows each.
     let b = stack.superuser('b', "orders").await;
-    let mut ddl =
-        String::from("DROP SCHEMA IF EXISTS bench_wide CASCADE; CREATE SCHEMA bench_wide AUTHORIZATION orders_admin;");
-    for i in 0..WIDE_TABLES {
+    let mut ddl = String::new();
+    for n in WIDE {
         ddl.push_str(&format!(
-            "CREATE TABLE bench_wide.t{i:03} (id bigint PRIMARY KEY, name text, amount numeric(12,2), \
-             created_at timestamptz, flags int[], payload jsonb);
-             INSERT INTO bench_wide.t{i:03} SELECT g, 'n' || g, g * 1.5, now(), ARRAY[g], '{{}}' FROM generate_series(1, 50) g;
-             ALTER TABLE bench_wide.t{i:03} OWNER TO orders_admin;"
+            "DROP SCHEMA IF EXISTS bench_wide_{n} CASCADE; CREATE SCHEMA bench_wide_{n} AUTHORIZATION orders_admin;"
         ));
+        for i in 0..n {
+            ddl.push_str(&format!(
+                "CREATE TABLE bench_wide_{n}.t{i:03} (id bigint PRIMARY KEY, name text, amount numeric(12,2), \
+                 created_at timestamptz, flags int[], payload jsonb);
+                 INSERT INTO bench_wide_{n}.t{i:03} SELECT g, 'n' || g, g * 1.5, now(), ARRAY[g], '{{}}' FROM generate_series(1, 50) g;
+                 ALTER TABLE bench_wide_{n}.t{i:03} OWNER TO orders_admin;"
+            ));
+        }
     }
     b.batch_execute(&ddl).await.expect("creating bench_wide on cluster B");
 
@@ -45,10 +50,11 @@ async fn main() {
         "{:<38} {:>8} {:>12} {:>12}",
         "remote schema", "tables", "Create", "Delete"
     );
-    for (label, remote_schema) in [
-        ("public (sample: orders, order_items)", "public"),
-        ("bench_wide (100 tables)", "bench_wide"),
-    ] {
+    let mut schemas = vec![("public (sample: orders, order_items)".to_string(), "public".to_string())];
+    for n in WIDE {
+        schemas.push((format!("bench_wide_{n} ({n} tables)"), format!("bench_wide_{n}")));
+    }
+    for (label, remote_schema) in schemas {
         let (mut creates, mut deletes) = (Vec::new(), Vec::new());
         let mut tables = String::new();
         for _ in 0..RUNS {
@@ -85,7 +91,9 @@ async fn main() {
             median(deletes).as_secs_f64() * 1000.0
         );
     }
-    b.batch_execute("DROP SCHEMA bench_wide CASCADE")
-        .await
-        .expect("dropping bench_wide");
+    for n in WIDE {
+        b.batch_execute(&format!("DROP SCHEMA bench_wide_{n} CASCADE"))
+            .await
+            .expect("dropping bench_wide");
+    }
 }

@@ -24,6 +24,44 @@ pub struct ForeignScan {
     /// when known: what a whole-table fetch brings across, whatever is
     /// filtered locally afterwards ("Plan Rows" counts only what survives).
     pub table_rows: Option<f64>,
+    /// The query-writing pattern that keeps this scan from fetching the whole table.
+    pub fix: Fix,
+}
+
+/// The patterns of the README's "Writing fast cross-database queries", chosen
+/// from where the scan sits in the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fix {
+    /// A local filter with now() or another non-immutable function.
+    InitPlanBound,
+    /// The selective filter is on the local side of a join.
+    ArrayOfLocalIds,
+    /// An anti- or semi-join against the remote table.
+    RemoteKeys,
+    /// An aggregate above the scan (whole history, top-N).
+    AggregateRemotely,
+    /// None of the above: filter on remote columns with shippable expressions.
+    ShippableFilter,
+}
+
+impl Fix {
+    pub fn advice(self) -> &'static str {
+        match self {
+            Fix::InitPlanBound => "the filter uses now() (or another non-immutable function), which postgres_fdw never ships: write the bound as a scalar subquery, `created_at >= (SELECT now() - interval '7 days')` (an InitPlan parameter, shipped as $1), or bind the window as a parameter",
+            Fix::ArrayOfLocalIds => "the selective filter is on the local side of the join: ship the local ids as one array, `remote.user_id = ANY ((SELECT array_agg(id) FROM local_table WHERE ...)::bigint[])`; for two remote tables, join them in a view on the remote cluster and import the view",
+            Fix::RemoteKeys => "the anti- or semi-join needs only the remote keys: `local.id NOT IN (SELECT user_id FROM remote GROUP BY user_id)` ships the GROUP BY, so one row per key crosses",
+            Fix::AggregateRemotely => "aggregate on the remote cluster first: GROUP BY the join key in a subquery (shipped, with its ORDER BY and LIMIT for a top-N), then join the local table to its rows",
+            Fix::ShippableFilter => "bind the window as a parameter instead of now()/volatile expressions and filter on remote columns",
+        }
+    }
+}
+
+/// Where a scan sits in the plan, as seen from its ancestors.
+#[derive(Clone, Copy, Default)]
+struct Context {
+    aggregate_above: bool,
+    /// Inside a join whose other side reads a local table: (anti or semi join, local side filtered).
+    local_join: Option<(bool, bool)>,
 }
 
 impl ForeignScan {
@@ -78,8 +116,10 @@ impl PushdownReport {
 pub fn scans(explain: &Value) -> Vec<ForeignScan> {
     let mut scans = Vec::new();
     match explain {
-        Value::Array(items) => items.iter().for_each(|i| collect(&i["Plan"], &mut scans)),
-        other => collect(&other["Plan"], &mut scans),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| collect(&i["Plan"], Context::default(), &mut scans)),
+        other => collect(&other["Plan"], Context::default(), &mut scans),
     }
     scans
 }
@@ -91,16 +131,58 @@ pub fn check(scans: Vec<ForeignScan>, threshold: f64) -> PushdownReport {
         .filter(|s| s.fetches_whole_table() && s.fetched_rows() > threshold)
         .map(|s| {
             format!(
-                "foreign scan of {} fetches the whole table (about {} rows, over the threshold of {}): no filter or aggregate runs remotely; bind the window as a parameter instead of now()/volatile expressions and filter on remote columns. Remote SQL: {}",
-                s.relation, s.fetched_rows(), threshold, s.remote_sql
+                "foreign scan of {} fetches the whole table (about {} rows, over the threshold of {}): no filter or aggregate runs remotely; {} (README: Writing fast cross-database queries). Remote SQL: {}",
+                s.relation,
+                s.fetched_rows(),
+                threshold,
+                s.fix.advice(),
+                s.remote_sql
             )
         })
         .collect();
     PushdownReport { scans, flagged }
 }
 
-fn collect(node: &Value, out: &mut Vec<ForeignScan>) {
-    if node.get("Node Type").and_then(Value::as_str) == Some("Foreign Scan") {
+/// postgres_fdw ships only immutable functions; these are the usual ones that are not.
+const NOT_SHIPPED: [&str; 6] = [
+    "now()",
+    "current_timestamp",
+    "current_date",
+    "localtimestamp",
+    "statement_timestamp()",
+    "clock_timestamp()",
+];
+
+fn fix_for(node: &Value, ctx: Context) -> Fix {
+    let filter = node
+        .get("Filter")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if NOT_SHIPPED.iter().any(|f| filter.contains(f)) {
+        return Fix::InitPlanBound;
+    }
+    match ctx.local_join {
+        Some((true, _)) => Fix::RemoteKeys,
+        Some((false, true)) => Fix::ArrayOfLocalIds,
+        _ if ctx.aggregate_above => Fix::AggregateRemotely,
+        _ => Fix::ShippableFilter,
+    }
+}
+
+/// Whether a subtree reads a local table, and whether with a filter or index condition.
+fn local_read(node: &Value) -> Option<bool> {
+    let kind = node.get("Node Type").and_then(Value::as_str).unwrap_or("");
+    if kind != "Foreign Scan" && node.get("Relation Name").is_some() {
+        return Some(node.get("Filter").is_some() || node.get("Index Cond").is_some());
+    }
+    let children = node.get("Plans").and_then(Value::as_array)?;
+    children.iter().filter_map(local_read).reduce(|a, b| a || b)
+}
+
+fn collect(node: &Value, ctx: Context, out: &mut Vec<ForeignScan>) {
+    let kind = node.get("Node Type").and_then(Value::as_str).unwrap_or("");
+    if kind == "Foreign Scan" {
         if let Some(sql) = node.get("Remote SQL").and_then(Value::as_str) {
             let table = match (
                 node.get("Schema").and_then(Value::as_str),
@@ -123,12 +205,24 @@ fn collect(node: &Value, out: &mut Vec<ForeignScan>) {
                 relation,
                 table,
                 table_rows: None,
+                fix: fix_for(node, ctx),
             });
         }
     }
+    let mut inner = ctx;
+    if kind == "Aggregate" || kind == "Group" || kind == "Limit" {
+        inner.aggregate_above = true;
+    }
     if let Some(children) = node.get("Plans").and_then(Value::as_array) {
+        if kind.contains("Join") || kind == "Nested Loop" {
+            let join_type = node.get("Join Type").and_then(Value::as_str).unwrap_or("");
+            let anti_or_semi = join_type == "Anti" || join_type == "Semi";
+            if let Some(filtered) = children.iter().filter_map(local_read).reduce(|a, b| a || b) {
+                inner.local_join = Some((anti_or_semi, filtered));
+            }
+        }
         for child in children {
-            collect(child, out);
+            collect(child, inner, out);
         }
     }
 }
@@ -193,5 +287,71 @@ mod tests {
         let r = check(scans(&plan), 5000.0);
         assert_eq!(r.flagged.len(), 1);
         assert!(r.flagged[0].contains("INNER JOIN (orders_remote.order_items i)"));
+    }
+
+    fn whole(filter: Option<&str>) -> Value {
+        let mut s = scan("SELECT user_id, total_cents, created_at FROM public.orders", 100000.0);
+        if let Some(f) = filter {
+            s["Filter"] = json!(f);
+        }
+        s
+    }
+
+    fn local(filter: Option<&str>) -> Value {
+        let mut s = json!({"Node Type": "Seq Scan", "Relation Name": "users", "Schema": "public", "Plan Rows": 600});
+        if let Some(f) = filter {
+            s["Filter"] = json!(f);
+        }
+        s
+    }
+
+    fn fix_of(plan: Value) -> (Fix, String) {
+        let r = check(scans(&json!([{ "Plan": plan }])), 5000.0);
+        assert_eq!(r.flagged.len(), 1, "{:?}", r.flagged);
+        (r.scans[0].fix, r.flagged[0].clone())
+    }
+
+    #[test]
+    fn a_now_window_is_told_to_use_an_initplan_bound() {
+        let (fix, line) = fix_of(json!({"Node Type": "Aggregate", "Plans": [
+            whole(Some("(o.created_at >= (now() - '60 days'::interval))"))]}));
+        assert_eq!(fix, Fix::InitPlanBound);
+        assert!(line.contains("(SELECT now() - interval"), "{line}");
+    }
+
+    #[test]
+    fn a_join_filtered_on_the_local_side_is_told_to_ship_the_ids() {
+        let (fix, line) = fix_of(json!({"Node Type": "Aggregate", "Plans": [
+            {"Node Type": "Hash Join", "Join Type": "Inner", "Plans": [
+                whole(None),
+                {"Node Type": "Hash", "Plans": [local(Some("(u.segment = 'enterprise'::text)"))]}]}]}));
+        assert_eq!(fix, Fix::ArrayOfLocalIds);
+        assert!(
+            line.contains("= ANY ((SELECT array_agg(id)") && line.contains("view"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn an_anti_join_is_told_to_group_the_remote_keys() {
+        let (fix, _) = fix_of(json!({"Node Type": "Aggregate", "Plans": [
+            {"Node Type": "Hash Join", "Join Type": "Anti", "Plans": [
+                local(None), {"Node Type": "Hash", "Plans": [whole(None)]}]}]}));
+        assert_eq!(fix, Fix::RemoteKeys);
+    }
+
+    #[test]
+    fn a_whole_history_aggregate_is_told_to_aggregate_remotely() {
+        let (fix, line) = fix_of(json!({"Node Type": "Aggregate", "Plans": [
+            {"Node Type": "Hash Join", "Join Type": "Inner", "Plans": [
+                whole(None), {"Node Type": "Hash", "Plans": [local(None)]}]}]}));
+        assert_eq!(fix, Fix::AggregateRemotely);
+        assert!(line.contains("GROUP BY the join key"), "{line}");
+    }
+
+    #[test]
+    fn a_plain_fetch_gets_the_general_advice() {
+        let (fix, _) = fix_of(whole(None));
+        assert_eq!(fix, Fix::ShippableFilter);
     }
 }

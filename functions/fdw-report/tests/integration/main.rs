@@ -9,6 +9,7 @@
 mod common;
 mod connection_squeeze;
 mod error_types;
+mod pushdown_advice;
 mod remote_down;
 mod report_roles;
 mod reports;

@@ -1,0 +1,276 @@
+//! `make bench`: each shipped report and the query shapes analysts write, run
+//! co-located, through a how-to link and through fdw-bridge's link, at each
+//! scale, on loopback and with 0.5 ms added each way between the clusters;
+//! point-lookup latency and throughput through the link. Prints Markdown
+//! tables, writes a CSV, the tables and two charts under the output folder.
+//!
+//!   FDW_STACK_DIR=/tmp/fdw-bench-stack fdw-bench [--scales 10000x100000,100000x1000000]
+//!       [--large] [--runs 5] [--delayed-runs 3] [--out docs/bench] [--no-delay] [--no-latency]
+//!   fdw-bench --chart-only [--out docs/bench]     (redraw the charts from results.csv)
+//!
+//! The bench (re)loads its stack at each scale with `stack/stack.sh up` and
+//! loads pg_stat_statements on the clusters (FDW_STACK_PRELOAD) to count what
+//! crosses the link.
+
+mod chart;
+mod latency;
+mod measure;
+mod output;
+mod shapes;
+mod traffic;
+mod ways;
+
+use fdw_bridge_testkit::delay_proxy::DelayProxy;
+use fdw_bridge_testkit::Stack;
+use output::Row;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+struct Options {
+    scales: Vec<(u64, u64)>,
+    runs: usize,
+    delayed_runs: usize,
+    out: PathBuf,
+    delay: bool,
+    latency: bool,
+    /// Redraw the charts from the output folder's results.csv, measure nothing.
+    chart_only: bool,
+}
+
+fn options() -> Options {
+    let repo = repo();
+    let mut o = Options {
+        scales: vec![(10_000, 100_000), (100_000, 1_000_000)],
+        runs: 5,
+        delayed_runs: 3,
+        out: repo.join("docs/bench"),
+        delay: true,
+        latency: true,
+        chart_only: false,
+    };
+    let mut large = std::env::var("FDW_BENCH_LARGE").is_ok_and(|v| v == "1");
+    if let Ok(s) = std::env::var("FDW_BENCH_SCALES") {
+        o.scales = parse_scales(&s);
+    }
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
+        match a.as_str() {
+            "--scales" => o.scales = parse_scales(&value()),
+            "--large" => large = true,
+            "--runs" => o.runs = value().parse().expect("--runs: a number"),
+            "--delayed-runs" => o.delayed_runs = value().parse().expect("--delayed-runs: a number"),
+            "--out" => o.out = PathBuf::from(value()),
+            "--no-delay" => o.delay = false,
+            "--no-latency" => o.latency = false,
+            "--chart-only" => o.chart_only = true,
+            // cargo bench passes --bench to harness=false targets.
+            "--bench" => {}
+            other => panic!("unknown argument {other} (see the top of bench/src/main.rs)"),
+        }
+    }
+    if large {
+        o.scales.push((1_000_000, 10_000_000));
+    }
+    o
+}
+
+fn parse_scales(s: &str) -> Vec<(u64, u64)> {
+    s.split(',')
+        .map(|p| {
+            let (u, o) = p
+                .split_once('x')
+                .unwrap_or_else(|| panic!("scale {p:?}: write USERSxORDERS, e.g. 10000x100000"));
+            (u.trim().parse().expect("users"), o.trim().parse().expect("orders"))
+        })
+        .collect()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// (Re)loads the bench stack at a scale; the ports, and so the links' servers, stay.
+fn stack_up(users: u64, orders: u64) {
+    let dir = std::env::var("FDW_STACK_DIR").unwrap_or_else(|_| {
+        panic!("FDW_STACK_DIR is not set: the bench runs on a stack of its own (make bench sets /tmp/fdw-bench-stack)")
+    });
+    let repo = repo();
+    println!("[bench] stack {dir}: {users} users, {orders} orders");
+    let status = Command::new(repo.join("stack/stack.sh"))
+        .args(["up", "--users", &users.to_string(), "--orders", &orders.to_string()])
+        .env("FDW_STACK_PRELOAD", "pg_stat_statements")
+        .status()
+        .expect("running stack/stack.sh");
+    assert!(status.success(), "stack/stack.sh up failed at {users} x {orders}");
+}
+
+#[tokio::main]
+async fn main() {
+    let o = options();
+    std::fs::create_dir_all(&o.out).unwrap_or_else(|e| panic!("{}: {e}", o.out.display()));
+    if o.chart_only {
+        let csv = o.out.join("results.csv");
+        let text = std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{}: {e}", csv.display()));
+        draw_charts(&output::parse_csv(&text), &o.out);
+        return;
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut notes = String::new();
+    let mut proxy: Option<DelayProxy> = None;
+    for &(users, orders) in &o.scales {
+        stack_up(users, orders);
+        let stack = Stack::get();
+        let b_superuser = stack.superuser('b', "orders").await;
+        traffic::enable(&b_superuser).await;
+        // The view of the join pattern, on B and co-located (a reload drops it with the tables).
+        for (cluster, db, owner) in [('b', "orders", "orders_admin"), ('a', "colocated", "users_admin")] {
+            stack
+                .superuser(cluster, db)
+                .await
+                .batch_execute(&format!("SET ROLE {owner}; {}", shapes::ORDER_LINES_VIEW))
+                .await
+                .unwrap_or_else(|e| panic!("creating order_lines on {db}: {e:?}"));
+        }
+        let cases: Vec<shapes::Case> = shapes::reports()
+            .into_iter()
+            .chain(shapes::user_shapes())
+            .chain(shapes::documented_patterns())
+            .collect();
+
+        let direct = ways::make_links(stack, "direct", stack.port('b')).await;
+        let sessions = ways::sessions(stack, &direct).await;
+        for case in &cases {
+            for sample in measure::compare(case, &sessions, o.runs, &b_superuser).await {
+                rows.push(Row {
+                    users,
+                    orders,
+                    network: "loopback".into(),
+                    sample,
+                });
+            }
+        }
+        same_answers(&rows, users);
+        let table = output::table(&rows, users, orders, "loopback");
+        println!("{table}");
+        notes.push_str(&table);
+
+        if o.latency {
+            let schema = direct.bridge.local_schema.clone();
+            let warm = latency::warm(stack, &schema, orders, 2000).await;
+            let fresh = latency::fresh(stack, &schema, orders, 50).await;
+            let mut text = format!(
+                "\nPoint lookup through fdw-bridge's link, {users} users x {orders} orders, loopback (ms)\n\n\
+                 | session | samples | p50 | p95 | p99 |\n| --- | ---: | ---: | ---: | ---: |\n"
+            );
+            for (name, p) in [("warm", &warm), ("fresh connection", &fresh)] {
+                let _ = writeln!(
+                    text,
+                    "| {name} | {} | {:.2} | {:.2} | {:.2} |",
+                    p.samples, p.p50, p.p95, p.p99
+                );
+            }
+            let _ = writeln!(
+                text,
+                "\n| concurrent sessions | lookups per second (5 s each) |\n| ---: | ---: |"
+            );
+            for n in [1, 10, 100] {
+                let qps = latency::throughput(stack, &schema, orders, n, Duration::from_secs(5)).await;
+                let _ = writeln!(text, "| {n} | {qps:.0} |");
+            }
+            println!("{text}");
+            notes.push_str(&text);
+        }
+        drop(sessions);
+        ways::drop_links(stack, &direct).await;
+
+        if o.delay {
+            let p = proxy.get_or_insert_with(|| DelayProxy::start(stack.port('b'), Duration::from_micros(500)));
+            let delayed = ways::make_links(stack, "delayed", p.port).await;
+            let sessions = ways::sessions(stack, &delayed).await;
+            for case in &cases {
+                for sample in measure::compare(case, &sessions, o.delayed_runs, &b_superuser).await {
+                    rows.push(Row {
+                        users,
+                        orders,
+                        network: "+0.5ms".into(),
+                        sample,
+                    });
+                }
+            }
+            let table = output::table(&rows, users, orders, "+0.5ms");
+            println!("{table}");
+            notes.push_str(&table);
+            if o.latency {
+                let w = latency::warm(stack, &delayed.bridge.local_schema, orders, 500).await;
+                let text = format!(
+                    "\nPoint lookup, warm session, +0.5 ms each way: p50 {:.2} / p95 {:.2} / p99 {:.2} ms ({} samples)\n",
+                    w.p50, w.p95, w.p99, w.samples
+                );
+                println!("{text}");
+                notes.push_str(&text);
+            }
+            drop(sessions);
+            ways::drop_links(stack, &delayed).await;
+        }
+    }
+
+    let mut csv = String::from(output::CSV_HEADER);
+    csv.push('\n');
+    for r in &rows {
+        csv.push_str(&output::csv_line(r));
+        csv.push('\n');
+    }
+    write(&o.out.join("results.csv"), &csv);
+    let header = format!(
+        "Figures from `make bench` (fdw-bench), {} runs per way (+0.5 ms: {}) after a warm-up, ways alternating; \
+         median of the runs. Taken on {}.\n",
+        o.runs,
+        o.delayed_runs,
+        std::env::var("FDW_BENCH_MACHINE").unwrap_or_else(|_| "an unnamed machine (set FDW_BENCH_MACHINE)".into())
+    );
+    write(&o.out.join("results.md"), &format!("{header}{notes}"));
+    draw_charts(&rows, &o.out);
+    println!("[bench] results.csv and results.md in {}", o.out.display());
+}
+
+fn draw_charts(rows: &[Row], out: &Path) {
+    for (network, file) in [("loopback", "loopback.png"), ("+0.5ms", "delayed.png")] {
+        if !rows.iter().any(|r| r.network == network) {
+            continue;
+        }
+        let title = format!("median ms against scale, {network} between A and B: co-located, how-to link, fdw-bridge");
+        match chart::draw(rows, network, &out.join(file), &title) {
+            Ok(()) => println!("[bench] chart {}", out.join(file).display()),
+            Err(e) => panic!("drawing {file}: {e}"),
+        }
+    }
+}
+
+/// Each documented pattern (`<shape>.<pattern>`) must answer exactly what its shape does.
+fn same_answers(rows: &[Row], users: u64) {
+    let colocated = |case: &str| {
+        rows.iter()
+            .find(|r| r.users == users && r.sample.way == ways::WAYS[0] && r.sample.case == case)
+            .map(|r| r.sample.digest.clone())
+    };
+    for r in rows
+        .iter()
+        .filter(|r| r.users == users && r.sample.way == ways::WAYS[0])
+    {
+        if let Some((shape, _)) = r.sample.case.split_once('.') {
+            assert_eq!(
+                colocated(shape),
+                Some(r.sample.digest.clone()),
+                "{} does not return the rows {shape} returns",
+                r.sample.case
+            );
+        }
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}

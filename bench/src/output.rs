@@ -1,0 +1,119 @@
+//! The bench's figures as a Markdown table on stdout and rows of a CSV.
+
+use crate::measure::Sample;
+use std::fmt::Write as _;
+
+/// One measured sample with where it was taken.
+pub struct Row {
+    pub users: u64,
+    pub orders: u64,
+    /// "loopback" or "+0.5ms" (each way between A and B).
+    pub network: String,
+    pub sample: Sample,
+}
+
+pub const CSV_HEADER: &str = "users,orders,network,case,kind,way,median_ms,runs,rows,fetched_rows,round_trips";
+
+pub fn csv_line(r: &Row) -> String {
+    let s = &r.sample;
+    let (fetched, trips) = match s.traffic {
+        Some(t) => (t.fetched_rows.to_string(), t.round_trips.to_string()),
+        None => (String::new(), String::new()),
+    };
+    format!(
+        "{},{},{},{},{},{},{:.3},{},{},{},{}",
+        r.users, r.orders, r.network, s.case, s.kind, s.way, s.median_ms, s.runs, s.rows, fetched, trips
+    )
+}
+
+/// Rows back from a CSV this bench wrote (to redraw the charts: `--chart-only`).
+pub fn parse_csv(text: &str) -> Vec<Row> {
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 11, "results.csv: unexpected line {line:?}");
+            let num = |i: usize| -> i64 { f[i].parse().unwrap_or_else(|_| panic!("results.csv: {line:?}")) };
+            let way = crate::ways::WAYS
+                .iter()
+                .find(|w| **w == f[5])
+                .unwrap_or_else(|| panic!("results.csv: unknown way in {line:?}"));
+            Row {
+                users: num(0) as u64,
+                orders: num(1) as u64,
+                network: f[2].to_string(),
+                sample: Sample {
+                    case: f[3].to_string(),
+                    kind: if f[4] == "report" { "report" } else { "shape" },
+                    way,
+                    median_ms: f[6].parse().unwrap_or_else(|_| panic!("results.csv: {line:?}")),
+                    runs: num(7) as usize,
+                    rows: num(8) as usize,
+                    digest: String::new(),
+                    traffic: if f[9].is_empty() {
+                        None
+                    } else {
+                        Some(crate::traffic::Traffic {
+                            fetched_rows: num(9),
+                            round_trips: num(10),
+                        })
+                    },
+                },
+            }
+        })
+        .collect()
+}
+
+fn find<'a>(rows: &'a [Row], users: u64, network: &str, case: &str, way: &str) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.users == users && r.network == network && r.sample.case == case && r.sample.way == way)
+}
+
+/// The comparison at one scale and network: medians, ratios, and what crossed the link.
+pub fn table(rows: &[Row], users: u64, orders: u64, network: &str) -> String {
+    let mut out = String::new();
+    let runs = rows
+        .iter()
+        .find(|r| r.users == users && r.network == network)
+        .map(|r| r.sample.runs)
+        .unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "\n{users} users x {orders} orders, {network}: median of {runs} runs (ms); rows fetched from B / round trips per run\n"
+    );
+    let _ = writeln!(
+        out,
+        "| query | co-located | how-to | fdw-bridge | bridge/co-located | bridge/how-to | how-to fetched/trips | bridge fetched/trips |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut cases: Vec<&str> = Vec::new();
+    for r in rows.iter().filter(|r| r.users == users && r.network == network) {
+        if !cases.contains(&r.sample.case.as_str()) {
+            cases.push(&r.sample.case);
+        }
+    }
+    for case in cases {
+        let get = |way| find(rows, users, network, case, way);
+        let (Some(c), Some(h), Some(b)) = (get("co-located"), get("how-to"), get("fdw-bridge")) else {
+            continue;
+        };
+        let traffic = |r: &Row| match r.sample.traffic {
+            Some(t) => format!("{} / {}", t.fetched_rows, t.round_trips),
+            None => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} | {:.1} | {:.1} | {:.2}x | {:.2}x | {} | {} |",
+            case,
+            c.sample.median_ms,
+            h.sample.median_ms,
+            b.sample.median_ms,
+            b.sample.median_ms / c.sample.median_ms,
+            b.sample.median_ms / h.sample.median_ms,
+            traffic(h),
+            traffic(b)
+        );
+    }
+    out
+}
