@@ -287,4 +287,4 @@ pub(super) fn option_changes(
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
-mod tests;
+mod whole_plan_tests;
