@@ -63,20 +63,28 @@ fi
 
 # --- Python venv -----------------------------------------------------------
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+
+# install_venv VENV REQUIREMENTS: (re)creates VENV when it has no working python,
+# then installs REQUIREMENTS into it and checks that the result is consistent.
+install_venv() {
+  local venv="$1" req="$2"
+  if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    say "creating venv at $venv (python: $PY)"
+    rm -rf "$venv"
+    "$PY" -m venv "$venv"
+  fi
+  say "pip install -r $(basename "$req") (first time takes ~1 min)"
+  "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$venv/bin/python" -m pip install -q -r "$req"
+  "$venv/bin/python" -m pip check >/dev/null || { echo "[tools] pip check failed ($venv)" >&2; "$venv/bin/python" -m pip check >&2; exit 1; }
+}
+
 want="$(cat "$REQ" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -x "$VENV/bin/python" && -x "$VENV/bin/moto_server" ]] \
    && "$VENV/bin/python" -c 'import boto3' >/dev/null 2>&1; then
   say "venv up to date ($VENV)"
 else
-  if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    say "creating venv at $VENV (python: $PY)"
-    rm -rf "$VENV"
-    "$PY" -m venv "$VENV"
-  fi
-  say "pip install -r requirements-dev.txt (first time takes ~1 min)"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -r "$REQ"
-  "$VENV/bin/python" -m pip check >/dev/null || { echo "[tools] pip check failed" >&2; "$VENV/bin/python" -m pip check >&2; exit 1; }
+  install_venv "$VENV" "$REQ"
   echo "$want" > "$STAMP"
   say "venv ready: $("$VENV/bin/sam" --version 2>/dev/null || echo sam?), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)')"
 fi
@@ -89,15 +97,7 @@ want_checkov="$(cat "$CHECKOV_REQ" | sha256sum | cut -d' ' -f1)"
 if [[ -f "$CHECKOV_STAMP" && "$(cat "$CHECKOV_STAMP")" == "$want_checkov" && -x "$CHECKOV_VENV/bin/checkov" ]]; then
   say "checkov venv up to date ($CHECKOV_VENV)"
 else
-  if [[ ! -x "$CHECKOV_VENV/bin/python" ]] || ! "$CHECKOV_VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    say "creating venv at $CHECKOV_VENV (python: $PY)"
-    rm -rf "$CHECKOV_VENV"
-    "$PY" -m venv "$CHECKOV_VENV"
-  fi
-  say "pip install -r requirements-checkov.txt (first time takes ~1 min)"
-  "$CHECKOV_VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$CHECKOV_VENV/bin/python" -m pip install -q -r "$CHECKOV_REQ"
-  "$CHECKOV_VENV/bin/python" -m pip check >/dev/null || { echo "[tools] pip check failed (checkov)" >&2; "$CHECKOV_VENV/bin/python" -m pip check >&2; exit 1; }
+  install_venv "$CHECKOV_VENV" "$CHECKOV_REQ"
   echo "$want_checkov" > "$CHECKOV_STAMP"
   say "checkov venv ready: checkov $("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null || echo ?)"
 fi

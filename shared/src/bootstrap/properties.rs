@@ -205,6 +205,14 @@ const SERVER_OPTIONS: &[OptionDef] = &[
 /// Names PostgreSQL would take as a role but that mean something else in SQL.
 const RESERVED_ROLES: &[&str] = &["public", "current_user", "current_role", "session_user", "none"];
 
+/// Every property name, at any depth (for tests that generate properties).
+#[cfg(test)]
+pub(crate) fn every_property_name() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = [TOP_LEVEL, CLUSTER_KEYS, IMPORT_KEYS, REPORT_ROLE_KEYS].concat();
+    names.extend(SERVER_OPTIONS.iter().map(|d| d.property));
+    names
+}
+
 /// Parses and validates the properties, collecting every problem.
 pub fn parse(properties: &Value) -> Result<LinkProperties, PropertyErrors> {
     let mut errors = Vec::new();

@@ -5,6 +5,7 @@ use fdw_bridge::rotate::RotateError;
 use fdw_bridge::rotate::{Rotator, StepOutcome};
 use fdw_bridge_testkit as harness;
 use harness::{LeakWatch, Stack, TestLink};
+use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -144,4 +145,29 @@ pub async fn mapping_options(stack: &Stack, server: &str, role: &str) -> (String
         .await
         .expect("a user mapping");
     (row.get(0), row.get(1))
+}
+
+/// Writes `value` as the AWSPENDING value of version `token` directly, as
+/// createSecret would (for values GetRandomPassword never makes, or a test's own).
+pub async fn put_pending(secret: &str, token: &str, value: &Value) {
+    let sdk = aws_config::load_from_env().await;
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .put_secret_value()
+        .secret_id(secret)
+        .client_request_token(token)
+        .secret_string(value.to_string())
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The secret and the clusters agree: the user mappings on A log in with AWSCURRENT's credentials.
+pub async fn assert_mappings_follow_current(stack: &Stack, link: &TestLink, secret: &str) {
+    let current = stack.secret_version(secret, None, "AWSCURRENT").await;
+    let (user, password) = mapping_options(stack, &link.server, "report_reader").await;
+    assert_eq!(
+        (json!(user), json!(password)),
+        (current["username"].clone(), current["password"].clone())
+    );
 }

@@ -2,7 +2,7 @@
 //! SDK against moto's Secrets Manager, the steps driven as Secrets Manager does.
 
 use crate::common;
-use crate::common::{mapping_options, rotate, step, Counts, Load, STEPS};
+use crate::common::{assert_mappings_follow_current, mapping_options, put_pending, rotate, step, Counts, Load, STEPS};
 use fdw_bridge::rotate::RotateError;
 use fdw_bridge::rotate::StageError;
 use fdw_bridge_testkit as harness;
@@ -129,11 +129,7 @@ async fn twenty_single_user_rotations_count_their_failed_queries() {
     }
     let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
     assert_eq!(current["username"], json!(link.fdw_user));
-    let (user, password) = mapping_options(stack, &link.server, "report_reader").await;
-    assert_eq!(
-        (json!(user), json!(password)),
-        (current["username"].clone(), current["password"].clone())
-    );
+    assert_mappings_follow_current(stack, &link, &secret).await;
     stack.delete_link(&link).await;
 }
 
@@ -194,8 +190,6 @@ async fn hostile_passwords_round_trip_through_alter_role_and_the_mappings() {
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
-    let sdk = aws_config::load_from_env().await;
-    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
     let tag = std::process::id();
     for password in [
         format!("it's {tag} a \"quoted\" one"),
@@ -212,14 +206,7 @@ async fn hostile_passwords_round_trip_through_alter_role_and_the_mappings() {
         pending["username"] = json!(next);
         pending["password"] = json!(password);
         // The pending value set directly (GetRandomPassword never makes such passwords).
-        sm.put_secret_value()
-            .secret_id(&secret)
-            .client_request_token(&token)
-            .secret_string(pending.to_string())
-            .version_stages("AWSPENDING")
-            .send()
-            .await
-            .unwrap();
+        put_pending(&secret, &token, &pending).await;
         for name in STEPS {
             step(&mut watch, &rotator, name, &secret, &token)
                 .await
@@ -282,20 +269,11 @@ async fn the_reference_checks_refuse_before_any_change() {
         .unwrap_err();
     assert!(e.to_string().contains("unknown rotation step"), "{e}");
     // A pending user that is neither the role nor its clone is refused.
-    let sdk = aws_config::load_from_env().await;
     let mut bad = stack.secret_version(&secret, None, "AWSCURRENT").await;
     bad["username"] = json!("orders_admin");
     bad["password"] = json!(format!("never-set-{}", std::process::id()));
     harness::remember_secret(bad["password"].as_str().unwrap());
-    aws_sdk_secretsmanager::Client::new(&sdk)
-        .put_secret_value()
-        .secret_id(&secret)
-        .client_request_token(&token)
-        .secret_string(bad.to_string())
-        .version_stages("AWSPENDING")
-        .send()
-        .await
-        .unwrap();
+    put_pending(&secret, &token, &bad).await;
     let e = step(&mut watch, &rotator, "setSecret", &secret, &token)
         .await
         .unwrap_err();

@@ -5,7 +5,7 @@
 //! secret, say which role is in use: the role A's mappings log in as never has
 //! its password changed, and a half-done attempt is repaired by the next step.
 
-use crate::common::{mapping_options, remember_pending, step, Load};
+use crate::common::{assert_mappings_follow_current, mapping_options, put_pending, remember_pending, step, Load};
 use fdw_bridge_testkit as harness;
 use harness::{LeakWatch, Stack};
 use serde_json::json;
@@ -60,12 +60,7 @@ async fn abandoned_after_set_secret_then_a_new_rotation_never_touches_the_role_i
     assert_eq!(counts.failed, 0, "failed queries: {:?}", counts.errors);
     assert!(counts.ok > PAIRS as u64 * 4, "too few queries: {}", counts.ok);
     // The secret and the clusters agree at the end.
-    let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
-    let (user, password) = mapping_options(stack, &link.server, "report_reader").await;
-    assert_eq!(
-        (json!(user), json!(password)),
-        (current["username"].clone(), current["password"].clone())
-    );
+    assert_mappings_follow_current(stack, &link, &secret).await;
     stack.delete_link(&link).await;
 }
 
@@ -85,16 +80,7 @@ async fn set_secret_refuses_a_pending_version_for_the_role_in_use() {
     let password = format!("in-use-{}", harness::unique("pw"));
     harness::remember_secret(&password);
     pending["password"] = json!(password);
-    let sdk = aws_config::load_from_env().await;
-    aws_sdk_secretsmanager::Client::new(&sdk)
-        .put_secret_value()
-        .secret_id(&secret)
-        .client_request_token(&token)
-        .secret_string(pending.to_string())
-        .version_stages("AWSPENDING")
-        .send()
-        .await
-        .unwrap();
+    put_pending(&secret, &token, &pending).await;
     let before = mapping_options(stack, &link.server, "report_reader").await;
     let e = step(&mut watch, &rotator, "setSecret", &secret, &token)
         .await
@@ -182,11 +168,6 @@ async fn single_user_killed_in_set_secret_is_repaired_by_the_next_attempt() {
         "more than the two-commit window failed: {:?}",
         after.errors
     );
-    let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
-    let (user, password) = mapping_options(stack, &link.server, "report_reader").await;
-    assert_eq!(
-        (json!(user), json!(password)),
-        (current["username"].clone(), current["password"].clone())
-    );
+    assert_mappings_follow_current(stack, &link, &secret).await;
     stack.delete_link(&link).await;
 }
