@@ -42,9 +42,11 @@ pub const ROTATION_REFUSED: &str = "RotationRefused";
 pub const ROTATION_TEST_FAILED: &str = "RotationTestFailed";
 /// fdw-bootstrap: the response could not be delivered to CloudFormation's ResponseURL.
 pub const RESPONSE_UNDELIVERABLE: &str = "ResponseUndeliverable";
+/// fdw-bootstrap: a scheduled refresh could not converge at least one stored link (the others were).
+pub const REFRESH_FAILED: &str = "RefreshFailed";
 
 /// Every name above, for the README check and the tests.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 16] = [
     INVALID_EVENT,
     CLUSTER_UNREACHABLE,
     CLUSTER_BUSY,
@@ -60,6 +62,7 @@ pub const ALL: [&str; 15] = [
     ROTATION_REFUSED,
     ROTATION_TEST_FAILED,
     RESPONSE_UNDELIVERABLE,
+    REFRESH_FAILED,
 ];
 
 /// An error that knows which part failed.

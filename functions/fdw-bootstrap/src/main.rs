@@ -4,7 +4,7 @@
 
 use fdw_bridge::aws::RdsEndpointSource;
 use fdw_bridge::aws::SecretsManagerSource;
-use fdw_bridge::bootstrap::{deadline_from_epoch_ms, Bootstrap, EventNotAnswered};
+use fdw_bridge::bootstrap::{deadline_from_epoch_ms, Bootstrap, InvocationFailed};
 use fdw_bridge::pg::Connector;
 use fdw_bridge::settings::ConnectSettings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -30,15 +30,11 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-/// Answers CloudFormation; returns an error only when no answer could be
-/// delivered (Lambda's retry may then deliver it); Lambda reports it with its
-/// errorType (InvalidEvent, ResponseUndeliverable).
-async fn handle(bootstrap: &Bootstrap, event: LambdaEvent<Value>) -> Result<Value, EventNotAnswered> {
+/// Answers CloudFormation, or refreshes the stored links. Fails only when no
+/// answer could be delivered to CloudFormation (Lambda's retry may then deliver
+/// it) or a link could not be refreshed; Lambda reports the failure with its
+/// errorType (InvalidEvent, ResponseUndeliverable, RefreshFailed, ...).
+async fn handle(bootstrap: &Bootstrap, event: LambdaEvent<Value>) -> Result<Value, InvocationFailed> {
     let deadline = deadline_from_epoch_ms(event.context.deadline);
-    let answer = bootstrap.handle_event(event.payload, deadline).await?;
-    Ok(serde_json::json!({
-        "Status": if answer.success { "SUCCESS" } else { "FAILED" },
-        "PhysicalResourceId": answer.physical_resource_id,
-        "Reason": answer.reason,
-    }))
+    bootstrap.handle_invocation(event.payload, deadline).await
 }

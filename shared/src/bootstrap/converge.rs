@@ -5,7 +5,8 @@ use super::resolve::ResolvedLink;
 use crate::link::analyze::analyze;
 use crate::link::inspect::{read_local, read_local_types, read_remote};
 use crate::link::plan::{
-    exposed_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, skipped_tables, LinkPlanError,
+    exposed_tables, moved_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, skipped_tables,
+    LinkPlanError,
 };
 use crate::link::remote_ca::{find_remote_ca, RemoteCaError};
 use crate::pg::sql::Statement;
@@ -38,7 +39,8 @@ pub struct LinkChanges {
     pub local: Vec<String>,
     /// Foreign tables the link exposes after the run.
     pub table_count: usize,
-    /// Foreign tables ANALYZEd in this run.
+    /// Foreign tables ANALYZEd in this run (or that would be, in a dry run):
+    /// the imported ones and those whose remote row count moved.
     pub analyzed: usize,
     /// Remote tables left out because the remote admin may not grant SELECT on them.
     pub skipped: Vec<String>,
@@ -60,9 +62,23 @@ const SSLROOTCERT: &str = "sslrootcert";
 const REMOTE: &str = "remote cluster";
 const LOCAL: &str = "local cluster";
 
+/// Whether a run changes the clusters or only says what it would change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvergeMode {
+    Apply,
+    /// Plan against both catalogs and report; change nothing, ANALYZE nothing.
+    DryRun,
+}
+
 /// Creates or converges the link. Both sides are planned before either is
 /// changed, so a refusal on the local side leaves the remote side untouched.
-pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<LinkChanges, ConvergeError> {
+/// Foreign tables imported by the run, and those whose remote row count moved
+/// past autovacuum's threshold since their last ANALYZE, are analyzed after.
+pub async fn converge(
+    connector: &Connector,
+    link: &ResolvedLink,
+    mode: ConvergeMode,
+) -> Result<LinkChanges, ConvergeError> {
     let mut spec = link.spec.clone();
     let spec = &mut spec;
     let started = Instant::now();
@@ -107,13 +123,31 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
         .await
         .map_err(sql(LOCAL))?;
     let local_plan = plan_local(spec, &remote_state, &local_state, &exposed)?;
+    let mut to_analyze = local_plan.imported.clone();
+    to_analyze.extend(moved_tables(
+        &exposed,
+        &remote_state,
+        &local_state,
+        &local_plan.imported,
+    ));
     tracing::info!(
         remote_statements = remote_plan.len(),
         local_statements = local_plan.statements.len(),
         tables = exposed.len(),
+        to_analyze = to_analyze.len(),
         ms = started.elapsed().as_millis() as u64,
         "planned"
     );
+    let changes = LinkChanges {
+        remote: shown(&remote_plan),
+        local: shown(&local_plan.statements),
+        table_count: exposed.len(),
+        analyzed: to_analyze.len(),
+        skipped,
+    };
+    if mode == ConvergeMode::DryRun {
+        return Ok(changes);
+    }
 
     apply(connector, link, &link.remote_admin, &mut remote, &remote_plan)
         .await
@@ -121,14 +155,8 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
     apply(connector, link, &link.local_admin, &mut local, &local_plan.statements)
         .await
         .map_err(sql(LOCAL))?;
-    analyze(&local, &local_plan.imported).await.map_err(sql(LOCAL))?;
-    Ok(LinkChanges {
-        remote: shown(&remote_plan),
-        local: shown(&local_plan.statements),
-        table_count: exposed.len(),
-        analyzed: local_plan.imported.len(),
-        skipped,
-    })
+    analyze(&local, &to_analyze).await.map_err(sql(LOCAL))?;
+    Ok(changes)
 }
 
 /// Removes what the link made: the local side first (nothing may use the

@@ -1,9 +1,9 @@
 //! `Custom::FdwLink`: one CloudFormation request in, exactly one response out,
 //! SUCCESS or FAILED, before the Lambda deadline.
 
-use super::converge::{converge, remove, LinkChanges};
+use super::converge::{converge, remove, ConvergeMode, LinkChanges};
 use super::properties::{self, LinkProperties};
-use super::resolve::{marker, resolve_link, ResolvedLink};
+use super::resolve::{registration, resolve_link, ResolvedLink};
 use super::response::{deliver, url_host, DeliveryError};
 use crate::aws::rds::EndpointSource;
 use crate::aws::secrets::SecretSource;
@@ -261,7 +261,7 @@ impl Bootstrap {
             Ok(ready) => ready,
             Err(reason) => return Answer::failed(failed_id, reason),
         };
-        match converge(&self.connector, &link).await {
+        match converge(&self.connector, &link, ConvergeMode::Apply).await {
             Ok(outcome) => success(&props, &outcome, "created"),
             Err(e) => {
                 let reason = error_chain(&e);
@@ -277,7 +277,7 @@ impl Bootstrap {
             Err(reason) => return Answer::failed(old_id, reason),
         };
         let replacing = props.physical_id() != old_id;
-        match converge(&self.connector, &link).await {
+        match converge(&self.connector, &link, ConvergeMode::Apply).await {
             Ok(outcome) if replacing => {
                 success(&props, &outcome, "replaced (CloudFormation removes the old link next)")
             }
@@ -346,7 +346,7 @@ impl Bootstrap {
     async fn resolve(&self, request: &Request, props: &LinkProperties) -> Result<ResolvedLink, String> {
         resolve_link(
             props,
-            marker(&request.stack_id, &request.logical_resource_id),
+            registration(&request.stack_id, &request.logical_resource_id, &request.properties),
             self.secrets.as_ref(),
             self.endpoints.as_ref(),
         )

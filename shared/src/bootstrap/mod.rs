@@ -1,15 +1,23 @@
 //! fdw-bootstrap, the `Custom::FdwLink` custom resource: properties
 //! ([`properties`], pure), resolving secrets and endpoints ([`resolve`]),
-//! converging or removing the link ([`converge`]), and answering CloudFormation
-//! ([`custom_resource`], [`response`]).
+//! converging or removing the link ([`converge`]), answering CloudFormation
+//! ([`custom_resource`], [`response`]), and refreshing the links stored on a
+//! local cluster without CloudFormation ([`refresh_event`], pure, and [`refresh`]).
+//! [`invocation`] tells the two kinds of event apart.
 
 mod converge;
 pub(crate) mod custom_resource;
 mod diagnostic;
+mod invocation;
 pub(crate) mod properties;
+mod refresh;
+pub(crate) mod refresh_event;
 mod resolve;
 mod response;
 
 pub use custom_resource::{deadline_from_epoch_ms, Answer, Bootstrap, EventNotAnswered};
+pub use invocation::InvocationFailed;
 pub use properties::{parse as parse_link_properties, LinkProperties, PropertyErrors};
+pub use refresh::{refresh_metric_line, LinkRefresh, RefreshError, RefreshOutcome};
+pub use refresh_event::{refresh_request, RefreshRequest};
 pub use response::http_client;

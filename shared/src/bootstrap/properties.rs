@@ -346,7 +346,7 @@ fn lock_timeout(value: Option<&Value>, errors: &mut Vec<String>) -> std::time::D
     }
 }
 
-fn unknown_keys(object: &Map<String, Value>, known: &[&str], path: &str, errors: &mut Vec<String>) {
+pub(super) fn unknown_keys(object: &Map<String, Value>, known: &[&str], path: &str, errors: &mut Vec<String>) {
     for key in object.keys() {
         if !known.contains(&key.as_str()) {
             let at = if path.is_empty() {
@@ -359,7 +359,7 @@ fn unknown_keys(object: &Map<String, Value>, known: &[&str], path: &str, errors:
     }
 }
 
-fn cluster(top: &Map<String, Value>, name: &str, errors: &mut Vec<String>) -> Option<ClusterRef> {
+pub(super) fn cluster(top: &Map<String, Value>, name: &str, errors: &mut Vec<String>) -> Option<ClusterRef> {
     let Some(value) = top.get(name) else {
         errors.push(format!(
             "missing property {name} (an object with Database, AdminSecretArn and Endpoint or ClusterIdentifier)"
@@ -560,7 +560,7 @@ fn required_string(object: &Map<String, Value>, key: &str, path: &str, errors: &
     }
 }
 
-fn scalar_string(value: &Value, path: &str, errors: &mut Vec<String>) -> Option<String> {
+pub(super) fn scalar_string(value: &Value, path: &str, errors: &mut Vec<String>) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -572,7 +572,7 @@ fn scalar_string(value: &Value, path: &str, errors: &mut Vec<String>) -> Option<
     }
 }
 
-fn string_list(value: Option<&Value>, path: &str, errors: &mut Vec<String>) -> Vec<String> {
+pub(super) fn string_list(value: Option<&Value>, path: &str, errors: &mut Vec<String>) -> Vec<String> {
     match value {
         None => Vec::new(),
         Some(Value::Array(items)) => items
@@ -589,7 +589,7 @@ fn string_list(value: Option<&Value>, path: &str, errors: &mut Vec<String>) -> V
 
 /// A PostgreSQL name: any text (it is always quoted), but not empty, at most
 /// 63 bytes (longer names would be silently truncated) and without NUL.
-fn identifier(name: &str, path: &str, errors: &mut Vec<String>) {
+pub(super) fn identifier(name: &str, path: &str, errors: &mut Vec<String>) {
     if name.is_empty() {
         errors.push(format!("{path} is empty"));
     } else if name.len() > 63 {

@@ -4,7 +4,7 @@
 use super::properties::{ClusterRef, LinkProperties};
 use crate::aws::rds::{Endpoint, EndpointError, EndpointSource};
 use crate::aws::secrets::{DbSecret, SecretError, SecretSource};
-use crate::link::spec::{LinkSpec, LoginRole, Password, ReportRolesSpec};
+use crate::link::spec::{LinkSpec, LoginRole, Password, Registration, ReportRolesSpec};
 use crate::link::MANAGED_MARKER;
 use crate::pg::role::RolePair;
 use crate::pg::{secret_endpoint, ConnectTarget, DEFAULT_PORT};
@@ -69,9 +69,57 @@ pub fn marker(stack_id: &str, logical_resource_id: &str) -> String {
     format!("{MANAGED_MARKER}: stack={stack_id} resource={logical_resource_id}")
 }
 
+/// Properties CloudFormation adds for itself: not part of the link's desired state.
+const CLOUDFORMATION_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
+
+/// What the link stores about itself for the refresh: who declared it and its
+/// properties as sent (secret ARNs, never secrets).
+pub fn registration(stack_id: &str, logical_resource_id: &str, properties: &serde_json::Value) -> Registration {
+    let mut properties = properties.clone();
+    if let Some(object) = properties.as_object_mut() {
+        for key in CLOUDFORMATION_PROPERTIES {
+            object.remove(key);
+        }
+    }
+    Registration {
+        stack_id: stack_id.to_string(),
+        logical_resource_id: logical_resource_id.to_string(),
+        properties,
+    }
+}
+
+/// The session as the admin of one cluster (for the refresh, which starts from
+/// the local cluster alone): its secret, then its endpoint.
+pub async fn resolve_admin(
+    cluster: &ClusterRef,
+    name: &'static str,
+    secrets: &dyn SecretSource,
+    endpoints: &dyn EndpointSource,
+) -> Result<ConnectTarget, ResolveLinkError> {
+    let property = if name == "LocalCluster" {
+        "LocalCluster.AdminSecretArn"
+    } else {
+        "RemoteCluster.AdminSecretArn"
+    };
+    let secret = secrets
+        .db_secret(&cluster.admin_secret_arn)
+        .await
+        .map_err(|source| ResolveLinkError::Secret { property, source })?;
+    let endpoint = endpoint_of(cluster, &secret, name, endpoints).await?;
+    Ok(ConnectTarget::from_secret(
+        format!("local cluster ({name}, database {})", cluster.database),
+        endpoint,
+        &cluster.database,
+        &secret,
+        &cluster.admin_secret_arn,
+    ))
+}
+
+/// The link `props` describe, declared by `origin` (whose stack and logical
+/// resource make the ownership marker, and which the link stores on the local cluster).
 pub async fn resolve_link(
     props: &LinkProperties,
-    marker: String,
+    origin: Registration,
     secrets: &dyn SecretSource,
     endpoints: &dyn EndpointSource,
 ) -> Result<ResolvedLink, ResolveLinkError> {
@@ -174,7 +222,7 @@ pub async fn resolve_link(
     }
     let spec = LinkSpec {
         server_name: props.server_name.clone(),
-        marker,
+        marker: marker(&origin.stack_id, &origin.logical_resource_id),
         link_id: props.physical_id(),
         remote_host: remote_endpoint.host.clone(),
         remote_port: remote_endpoint.port,
@@ -190,6 +238,7 @@ pub async fn resolve_link(
         imports: props.imports.clone(),
         report_roles,
         skip_ungrantable: props.skip_ungrantable,
+        registration: Some(origin),
     };
     Ok(ResolvedLink {
         local_admin: ConnectTarget::from_secret(
@@ -316,6 +365,19 @@ mod tests {
         ]))
     }
 
+    fn origin() -> Registration {
+        registration(
+            "arn:stack",
+            "Link",
+            &serde_json::json!({"ServiceToken": "arn:fn", "ServerName": "x"}),
+        )
+    }
+
+    #[test]
+    fn the_stored_properties_leave_out_cloudformations_own() {
+        assert_eq!(origin().properties, serde_json::json!({"ServerName": "x"}));
+    }
+
     fn props(remote: serde_json::Value) -> LinkProperties {
         parse(&serde_json::json!({
             "LocalCluster": {"ClusterIdentifier": "users-cluster", "Database": "users", "AdminSecretArn": "arn:a"},
@@ -332,7 +394,7 @@ mod tests {
         let p = props(serde_json::json!({"Database": "orders", "AdminSecretArn": "arn:b"}));
         let link = resolve_link(
             &p,
-            "m".into(),
+            origin(),
             &secrets(r#"{"username":"fdw_orders","password":"pf"}"#),
             &Rds,
         )
@@ -352,7 +414,7 @@ mod tests {
     #[tokio::test]
     async fn refusals_name_the_property() {
         let p = props(serde_json::json!({"Database": "orders", "AdminSecretArn": "arn:missing"}));
-        let e = resolve_link(&p, "m".into(), &secrets(r#"{"username":"x","password":"p"}"#), &Rds)
+        let e = resolve_link(&p, origin(), &secrets(r#"{"username":"x","password":"p"}"#), &Rds)
             .await
             .unwrap_err();
         assert!(
@@ -364,7 +426,7 @@ mod tests {
         let p = props(serde_json::json!({"Database": "orders", "AdminSecretArn": "arn:b"}));
         let e = resolve_link(
             &p,
-            "m".into(),
+            origin(),
             &secrets(r#"{"username":"orders_admin","password":"p"}"#),
             &Rds,
         )
@@ -374,7 +436,7 @@ mod tests {
 
         let p =
             props(serde_json::json!({"ClusterIdentifier": "gone", "Database": "orders", "AdminSecretArn": "arn:b"}));
-        let e = resolve_link(&p, "m".into(), &secrets(r#"{"username":"f","password":"p"}"#), &Rds)
+        let e = resolve_link(&p, origin(), &secrets(r#"{"username":"f","password":"p"}"#), &Rds)
             .await
             .unwrap_err();
         assert!(

@@ -1,9 +1,10 @@
 //! Reading the link's current state from the catalogs of both clusters.
 
+use super::registry::{registry_table, REGISTRY_SCHEMA, REGISTRY_TABLE};
 use super::spec::{LinkSpec, ReportRolesSpec};
 use super::state::{
-    Column, ForeignTableState, LocalRoleState, LocalSchemaState, LocalState, RemoteState, ReportRolesState,
-    ReportsSchemaState, RoleGrants, RoleState, ServerState, TypeKey, UserType,
+    Column, ForeignTableState, LocalRoleState, LocalSchemaState, LocalState, RegistryState, RemoteState,
+    ReportRolesState, ReportsSchemaState, RoleGrants, RoleState, ServerState, StoredLink, TypeKey, UserType,
 };
 use crate::pg::role::clone_role_name;
 use crate::pg::PgError;
@@ -57,6 +58,28 @@ pub async fn read_remote(client: &Client, spec: &LinkSpec) -> Result<RemoteState
         .map_err(|e| PgError::new(ctx, &e))?
     {
         state.ungrantable.insert((r.get(0), r.get(1)), r.get(2));
+    }
+    // n_live_tup follows inserts and deletes as they commit; reltuples only
+    // after VACUUM or ANALYZE on the remote cluster, so it is the fallback.
+    for r in client
+        .query(
+            "SELECT n.nspname::text, c.relname::text,
+                    CASE WHEN c.relkind = 'p'
+                         THEN (SELECT coalesce(sum(s.n_live_tup), 0) FROM pg_partition_tree(c.oid) t
+                                 JOIN pg_stat_all_tables s ON s.relid = t.relid WHERE t.isleaf)
+                         ELSE (SELECT coalesce(max(s.n_live_tup), 0) FROM pg_stat_all_tables s WHERE s.relid = c.oid)
+                    END::bigint,
+                    round(c.reltuples)::bigint
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'm', 'p') AND NOT c.relispartition",
+            &[&spec.remote_schemas()],
+        )
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?
+    {
+        let (live, estimated): (i64, i64) = (r.get(2), r.get(3));
+        let rows = if live > 0 { live } else { estimated.max(0) };
+        state.row_counts.insert((r.get(0), r.get(1)), rows);
     }
     (state.types, state.user_typed_columns) =
         super::inspect_types::read_remote_types(client, &spec.remote_schemas()).await?;
@@ -240,7 +263,8 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
                                 FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
                                 JOIN pg_class v ON v.oid = rw.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace
                                WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-                                 AND d.refobjid = c.oid AND v.oid <> c.oid), '{}')
+                                 AND d.refobjid = c.oid AND v.oid <> c.oid), '{}'),
+                    round(c.reltuples)::bigint
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
                LEFT JOIN pg_foreign_server fs ON fs.oid = ft.ftserver
@@ -269,6 +293,8 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
                             .collect(),
                         readers: r.get::<_, Vec<String>>(3).into_iter().collect(),
                         dependents: r.get(6),
+                        // -1: never analyzed (PostgreSQL 14 and later).
+                        analyzed_rows: Some(r.get::<_, i64>(7)).filter(|n| *n >= 0),
                     },
                 );
             }
@@ -310,7 +336,63 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
     if let Some(reports) = &spec.report_roles {
         state.reports = read_report_roles(client, reports).await?;
     }
+    state.registry = read_registry(client).await?;
     Ok(state)
+}
+
+/// The link registry on the local cluster (`fdw_bridge.links`), when it exists.
+pub async fn read_registry(client: &Client) -> Result<Option<RegistryState>, PgError> {
+    let q = |e: tokio_postgres::Error| {
+        PgError::new("reading the link registry (fdw_bridge.links) on the local cluster", &e)
+    };
+    let Some(row) = client
+        .query_opt(
+            "SELECT obj_description(n.oid, 'pg_namespace'),
+                    (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid
+                        AND c.relname NOT IN ('links', 'links_pkey'))
+                  + (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid)
+                  + (SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0 AND t.typelem = 0)
+               FROM pg_namespace n
+              WHERE n.nspname = $1::text AND to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
+            &[&REGISTRY_SCHEMA, &REGISTRY_TABLE],
+        )
+        .await
+        .map_err(q)?
+    else {
+        return Ok(None);
+    };
+    let mut state = RegistryState {
+        schema_comment: row.get(0),
+        other_objects: row.get(1),
+        links: BTreeMap::new(),
+    };
+    for r in client
+        .query(
+            &format!(
+                "SELECT server_name, link_id, stack_id, logical_resource_id, properties::text FROM {}",
+                registry_table()
+            ),
+            &[],
+        )
+        .await
+        .map_err(q)?
+    {
+        let server_name: String = r.get(0);
+        let text: String = r.get(4);
+        // Written by the link itself as jsonb: text that is not JSON cannot come back from it.
+        let properties = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        state.links.insert(
+            server_name.clone(),
+            StoredLink {
+                server_name,
+                link_id: r.get(1),
+                stack_id: r.get(2),
+                logical_resource_id: r.get(3),
+                properties,
+            },
+        );
+    }
+    Ok(Some(state))
 }
 
 /// The report roles, schema `fdw_reports`, and the reader's grants on the tables the reports read.

@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod inspect;
 mod inspect_types;
 pub mod plan;
+pub mod registry;
 pub mod remote_ca;
 pub mod spec;
 pub mod state;

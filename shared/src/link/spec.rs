@@ -43,6 +43,20 @@ pub struct LinkSpec {
     pub skip_ungrantable: bool,
     /// The report roles the link makes on the local cluster, when asked to.
     pub report_roles: Option<ReportRolesSpec>,
+    /// What the link stores about itself on the local cluster (in
+    /// [`super::registry`]'s table) so that a refresh can converge it again
+    /// without CloudFormation; None: nothing is stored (the planner's tests).
+    pub registration: Option<Registration>,
+}
+
+/// One row of the local cluster's link registry: the resource's identity and
+/// its properties as CloudFormation sent them (secret ARNs, never secrets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub stack_id: String,
+    pub logical_resource_id: String,
+    /// ResourceProperties without ServiceToken and ServiceTimeout (they belong to CloudFormation).
+    pub properties: serde_json::Value,
 }
 
 /// A login role on the local cluster that the link makes and keeps.
@@ -150,6 +164,7 @@ impl fmt::Debug for LinkSpec {
             .field("imports", &self.imports)
             .field("report_roles", &self.report_roles)
             .field("skip_ungrantable", &self.skip_ungrantable)
+            .field("registration", &self.registration)
             .finish_non_exhaustive()
     }
 }

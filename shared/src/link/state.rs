@@ -53,6 +53,9 @@ pub struct RemoteState {
     pub user_typed_columns: Vec<UserTypedColumn>,
     /// Tables of those schemas on which the remote admin may not grant SELECT, with their owner.
     pub ungrantable: BTreeMap<(String, String), String>,
+    /// Live rows of those schemas' tables and materialized views (a partitioned
+    /// table: its partitions'), from the statistics system; views have none.
+    pub row_counts: BTreeMap<(String, String), i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +73,8 @@ pub struct ForeignTableState {
     pub readers: BTreeSet<String>,
     /// Local views and materialized views that depend on it ("schema.view").
     pub dependents: Vec<String>,
+    /// Rows counted by its last ANALYZE (`pg_class.reltuples`); None: never analyzed.
+    pub analyzed_rows: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -112,6 +117,29 @@ pub struct LocalState {
     pub type_schemas: BTreeMap<String, (Option<String>, i64)>,
     /// The report roles, when the link makes them.
     pub reports: ReportRolesState,
+    /// The link registry (`fdw_bridge.links`), when it exists.
+    pub registry: Option<RegistryState>,
+}
+
+/// Schema `fdw_bridge` and its table `links`: one row per link on this database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryState {
+    pub schema_comment: Option<String>,
+    /// Objects in the schema besides the table `links` (its index and row type
+    /// included there): when there are some, removal leaves the schema.
+    pub other_objects: i64,
+    /// By server name.
+    pub links: BTreeMap<String, StoredLink>,
+}
+
+/// One stored link, as written by [`super::plan`]'s registration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredLink {
+    pub server_name: String,
+    pub link_id: String,
+    pub stack_id: String,
+    pub logical_resource_id: String,
+    pub properties: serde_json::Value,
 }
 
 /// A user-defined type, named by (schema, name) as on the remote cluster; the

@@ -5,7 +5,7 @@
 use super::run::{ReportOutcome, Status};
 use serde_json::{json, Value};
 
-pub const NAMESPACE: &str = "FdwBridge";
+pub const NAMESPACE: &str = crate::logging::METRIC_NAMESPACE;
 
 /// The EMF document for one outcome, at `timestamp_ms` (epoch milliseconds).
 pub fn metric_line(outcome: &ReportOutcome, timestamp_ms: i64) -> Value {

@@ -87,7 +87,7 @@ async fn create_join_update_delete() {
     assert_eq!(same.data("StatementsApplied"), "0", "{}", same.reason());
     assert_eq!(same.answer.physical_resource_id, id);
 
-    // One option changed: one ALTER SERVER.
+    // One option changed: one ALTER SERVER, and the link's row in fdw_bridge.links.
     let mut changed = props.clone();
     changed["ServerOptions"]["FetchSize"] = json!("5000");
     let log_before = harness::captured_log().len();
@@ -99,14 +99,17 @@ async fn create_join_update_delete() {
         )
         .await;
     one.assert_success();
-    assert_eq!(one.data("StatementsApplied"), "1", "{}", one.reason());
+    assert_eq!(one.data("StatementsApplied"), "2", "{}", one.reason());
     let log = harness::captured_log()[log_before..].to_string();
     // Other tests run at the same time: keep the lines that name this link.
     let applied: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("applying statement=") && (l.contains(&server) || l.contains(&fdw_user)))
         .collect();
-    assert_eq!(applied.len(), 1, "{applied:?}");
+    let (stored, applied): (Vec<&str>, Vec<&str>) = applied
+        .into_iter()
+        .partition(|l| l.contains("INSERT INTO \"fdw_bridge\".\"links\""));
+    assert_eq!((applied.len(), stored.len()), (1, 1), "{applied:?} {stored:?}");
     assert!(
         applied[0].contains(&format!(
             "ALTER SERVER \"{server}\" OPTIONS (SET \"fetch_size\" '5000')"

@@ -39,6 +39,7 @@ pub(super) fn spec() -> LinkSpec {
         }],
         report_roles: None,
         skip_ungrantable: false,
+        registration: None,
     }
 }
 
@@ -112,6 +113,7 @@ pub(super) fn local_converged() -> LocalState {
                         columns: vec![col("id", "bigint"), col("amount", "numeric(12,2)")],
                         readers: ["report_reader".to_string()].into(),
                         dependents: Vec::new(),
+                        analyzed_rows: Some(1000),
                     },
                 )]
                 .into(),

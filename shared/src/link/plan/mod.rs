@@ -6,19 +6,23 @@
 //! One piece per concern, each a pure function with its own tests: the remote
 //! role and grants ([`remote`]), the server ([`server`]), user mappings
 //! ([`mappings`]), each local schema's foreign tables ([`imports`]) and who
-//! may read them ([`grants`]), and removal ([`removal`], [`remote`]).
+//! may read them ([`grants`]), the link's row in the registry ([`registry`]),
+//! the statistics to refresh ([`statistics`]), and removal ([`removal`], [`remote`]).
 
 mod grants;
 mod imports;
 mod mappings;
+mod registry;
 mod remote;
 mod removal;
 mod report_roles;
 mod server;
+mod statistics;
 mod types;
 
 pub use remote::{plan_remote, plan_remote_removal};
 pub use removal::plan_local_removal;
+pub use statistics::moved_tables;
 
 use super::spec::LinkSpec;
 use super::state::{Column, LocalSchemaState, LocalState, RemoteState};
@@ -245,6 +249,7 @@ pub fn plan_local(
             .extend(removal::remove_from_schema(spec, schema, state, local));
     }
     plan.statements.extend(types.after);
+    plan.statements.extend(registry::plan_registration(spec, local));
     Ok(plan)
 }
 

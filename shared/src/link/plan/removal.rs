@@ -32,6 +32,7 @@ pub fn plan_local_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Sta
         })
         .collect();
     out.extend(plan_report_roles_removal(spec, local, &kept));
+    out.extend(super::registry::plan_deregistration(spec, local));
     Ok(out)
 }
 

@@ -11,5 +11,6 @@ mod fixture;
 mod locks;
 mod reasons;
 mod reconcile;
+mod refresh;
 mod types;
 mod ungrantable;
