@@ -524,9 +524,13 @@ def check_no_fixed_names(t):
 
 
 def emf_metrics():
-    text = (REPO / "shared" / "src" / "report" / "emf.rs").read_text()
-    ns = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', text).group(1)
-    names = re.findall(r'\{"Name": "([A-Za-z]+)", "Unit"', text)
+    """The namespace and every metric the functions print as EMF lines (reports and link refreshes)."""
+    logging = (REPO / "shared" / "src" / "logging.rs").read_text()
+    ns = re.search(r'pub const METRIC_NAMESPACE: &str = "([^"]+)"', logging).group(1)
+    names = []
+    for source in ("report/emf.rs", "bootstrap/refresh.rs"):
+        text = (REPO / "shared" / "src" / source).read_text()
+        names += [n for n in re.findall(r'\{"Name": "([A-Za-z]+)", "Unit"', text) if n not in names]
     return ns, names
 
 
@@ -560,6 +564,18 @@ def check_observability(t):
     rotate = functions_by_binary(t).get("fdw-rotate")
     if rotate and not alarm_on("AWS/Lambda", "Errors", rotate):
         problems.append(f"no alarm (with an action) on failed rotations ({rotate} Errors)")
+    # Issue 10: CloudFormation sends Update only when a property changes, so a schedule refreshes
+    # the links, and a failed refresh raises an alarm.
+    bootstrap = functions_by_binary(t).get("fdw-bootstrap")
+    if fdw_links(t):
+        events = props(t["Resources"][bootstrap]).get("Events", {}) if bootstrap else {}
+        if not any(e.get("Type") == "ScheduleV2" and re.search(r"Action\W+Refresh", json.dumps(props(e).get("Input")))
+                   for e in events.values()):
+            problems.append("no schedule refreshes the links (a ScheduleV2 event of fdw-bootstrap sending Action Refresh):"
+                            " tables and columns added on cluster B never reach A without a stack update")
+        if not any(props(a).get("MetricName") == "RefreshFailed" and props(a).get("AlarmActions")
+                   for a in alarms.values()):
+            problems.append("no alarm (with an action) on the RefreshFailed metric: a failed link refresh goes unnoticed")
     dashboards = resources(t, "AWS::CloudWatch::Dashboard")
     if not dashboards:
         problems.append("no AWS::CloudWatch::Dashboard")

@@ -506,6 +506,62 @@ fn property_validation_catches_a_broken_link() {
     assert!(e.to_string().contains("ServerOptions.FetchSise"), "{e}");
 }
 
+/// `Fn::Sub` text with each `${Name}` as [`resolve`] would give it: a parameter's
+/// default, `ref-<Resource>`, or `getatt-<Resource>-<Attribute>`.
+fn substitute(text: &str, params: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("a closed ${...}") + start;
+        let name = &rest[start + 2..end];
+        let value = match name.split_once('.') {
+            Some((resource, attribute)) => format!("getatt-{resource}-{attribute}"),
+            None => match parameter_value(name, params) {
+                Value::String(s) => s,
+                other => other.to_string(),
+            },
+        };
+        out.push_str(&value);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_refresh_schedule_sends_what_fdw_bootstrap_accepts_for_the_links_own_cluster() {
+    // fdw-bootstrap's schedule must be a Refresh event that its parser takes, naming
+    // the same local cluster as the Custom::FdwLink it serves (where the link is stored).
+    let t = template();
+    let params = t["Parameters"].as_object().cloned().unwrap_or_default();
+    let bootstrap = cargo_lambda_functions(&t)
+        .into_iter()
+        .find(|f| f.binary == "fdw-bootstrap")
+        .expect("fdw-bootstrap in template.yaml");
+    let input = &bootstrap.properties["Events"]["LinkRefresh"]["Properties"]["Input"]["Fn::Sub"];
+    let text = substitute(input.as_str().expect("Input is !Sub '<JSON>'"), &params);
+    let event: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("the refresh Input is not JSON ({e}): {text}"));
+    let request = fdw_bridge::bootstrap::refresh_request(&event)
+        .expect("the schedule sends Action: Refresh")
+        .unwrap_or_else(|e| panic!("fdw-bootstrap refuses the schedule's input: {e}"));
+    assert!(
+        !request.dry_run,
+        "the refresh applies by default (LinkRefreshDryRun false)"
+    );
+    let link = resolve(&t["Resources"]["FdwLink"]["Properties"], &params, true).unwrap();
+    let props = fdw_bridge::bootstrap::parse_link_properties(&link).unwrap();
+    assert_eq!(
+        request.local, props.local,
+        "the schedule must name the link's LocalCluster"
+    );
+    assert_eq!(
+        substitute("a ${UsersCluster.Endpoint.Address} ${LinkRefreshDryRun}", &params),
+        "a getatt-UsersCluster-Endpoint.Address false"
+    );
+}
+
 #[test]
 fn report_schedules_send_what_fdw_report_accepts() {
     // Each ScheduleV2 Input, with the Scheduler's context attributes filled in as the
@@ -523,15 +579,19 @@ fn report_schedules_send_what_fdw_report_accepts() {
                 "{}.{name}: schedules use EventBridge Scheduler",
                 f.logical_id
             );
-            assert_eq!(
-                f.binary, "fdw-report",
-                "{}.{name}: only fdw-report is scheduled",
-                f.logical_id
-            );
             let p = &event["Properties"];
             assert!(
                 p["DeadLetterConfig"]["Arn"].is_object() && p["RetryPolicy"]["MaximumRetryAttempts"].is_number(),
                 "{}.{name}: a schedule needs a dead-letter queue and a retry policy",
+                f.logical_id
+            );
+            if f.binary == "fdw-bootstrap" {
+                // The link refresh: checked in the test above.
+                continue;
+            }
+            assert_eq!(
+                f.binary, "fdw-report",
+                "{}.{name}: only fdw-report and fdw-bootstrap's refresh are scheduled",
                 f.logical_id
             );
             let input = p["Input"].as_str().expect("Input is a JSON string");
