@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole fdw-bootstrap lifecycle against the local stack, through the real
 # Lambda runtime under `cargo lambda watch`: Create the link, query across the
-# two clusters, rotate the FDW password (fdw-rotate), Update one option, Delete
+# two clusters, run the reports (fdw-report), rotate the FDW password
+# (fdw-rotate), Update one option, refresh after a change on cluster B, Delete
 # the link. `make demo` runs this.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -97,6 +98,39 @@ PY
 
 step "Update: one changed option (FetchSize 10000 -> 5000) is one ALTER SERVER; the rotated mappings stay as they are"
 invoke fdw-bootstrap-update.json update
+
+refresh() {  # refresh <true|false> <name>: the scheduled refresh event, answered by the function itself
+  export REFRESH_DRY_RUN="$1"
+  scripts/render-event.py events/fdw-bootstrap-refresh.json >"$work/$2.json"
+  cargo lambda invoke fdw-bootstrap --invoke-port "$port" --data-file "$work/$2.json" >"$work/$2.out"
+  python3 - "$work/$2.out" <<'PY'
+import json, sys
+answer = json.load(open(sys.argv[1]))
+for link in answer["Links"]:
+    print(f"  {link['ServerName']}: drift {link['Drift']} statement(s), {link['Analyzed']} table(s) to analyze"
+          f"{' (dry run: nothing applied)' if answer['DryRun'] else ''}, {link['DurationMs']} ms")
+    for s in link["Statements"]:
+        print(f"    {s}")
+PY
+}
+on_b() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_B_SOCKET_DIR" -p "$PG_B_PORT" -U postgres -d orders -c "$1"; }
+orders_columns_on_a() {
+  PGPASSWORD="$REPORT_READER_PASSWORD" "$PG_BIN/psql" -X -At \
+    "host=$PG_A_HOST port=$PG_A_PORT dbname=users user=report_reader sslmode=verify-full sslrootcert=$FDW_CA_BUNDLE" \
+    -c "SELECT 'orders_remote.orders on A: ' || string_agg(attname, ', ' ORDER BY attnum) FROM pg_attribute
+          WHERE attrelid = 'orders_remote.orders'::regclass AND attnum > 0 AND NOT attisdropped" | sed 's/^/  /'
+}
+
+step "Refresh: a column added on cluster B reaches A with no stack update (events/fdw-bootstrap-refresh.json, hourly in template.yaml)"
+on_b "ALTER TABLE public.orders ADD COLUMN gift_note text"
+echo "  on B: ALTER TABLE public.orders ADD COLUMN gift_note text"
+echo "  dry run:"; refresh true refresh-dry
+orders_columns_on_a
+echo "  refresh:"; refresh false refresh
+orders_columns_on_a
+on_b "ALTER TABLE public.orders DROP COLUMN gift_note"
+echo "  on B: ALTER TABLE public.orders DROP COLUMN gift_note; refresh:"; refresh false refresh-back
+orders_columns_on_a
 
 step "Delete: the link is removed, and only what it made"
 invoke fdw-bootstrap-delete.json delete

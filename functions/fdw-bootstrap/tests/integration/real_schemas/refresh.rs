@@ -61,7 +61,7 @@ async fn a_refresh_brings_remote_changes_to_a_without_cloudformation() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
     let bootstrap = stack.bootstrap().await;
-    let fixture = Fixture::create(stack, "refresh", 3).await;
+    let fixture = Fixture::create(stack, "refresh", 300).await;
     let fdw_user = unique("fdw_refresh");
     let secret = stack.fdw_secret(&fdw_user, "refresh-pw-1").await;
     let server = unique("refresh_link");
@@ -254,7 +254,7 @@ async fn a_refresh_brings_remote_changes_to_a_without_cloudformation() {
     fixture.drop(stack).await;
     println!(
         "refresh of a {}-table link: no drift {} ms, with drift (a column, a table, an enum label, one table re-analyzed) {} ms",
-        Fixture::table_count(3),
+        Fixture::table_count(300),
         no_drift.as_millis(),
         with_drift.as_millis()
     );
