@@ -205,7 +205,11 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
         state.mappings.insert(role, parse_options(options.unwrap_or_default()));
     }
     // The schemas asked for, and every schema carrying the link's marker that
-    // holds foreign tables of its server: an old LocalSchema (renamed since).
+    // holds foreign tables of its server or that the link's stored properties
+    // name: an old LocalSchema (renamed since; empty when B's schema had no
+    // tables yet, so only the stored properties still know it).
+    state.registry = read_registry(client).await?;
+    let stored_schemas = stored_local_schemas(state.registry.as_ref(), &spec.server_name);
     let mut schemas = Vec::new();
     for r in client
         .query(
@@ -216,10 +220,11 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
                FROM pg_namespace n
               WHERE n.nspname = ANY($1)
                  OR (obj_description(n.oid, 'pg_namespace') = $2
-                     AND EXISTS (SELECT 1 FROM pg_class c JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
-                                   JOIN pg_foreign_server s ON s.oid = ft.ftserver
-                                  WHERE c.relnamespace = n.oid AND s.srvname = $3))",
-            &[&spec.local_schemas(), &spec.marker, &spec.server_name],
+                     AND (n.nspname = ANY($4)
+                          OR EXISTS (SELECT 1 FROM pg_class c JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
+                                       JOIN pg_foreign_server s ON s.oid = ft.ftserver
+                                      WHERE c.relnamespace = n.oid AND s.srvname = $3)))",
+            &[&spec.local_schemas(), &spec.marker, &spec.server_name, &stored_schemas],
         )
         .await
         .map_err(q)?
@@ -336,8 +341,23 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
     if let Some(reports) = &spec.report_roles {
         state.reports = read_report_roles(client, reports).await?;
     }
-    state.registry = read_registry(client).await?;
     Ok(state)
+}
+
+/// The LocalSchemas the link's stored properties name (what it was before this run).
+fn stored_local_schemas(registry: Option<&RegistryState>, server: &str) -> Vec<String> {
+    registry
+        .and_then(|r| r.links.get(server))
+        .and_then(|row| row.properties.get("ImportSchemas"))
+        .and_then(serde_json::Value::as_array)
+        .map(|imports| {
+            imports
+                .iter()
+                .filter_map(|i| i.get("LocalSchema").and_then(serde_json::Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The link registry on the local cluster (`fdw_bridge.links`), when it exists.

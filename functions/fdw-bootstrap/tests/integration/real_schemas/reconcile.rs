@@ -199,3 +199,97 @@ async fn local_schema_public_gets_no_usage_grant_that_would_outlive_the_link() {
     assert_eq!(explicit_usage().await, 0);
     fixture.drop(stack).await;
 }
+
+/// A link deployed before the migrations ran (B's schema still empty) makes an
+/// empty LocalSchema; renaming it must not leave the empty old one behind, and
+/// the refresh must pick up the tables once the migrations made them.
+#[tokio::test]
+async fn an_empty_local_schema_is_reconciled_too() {
+    let stack = Stack::get();
+    let _turn = stack.shared().await;
+    let bootstrap = stack.bootstrap().await;
+    let remote = unique("empty_remote");
+    let b = stack.superuser('b', "orders").await;
+    b.batch_execute(&format!("SET ROLE orders_admin; CREATE SCHEMA \"{remote}\""))
+        .await
+        .unwrap();
+    let fdw_user = unique("fdw_empty");
+    let secret = stack.fdw_secret(&fdw_user, "empty-pw-1").await;
+    let server = unique("empty_link");
+    let (first, second) = (unique("empty_one"), unique("empty_two"));
+    let mut props = stack.properties(&server, &first, &secret);
+    props["ImportSchemas"] = json!([{"RemoteSchema": remote, "LocalSchema": first}]);
+    let created = stack
+        .invoke(
+            &bootstrap,
+            stack.event("Create", &unique("empty-create"), None, &props),
+            LAMBDA_TIMEOUT,
+        )
+        .await;
+    created.assert_success();
+    let id = created.answer.physical_resource_id.clone();
+    let schemas_on_a = || async {
+        let a = stack.superuser('a', "users").await;
+        a.query(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1) ORDER BY 1",
+            &[&vec![first.clone(), second.clone()]],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(schemas_on_a().await, [first.as_str()]);
+
+    props["ImportSchemas"][0]["LocalSchema"] = json!(second);
+    stack
+        .invoke(
+            &bootstrap,
+            stack.event("Update", &unique("empty-rename"), Some(&id), &props),
+            LAMBDA_TIMEOUT,
+        )
+        .await
+        .assert_success();
+    assert_eq!(
+        schemas_on_a().await,
+        [second.as_str()],
+        "the empty old LocalSchema is left behind"
+    );
+
+    // The migrations run on B; the next refresh brings their table to A.
+    b.batch_execute(&format!(
+        "SET ROLE orders_admin; CREATE TABLE \"{remote}\".accounts (id int PRIMARY KEY, name text)"
+    ))
+    .await
+    .unwrap();
+    let refreshed = bootstrap
+        .handle_invocation(
+            json!({"Action": "Refresh", "LocalCluster": props["LocalCluster"], "ServerNames": [server]}),
+            tokio::time::Instant::now() + LAMBDA_TIMEOUT,
+        )
+        .await
+        .unwrap();
+    assert!(refreshed["Links"][0]["Drift"].as_u64().unwrap() > 0, "{refreshed:#}");
+    let reader = stack
+        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    reader
+        .query_one(&format!("SELECT count(*) FROM \"{second}\".accounts"), &[])
+        .await
+        .unwrap();
+
+    stack
+        .invoke(
+            &bootstrap,
+            stack.event("Delete", &unique("empty-delete"), Some(&id), &props),
+            LAMBDA_TIMEOUT,
+        )
+        .await
+        .assert_success();
+    assert!(schemas_on_a().await.is_empty());
+    harness::assert_link_gone(stack, &server, &second, &fdw_user).await;
+    b.batch_execute(&format!("DROP SCHEMA \"{remote}\" CASCADE"))
+        .await
+        .unwrap();
+}
