@@ -111,6 +111,47 @@ async fn a_schema_with_enums_domains_and_300_tables_is_imported_and_queryable() 
         "{text_filter:?}"
     );
 
+    // The way to a shipped filter: a view on B that exposes the enum as text
+    // (built in), brought to A by a refresh.
+    b.batch_execute(&format!(
+        "SET ROLE orders_admin; CREATE VIEW \"{0}\".orders_by_status AS SELECT id, status::text AS status FROM \"{0}\".\"Orders\"",
+        fixture.schema
+    ))
+    .await
+    .unwrap();
+    bootstrap
+        .handle_invocation(
+            serde_json::json!({"Action": "Refresh", "LocalCluster": props["LocalCluster"], "ServerNames": [server]}),
+            tokio::time::Instant::now() + LAMBDA_TIMEOUT,
+        )
+        .await
+        .unwrap();
+    let plan: Vec<String> = reader
+        .query(
+            &format!("EXPLAIN (VERBOSE) SELECT id FROM \"{local}\".orders_by_status WHERE status = 'paid'"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let remote_sql = plan
+        .iter()
+        .find(|l| l.contains("Remote SQL"))
+        .expect("a Remote SQL line");
+    assert!(remote_sql.contains("WHERE ((status = 'paid'"), "{plan:#?}");
+    println!("through a view on B with status::text: {}", remote_sql.trim());
+    let paid: i64 = reader
+        .query_one(
+            &format!("SELECT count(*) FROM \"{local}\".orders_by_status WHERE status = 'paid'"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(paid, ORDERS / 4);
+
     // A label added on B is added on A by the next Update, in its place.
     b.batch_execute(&format!(
         "ALTER TYPE \"{}\".status ADD VALUE 'refunded' AFTER 'paid'",
