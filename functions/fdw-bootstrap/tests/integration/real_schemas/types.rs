@@ -7,6 +7,11 @@ use super::harness::{self, unique, Stack};
 
 const TABLES: usize = 300;
 
+/// `EXPLAIN (VERBOSE)` of `sql`, one line per element.
+async fn explain(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    client.query(sql, &[]).await.unwrap().iter().map(|r| r.get(0)).collect()
+}
+
 #[tokio::test]
 async fn a_schema_with_enums_domains_and_300_tables_is_imported_and_queryable() {
     let stack = Stack::get();
@@ -73,16 +78,11 @@ async fn a_schema_with_enums_domains_and_300_tables_is_imported_and_queryable() 
 
     // Whether a filter on an enum column reaches the remote side (postgres_fdw ships
     // only built-in types and those of extensions listed in the server's `extensions`).
-    let plan: Vec<String> = reader
-        .query(
-            &format!("EXPLAIN (VERBOSE) SELECT id FROM \"{local}\".\"Orders\" WHERE status = 'paid'"),
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let plan: Vec<String> = explain(
+        &reader,
+        &format!("EXPLAIN (VERBOSE) SELECT id FROM \"{local}\".\"Orders\" WHERE status = 'paid'"),
+    )
+    .await;
     let remote_sql = plan
         .iter()
         .find(|l| l.contains("Remote SQL"))
@@ -94,16 +94,11 @@ async fn a_schema_with_enums_domains_and_300_tables_is_imported_and_queryable() 
         "enum filter shipped to the remote cluster: {shipped}; {remote_sql}; local {:?}",
         plan.iter().find(|l| l.contains("Filter"))
     );
-    let text_filter: Vec<String> = reader
-        .query(
-            &format!("EXPLAIN (VERBOSE) SELECT id FROM \"{local}\".\"Orders\" WHERE \"MixedCase\" = 'x1'"),
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let text_filter: Vec<String> = explain(
+        &reader,
+        &format!("EXPLAIN (VERBOSE) SELECT id FROM \"{local}\".\"Orders\" WHERE \"MixedCase\" = 'x1'"),
+    )
+    .await;
     assert!(
         text_filter
             .iter()
@@ -126,16 +121,11 @@ async fn a_schema_with_enums_domains_and_300_tables_is_imported_and_queryable() 
         )
         .await
         .unwrap();
-    let plan: Vec<String> = reader
-        .query(
-            &format!("EXPLAIN (VERBOSE) SELECT id FROM \"{local}\".orders_by_status WHERE status = 'paid'"),
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let plan: Vec<String> = explain(
+        &reader,
+        &format!("EXPLAIN (VERBOSE) SELECT id FROM \"{local}\".orders_by_status WHERE status = 'paid'"),
+    )
+    .await;
     let remote_sql = plan
         .iter()
         .find(|l| l.contains("Remote SQL"))
