@@ -55,6 +55,7 @@ fn plan_server_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Statem
     }
     // Nothing is exposed any more: every type the link made goes, with its schema.
     out.extend(super::types::plan_types(spec, &RemoteState::default(), local, &[])?.after);
+    out.extend(shared_schemas_removal(spec, local));
     for role in local.mappings.keys() {
         out.push(Statement::plain(format!(
             "DROP USER MAPPING IF EXISTS FOR {} SERVER {name}",
@@ -63,6 +64,38 @@ fn plan_server_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Statem
     }
     out.push(Statement::plain(format!("DROP SERVER {name}")));
     Ok(out)
+}
+
+/// A LocalSchema named like a remote schema holds both the link's foreign tables
+/// and the types it made for them. The imports piece leaves a schema that holds
+/// types, the types piece a schema that is a LocalSchema: it goes here, after
+/// both, when the link made it and nothing else is in it.
+fn shared_schemas_removal(spec: &LinkSpec, local: &LocalState) -> Vec<Statement> {
+    let mut out = Vec::new();
+    for schema in spec.local_schemas() {
+        let Some((comment, objects)) = local.type_schemas.get(&schema) else {
+            continue;
+        };
+        if !spec.owns(comment.as_ref()) {
+            continue;
+        }
+        let tables = local.schemas.get(&schema).map_or(0, |state| {
+            state
+                .foreign_tables
+                .values()
+                .filter(|ft| ft.server == spec.server_name)
+                .count()
+        });
+        let types = local
+            .types
+            .iter()
+            .filter(|(key, t)| key.0 == schema && t.comment.as_deref() == Some(spec.role_comment().as_str()))
+            .count();
+        if types > 0 && *objects <= (tables + types) as i64 {
+            out.push(Statement::plain(format!("DROP SCHEMA {}", ident(&schema))));
+        }
+    }
+    out
 }
 
 /// Views of the user on the link's foreign tables in `schema` would be dropped

@@ -293,3 +293,64 @@ async fn an_empty_local_schema_is_reconciled_too() {
         .await
         .unwrap();
 }
+
+/// LocalSchema named like the remote schema: the types the link makes (under
+/// the remote schema's name) and the foreign tables share one schema on A;
+/// Delete must still leave nothing.
+#[tokio::test]
+async fn a_local_schema_named_like_the_remote_one_holds_types_and_tables_and_goes_with_the_link() {
+    let stack = Stack::get();
+    let _turn = stack.shared().await;
+    let bootstrap = stack.bootstrap().await;
+    let fixture = Fixture::create(stack, "samename", 2).await;
+    let fdw_user = unique("fdw_samename");
+    let secret = stack.fdw_secret(&fdw_user, "samename-pw-1").await;
+    let server = unique("samename_link");
+    let props = fixture.properties(stack, &server, &fixture.schema, &secret);
+    let created = stack
+        .invoke(
+            &bootstrap,
+            stack.event("Create", &unique("same-create"), None, &props),
+            LAMBDA_TIMEOUT,
+        )
+        .await;
+    created.assert_success();
+    let id = created.answer.physical_resource_id.clone();
+    let reader = stack
+        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    let paid: i64 = reader
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM \"{0}\".\"Orders\" WHERE status = 'paid'",
+                fixture.schema
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(paid, super::fixture::ORDERS / 4);
+    // An Update with nothing changed changes nothing.
+    let again = stack
+        .invoke(
+            &bootstrap,
+            stack.event("Update", &unique("same-update"), Some(&id), &props),
+            LAMBDA_TIMEOUT,
+        )
+        .await;
+    again.assert_success();
+    assert_eq!(again.data("StatementsApplied"), "0", "{}", again.reason());
+    stack
+        .invoke(
+            &bootstrap,
+            stack.event("Delete", &unique("same-delete"), Some(&id), &props),
+            LAMBDA_TIMEOUT,
+        )
+        .await
+        .assert_success();
+    let left = marked_on_a(stack, &server, &id, &[fixture.schema.as_str()]).await;
+    assert!(left.is_empty(), "left on A: {left:?}");
+    harness::assert_link_gone(stack, &server, &fixture.schema, &fdw_user).await;
+    fixture.drop(stack).await;
+}
