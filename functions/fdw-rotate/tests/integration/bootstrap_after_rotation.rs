@@ -21,10 +21,11 @@ async fn the_link_follows_the_rotated_secret_and_updates_change_nothing() {
     let bootstrap = stack.bootstrap().await;
     let update = |tag: &str| stack.event("Update", &unique(tag), Some(&link.physical_id), &link.properties);
 
-    // Same credentials under another secret: nothing to do.
+    // Same credentials under another secret: nothing to do on either cluster but
+    // storing the new FdwRoleSecretArn in the link's row (fdw_bridge.links).
     let adopted = stack.invoke(&bootstrap, update("rb-adopt"), LAMBDA_TIMEOUT).await;
     adopted.assert_success();
-    assert_eq!(adopted.data("StatementsApplied"), "0", "{}", adopted.reason());
+    assert_eq!(adopted.data("StatementsApplied"), "1", "{}", adopted.reason());
 
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
