@@ -6,16 +6,21 @@
 //!
 //!   FDW_STACK_DIR=/tmp/fdw-bench-stack fdw-bench [--scales 10000x100000,100000x1000000]
 //!       [--large] [--runs 5] [--delayed-runs 3] [--out docs/bench] [--no-delay] [--no-latency]
+//!       [--no-functions] [--functions-only]
 //!   fdw-bench --chart-only [--out docs/bench]     (redraw the charts from results.csv)
 //!
 //! The bench (re)loads its stack at each scale with `stack/stack.sh up` and
 //! loads pg_stat_statements on the clusters (FDW_STACK_PRELOAD) to count what
-//! crosses the link.
+//! crosses the link. The functions' figures (cold start, warm fdw-report
+//! beside its SQL, peak memory) are taken once, at the last scale up to
+//! 100k x 1M, from the release binaries `make bench` builds first.
 
 mod chart;
+mod functions;
 mod latency;
 mod measure;
 mod output;
+mod runtime_api;
 mod shapes;
 mod traffic;
 mod ways;
@@ -35,6 +40,9 @@ struct Options {
     out: PathBuf,
     delay: bool,
     latency: bool,
+    functions: bool,
+    /// Only the functions' figures (at the scale they are taken at).
+    functions_only: bool,
     /// Redraw the charts from the output folder's results.csv, measure nothing.
     chart_only: bool,
 }
@@ -48,6 +56,8 @@ fn options() -> Options {
         out: repo.join("docs/bench"),
         delay: true,
         latency: true,
+        functions: true,
+        functions_only: false,
         chart_only: false,
     };
     let mut large = std::env::var("FDW_BENCH_LARGE").is_ok_and(|v| v == "1");
@@ -65,6 +75,8 @@ fn options() -> Options {
             "--out" => o.out = PathBuf::from(value()),
             "--no-delay" => o.delay = false,
             "--no-latency" => o.latency = false,
+            "--no-functions" => o.functions = false,
+            "--functions-only" => o.functions_only = true,
             "--chart-only" => o.chart_only = true,
             // cargo bench passes --bench to harness=false targets.
             "--bench" => {}
@@ -88,7 +100,7 @@ fn parse_scales(s: &str) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -120,7 +132,19 @@ async fn main() {
     let mut rows: Vec<Row> = Vec::new();
     let mut notes = String::new();
     let mut proxy: Option<DelayProxy> = None;
+    let mut function_csv = None;
+    // The functions' figures at one scale: the last up to 100k x 1M (not the large one).
+    let functions_at = o
+        .scales
+        .iter()
+        .rev()
+        .find(|s| s.0 <= 100_000)
+        .or(o.scales.last())
+        .copied();
     for &(users, orders) in &o.scales {
+        if o.functions_only && functions_at != Some((users, orders)) {
+            continue;
+        }
         stack_up(users, orders);
         let stack = Stack::get();
         let b_superuser = stack.superuser('b', "orders").await;
@@ -142,6 +166,16 @@ async fn main() {
 
         let direct = ways::make_links(stack, "direct", stack.port('b')).await;
         let sessions = ways::sessions(stack, &direct).await;
+        if o.functions_only {
+            let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
+            let text = functions::table(&figures, &beside, users, orders);
+            println!("{text}");
+            write(&o.out.join("functions.md"), &text);
+            write(&o.out.join("functions.csv"), &functions::csv(&figures));
+            drop(sessions);
+            ways::drop_links(stack, &direct).await;
+            return;
+        }
         for case in &cases {
             for sample in measure::compare(case, &sessions, o.runs, &b_superuser).await {
                 rows.push(Row {
@@ -182,6 +216,13 @@ async fn main() {
             }
             println!("{text}");
             notes.push_str(&text);
+        }
+        if o.functions && functions_at == Some((users, orders)) {
+            let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
+            let text = functions::table(&figures, &beside, users, orders);
+            println!("{text}");
+            notes.push_str(&text);
+            function_csv = Some((text, functions::csv(&figures)));
         }
         drop(sessions);
         ways::drop_links(stack, &direct).await;
@@ -224,6 +265,10 @@ async fn main() {
         csv.push('\n');
     }
     write(&o.out.join("results.csv"), &csv);
+    if let Some((table, csv)) = function_csv {
+        write(&o.out.join("functions.md"), &table);
+        write(&o.out.join("functions.csv"), &csv);
+    }
     let header = format!(
         "Figures from `make bench` (fdw-bench), {} runs per way (+0.5 ms: {}) after a warm-up, ways alternating; \
          median of the runs. Taken on {}.\n",
