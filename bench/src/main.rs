@@ -6,7 +6,7 @@
 //!
 //!   FDW_STACK_DIR=/tmp/fdw-bench-stack fdw-bench [--scales 10000x100000,100000x1000000]
 //!       [--large] [--runs 5] [--delayed-runs 3] [--out docs/bench] [--no-delay] [--no-latency]
-//!       [--no-functions] [--functions-only]
+//!       [--no-functions] [--functions-only] [--cases whole_history,top10]
 //!   fdw-bench --chart-only [--out docs/bench]     (redraw the charts from results.csv)
 //!
 //! The bench (re)loads its stack at each scale with `stack/stack.sh up` and
@@ -43,6 +43,8 @@ struct Options {
     functions: bool,
     /// Only the functions' figures (at the scale they are taken at).
     functions_only: bool,
+    /// Only the cases whose names start with one of these (comma-separated `--cases`).
+    cases: Option<Vec<String>>,
     /// Redraw the charts from the output folder's results.csv, measure nothing.
     chart_only: bool,
 }
@@ -58,6 +60,7 @@ fn options() -> Options {
         latency: true,
         functions: true,
         functions_only: false,
+        cases: None,
         chart_only: false,
     };
     let mut large = std::env::var("FDW_BENCH_LARGE").is_ok_and(|v| v == "1");
@@ -77,6 +80,7 @@ fn options() -> Options {
             "--no-latency" => o.latency = false,
             "--no-functions" => o.functions = false,
             "--functions-only" => o.functions_only = true,
+            "--cases" => o.cases = Some(value().split(',').map(|c| c.trim().to_string()).collect()),
             "--chart-only" => o.chart_only = true,
             // cargo bench passes --bench to harness=false targets.
             "--bench" => {}
@@ -149,19 +153,28 @@ async fn main() {
         let stack = Stack::get();
         let b_superuser = stack.superuser('b', "orders").await;
         traffic::enable(&b_superuser).await;
-        // The view of the join pattern, on B and co-located (a reload drops it with the tables).
+        // The views of the patterns, on B and co-located (a reload drops them with the tables).
         for (cluster, db, owner) in [('b', "orders", "orders_admin"), ('a', "colocated", "users_admin")] {
             stack
                 .superuser(cluster, db)
                 .await
-                .batch_execute(&format!("SET ROLE {owner}; {}", shapes::ORDER_LINES_VIEW))
+                .batch_execute(&format!(
+                    "SET ROLE {owner}; {}; {}",
+                    shapes::ORDER_LINES_VIEW,
+                    shapes::USER_ORDER_TOTALS_VIEW
+                ))
                 .await
-                .unwrap_or_else(|e| panic!("creating order_lines on {db}: {e:?}"));
+                .unwrap_or_else(|e| panic!("creating the patterns' views on {db}: {e:?}"));
         }
         let cases: Vec<shapes::Case> = shapes::reports()
             .into_iter()
             .chain(shapes::user_shapes())
             .chain(shapes::documented_patterns())
+            .filter(|c| {
+                o.cases
+                    .as_ref()
+                    .is_none_or(|only| only.iter().any(|p| c.name.starts_with(p.as_str())))
+            })
             .collect();
 
         let direct = ways::make_links(stack, "direct", stack.port('b')).await;

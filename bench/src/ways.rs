@@ -46,7 +46,7 @@ pub async fn make_links(stack: &Stack, tag: &str, b_port: u16) -> Links {
              CREATE USER MAPPING FOR CURRENT_USER SERVER {server}
                OPTIONS (user 'orders_admin', password {password});
              CREATE SCHEMA {schema};
-             IMPORT FOREIGN SCHEMA public LIMIT TO (orders, order_items, order_lines)
+             IMPORT FOREIGN SCHEMA public LIMIT TO (orders, order_items, order_lines, user_order_totals)
                FROM SERVER {server} INTO {schema};",
             schema = ident(&howto_schema),
             server = ident(&howto_server),
