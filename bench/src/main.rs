@@ -12,8 +12,8 @@
 //! The bench (re)loads its stack at each scale with `stack/stack.sh up` and
 //! loads pg_stat_statements on the clusters (FDW_STACK_PRELOAD) to count what
 //! crosses the link. The functions' figures (cold start, warm fdw-report
-//! beside its SQL, peak memory) are taken once, at the last scale up to
-//! 100k x 1M, from the release binaries `make bench` builds first.
+//! beside its SQL, peak memory) are taken once, at the first scale, from the
+//! release binaries `make bench` builds first.
 
 mod chart;
 mod functions;
@@ -137,14 +137,9 @@ async fn main() {
     let mut notes = String::new();
     let mut proxy: Option<DelayProxy> = None;
     let mut function_csv = None;
-    // The functions' figures at one scale: the last up to 100k x 1M (not the large one).
-    let functions_at = o
-        .scales
-        .iter()
-        .rev()
-        .find(|s| s.0 <= 100_000)
-        .or(o.scales.last())
-        .copied();
+    // The functions' figures at one scale, the first (smallest): they measure the
+    // functions, and the Create they time imports and ANALYZEs B's tables.
+    let functions_at = o.scales.first().copied();
     for &(users, orders) in &o.scales {
         if o.functions_only && functions_at != Some((users, orders)) {
             continue;
