@@ -134,7 +134,30 @@ pub struct ReportBeside {
     pub direct_fresh_ms: f64,
 }
 
+/// Builds (or re-links) the release binaries: `cargo bench` writes its own
+/// builds of the same binaries into target/release (the bench profile's
+/// folder), and a fresh `cargo build --release` puts the release ones back.
+fn build_release() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "fdw-bootstrap",
+            "-p",
+            "fdw-report",
+            "-p",
+            "fdw-rotate",
+        ])
+        .current_dir(crate::repo())
+        .status()
+        .expect("running cargo build --release");
+    assert!(status.success(), "cargo build --release of the functions failed");
+}
+
 pub async fn measure(stack: &Stack, bridge_schema: &str) -> (Vec<Figures>, ReportBeside) {
+    build_release();
     let log_dir = PathBuf::from(std::env::var("FDW_STACK_DIR").expect("FDW_STACK_DIR")).join("functions");
     std::fs::create_dir_all(&log_dir).expect("function log folder");
     let ca = stack.var("FDW_CA_BUNDLE").to_string();

@@ -178,7 +178,7 @@ async fn main() {
             let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
             let text = functions::table(&figures, &beside, users, orders);
             println!("{text}");
-            write(&o.out.join("functions.md"), &text);
+            write(&o.out.join("functions.md"), &format!("{}{text}", machine_note()));
             write(&o.out.join("functions.csv"), &functions::csv(&figures));
             drop(sessions);
             ways::drop_links(stack, &direct).await;
@@ -274,15 +274,15 @@ async fn main() {
     }
     write(&o.out.join("results.csv"), &csv);
     if let Some((table, csv)) = function_csv {
-        write(&o.out.join("functions.md"), &table);
+        write(&o.out.join("functions.md"), &format!("{}{table}", machine_note()));
         write(&o.out.join("functions.csv"), &csv);
     }
     let header = format!(
         "Figures from `make bench` (fdw-bench), {} runs per way (+0.5 ms: {}) after a warm-up, ways alternating; \
-         median of the runs. Taken on {}.\n",
+         median of the runs. {}",
         o.runs,
         o.delayed_runs,
-        std::env::var("FDW_BENCH_MACHINE").unwrap_or_else(|_| "an unnamed machine (set FDW_BENCH_MACHINE)".into())
+        machine_note()
     );
     write(&o.out.join("results.md"), &format!("{header}{notes}"));
     draw_charts(&rows, &o.out);
@@ -322,6 +322,13 @@ fn same_answers(rows: &[Row], users: u64) {
             );
         }
     }
+}
+
+fn machine_note() -> String {
+    format!(
+        "Taken on {}.\n",
+        std::env::var("FDW_BENCH_MACHINE").unwrap_or_else(|_| "an unnamed machine (set FDW_BENCH_MACHINE)".into())
+    )
 }
 
 fn write(path: &Path, text: &str) {

@@ -73,6 +73,9 @@ async fn bridge_link(stack: &Stack, tag: &str, b_port: u16) -> TestLink {
     let local_schema = harness::unique(&format!("bench_{tag}_remote"));
     let mut properties = stack.properties(&server, &local_schema, &fdw_secret_arn);
     properties["RemoteCluster"]["Port"] = json!(b_port.to_string());
+    // The throughput at 100 sessions holds 100 connections on B as the FDW role; the
+    // default limit is a third of B's 197 ordinary slots (README: Sizing cluster B's connections).
+    properties["FdwConnectionLimit"] = json!(150);
     let created = stack
         .invoke(
             &bootstrap,
