@@ -148,7 +148,7 @@ async fn main() {
         let stack = Stack::get();
         let b_superuser = stack.superuser('b', "orders").await;
         traffic::enable(&b_superuser).await;
-        // The views of the patterns, on B and co-located (a reload drops them with the tables).
+        // The views and the index of the patterns, on B and co-located (a reload drops them with the tables).
         for (cluster, db, owner) in [('b', "orders", "orders_admin"), ('a', "colocated", "users_admin")] {
             stack
                 .superuser(cluster, db)
@@ -160,6 +160,14 @@ async fn main() {
                 ))
                 .await
                 .unwrap_or_else(|e| panic!("creating the patterns' views on {db}: {e:?}"));
+            let su = stack.superuser(cluster, db).await;
+            su.batch_execute(&format!("SET ROLE {owner}; {}", shapes::ORDER_TOTALS_INDEX))
+                .await
+                .unwrap_or_else(|e| panic!("creating the whole-history index on {db}: {e:?}"));
+            // Its own statement: VACUUM cannot run inside the implicit transaction of a batch.
+            su.batch_execute("VACUUM (ANALYZE) public.orders")
+                .await
+                .unwrap_or_else(|e| panic!("VACUUM of orders on {db}: {e:?}"));
         }
         let cases: Vec<shapes::Case> = shapes::reports()
             .into_iter()

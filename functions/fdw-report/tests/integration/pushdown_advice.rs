@@ -37,8 +37,12 @@ const CASES: [(&str, &[&str], &str); 4] = [
     (
         "SELECT u.country, sum(o.total_cents) AS revenue FROM public.users u
            JOIN {{remote}}.orders o ON o.user_id = u.id WHERE $1::timestamptz < $2::timestamptz GROUP BY u.country",
-        // A whole history: also the remote view over a function with its own work_mem.
-        &["GROUP BY the join key in a subquery", "SET work_mem` behind a view on the remote cluster"],
+        // A whole history: also the covering index, or the remote view over a function with its own work_mem.
+        &[
+            "GROUP BY the join key in a subquery",
+            "index on the join key that INCLUDEs the aggregated columns",
+            "SET work_mem` behind a view on the remote cluster",
+        ],
         "SELECT u.country, sum(p.revenue) AS revenue
            FROM (SELECT user_id, sum(total_cents) AS revenue FROM {{remote}}.orders GROUP BY user_id) p
            JOIN public.users u ON u.id = p.user_id WHERE $1::timestamptz < $2::timestamptz GROUP BY u.country",
