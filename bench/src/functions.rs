@@ -53,7 +53,9 @@ struct Process {
 impl Process {
     async fn start(name: &str, env: &[(&str, String)], log_dir: &Path) -> Process {
         let api = RuntimeApi::start().await;
-        let log = std::fs::File::create(log_dir.join(format!("{name}.log"))).expect("function log file");
+        let log_path = log_dir.join(format!("{name}.log"));
+        println!("[bench] {name}: a fresh process, its log in {}", log_path.display());
+        let log = std::fs::File::create(&log_path).expect("function log file");
         let mut command = Command::new(binary(name));
         command
             .env("AWS_LAMBDA_RUNTIME_API", &api.address)

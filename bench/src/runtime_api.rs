@@ -93,7 +93,7 @@ impl RuntimeApi {
     pub async fn first_poll(&mut self, timeout: Duration) -> Instant {
         tokio::time::timeout(timeout, self.polled.recv())
             .await
-            .expect("the function did not poll for an event in time (see its log)")
+            .expect("the function did not poll for an event in time (its log is named above)")
             .expect("the emulator's server task is running")
     }
 
@@ -101,7 +101,9 @@ impl RuntimeApi {
     pub async fn answer(&mut self, request_id: &str, timeout: Duration) -> Answer {
         let answer = tokio::time::timeout(timeout, self.answers.recv())
             .await
-            .unwrap_or_else(|_| panic!("no answer to {request_id} within {timeout:?} (see the function's log)"))
+            .unwrap_or_else(|_| {
+                panic!("no answer to {request_id} within {timeout:?} (the function's log is named above)")
+            })
             .expect("the emulator's server task is running");
         assert!(
             answer.request_id == request_id || answer.request_id.is_empty(),
