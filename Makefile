@@ -72,10 +72,13 @@ build: tools
 ## fdw-bench (README "Benchmarks"): every report and query shape co-located, through a
 ## how-to link and through fdw-bridge's link, at 10k x 100k and 100k x 1M users x orders
 ## (FDW_BENCH_LARGE=1 adds 1M x 10M), loopback and +0.5 ms each way, on a stack of its own.
-## Writes docs/bench/ (results.csv, results.md, loopback.png, delayed.png).
+## Then the functions' release binaries (this host's) under a Lambda Runtime API emulator:
+## cold start, a warm fdw-report beside its SQL, peak memory.
+## Writes docs/bench/ (results.csv, results.md, functions.csv, loopback.png, delayed.png).
 bench: stack-up bench-font
 	cargo bench -p fdw-bootstrap --bench create_link
 	cargo bench -p fdw-rotate --bench rotation
+	cargo build --release -p fdw-bootstrap -p fdw-report -p fdw-rotate
 	FDW_STACK_DIR=$(BENCH_STACK) cargo run -p fdw-bench -- $(BENCH_ARGS)
 
 # The chart's font (plotters draws text with ab_glyph from a TTF file).

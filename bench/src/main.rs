@@ -6,16 +6,21 @@
 //!
 //!   FDW_STACK_DIR=/tmp/fdw-bench-stack fdw-bench [--scales 10000x100000,100000x1000000]
 //!       [--large] [--runs 5] [--delayed-runs 3] [--out docs/bench] [--no-delay] [--no-latency]
+//!       [--no-functions] [--functions-only] [--cases whole_history,top10]
 //!   fdw-bench --chart-only [--out docs/bench]     (redraw the charts from results.csv)
 //!
 //! The bench (re)loads its stack at each scale with `stack/stack.sh up` and
 //! loads pg_stat_statements on the clusters (FDW_STACK_PRELOAD) to count what
-//! crosses the link.
+//! crosses the link. The functions' figures (cold start, warm fdw-report
+//! beside its SQL, peak memory) are taken once, at the first scale, from the
+//! release binaries `make bench` builds first.
 
 mod chart;
+mod functions;
 mod latency;
 mod measure;
 mod output;
+mod runtime_api;
 mod shapes;
 mod traffic;
 mod ways;
@@ -35,6 +40,11 @@ struct Options {
     out: PathBuf,
     delay: bool,
     latency: bool,
+    functions: bool,
+    /// Only the functions' figures (at the scale they are taken at).
+    functions_only: bool,
+    /// Only the cases whose names start with one of these (comma-separated `--cases`).
+    cases: Option<Vec<String>>,
     /// Redraw the charts from the output folder's results.csv, measure nothing.
     chart_only: bool,
 }
@@ -48,6 +58,9 @@ fn options() -> Options {
         out: repo.join("docs/bench"),
         delay: true,
         latency: true,
+        functions: true,
+        functions_only: false,
+        cases: None,
         chart_only: false,
     };
     let mut large = std::env::var("FDW_BENCH_LARGE").is_ok_and(|v| v == "1");
@@ -65,6 +78,9 @@ fn options() -> Options {
             "--out" => o.out = PathBuf::from(value()),
             "--no-delay" => o.delay = false,
             "--no-latency" => o.latency = false,
+            "--no-functions" => o.functions = false,
+            "--functions-only" => o.functions_only = true,
+            "--cases" => o.cases = Some(value().split(',').map(|c| c.trim().to_string()).collect()),
             "--chart-only" => o.chart_only = true,
             // cargo bench passes --bench to harness=false targets.
             "--bench" => {}
@@ -88,7 +104,7 @@ fn parse_scales(s: &str) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -120,28 +136,62 @@ async fn main() {
     let mut rows: Vec<Row> = Vec::new();
     let mut notes = String::new();
     let mut proxy: Option<DelayProxy> = None;
+    let mut function_csv = None;
+    // The functions' figures at one scale, the first (smallest): they measure the
+    // functions, and the Create they time imports and ANALYZEs B's tables.
+    let functions_at = o.scales.first().copied();
     for &(users, orders) in &o.scales {
+        if o.functions_only && functions_at != Some((users, orders)) {
+            continue;
+        }
         stack_up(users, orders);
         let stack = Stack::get();
         let b_superuser = stack.superuser('b', "orders").await;
         traffic::enable(&b_superuser).await;
-        // The view of the join pattern, on B and co-located (a reload drops it with the tables).
+        // The views and the index of the patterns, on B and co-located (a reload drops them with the tables).
         for (cluster, db, owner) in [('b', "orders", "orders_admin"), ('a', "colocated", "users_admin")] {
             stack
                 .superuser(cluster, db)
                 .await
-                .batch_execute(&format!("SET ROLE {owner}; {}", shapes::ORDER_LINES_VIEW))
+                .batch_execute(&format!(
+                    "SET ROLE {owner}; {}; {}",
+                    shapes::ORDER_LINES_VIEW,
+                    shapes::USER_ORDER_TOTALS_VIEW
+                ))
                 .await
-                .unwrap_or_else(|e| panic!("creating order_lines on {db}: {e:?}"));
+                .unwrap_or_else(|e| panic!("creating the patterns' views on {db}: {e:?}"));
+            let su = stack.superuser(cluster, db).await;
+            su.batch_execute(&format!("SET ROLE {owner}; {}", shapes::ORDER_TOTALS_INDEX))
+                .await
+                .unwrap_or_else(|e| panic!("creating the whole-history index on {db}: {e:?}"));
+            // Its own statement: VACUUM cannot run inside the implicit transaction of a batch.
+            su.batch_execute("VACUUM (ANALYZE) public.orders")
+                .await
+                .unwrap_or_else(|e| panic!("VACUUM of orders on {db}: {e:?}"));
         }
         let cases: Vec<shapes::Case> = shapes::reports()
             .into_iter()
             .chain(shapes::user_shapes())
             .chain(shapes::documented_patterns())
+            .filter(|c| {
+                o.cases
+                    .as_ref()
+                    .is_none_or(|only| only.iter().any(|p| c.name.starts_with(p.as_str())))
+            })
             .collect();
 
         let direct = ways::make_links(stack, "direct", stack.port('b')).await;
         let sessions = ways::sessions(stack, &direct).await;
+        if o.functions_only {
+            let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
+            let text = functions::table(&figures, &beside, users, orders);
+            println!("{text}");
+            write(&o.out.join("functions.md"), &format!("{}{text}", machine_note()));
+            write(&o.out.join("functions.csv"), &functions::csv(&figures));
+            drop(sessions);
+            ways::drop_links(stack, &direct).await;
+            return;
+        }
         for case in &cases {
             for sample in measure::compare(case, &sessions, o.runs, &b_superuser).await {
                 rows.push(Row {
@@ -182,6 +232,13 @@ async fn main() {
             }
             println!("{text}");
             notes.push_str(&text);
+        }
+        if o.functions && functions_at == Some((users, orders)) {
+            let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
+            let text = functions::table(&figures, &beside, users, orders);
+            println!("{text}");
+            notes.push_str(&text);
+            function_csv = Some((text, functions::csv(&figures)));
         }
         drop(sessions);
         ways::drop_links(stack, &direct).await;
@@ -224,12 +281,16 @@ async fn main() {
         csv.push('\n');
     }
     write(&o.out.join("results.csv"), &csv);
+    if let Some((table, csv)) = function_csv {
+        write(&o.out.join("functions.md"), &format!("{}{table}", machine_note()));
+        write(&o.out.join("functions.csv"), &csv);
+    }
     let header = format!(
         "Figures from `make bench` (fdw-bench), {} runs per way (+0.5 ms: {}) after a warm-up, ways alternating; \
-         median of the runs. Taken on {}.\n",
+         median of the runs. {}",
         o.runs,
         o.delayed_runs,
-        std::env::var("FDW_BENCH_MACHINE").unwrap_or_else(|_| "an unnamed machine (set FDW_BENCH_MACHINE)".into())
+        machine_note()
     );
     write(&o.out.join("results.md"), &format!("{header}{notes}"));
     draw_charts(&rows, &o.out);
@@ -269,6 +330,13 @@ fn same_answers(rows: &[Row], users: u64) {
             );
         }
     }
+}
+
+fn machine_note() -> String {
+    format!(
+        "Taken on {}.\n",
+        std::env::var("FDW_BENCH_MACHINE").unwrap_or_else(|_| "an unnamed machine (set FDW_BENCH_MACHINE)".into())
+    )
 }
 
 fn write(path: &Path, text: &str) {

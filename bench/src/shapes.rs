@@ -111,7 +111,8 @@ pub fn user_shapes() -> Vec<Case> {
 /// cross-database queries"): `<shape>.<pattern>` answers exactly what `<shape>` does.
 pub fn documented_patterns() -> Vec<Case> {
     vec![
-        // Aggregate per user on B (GROUP BY is shipped): one row per customer crosses, not one per order.
+        // Aggregate per user on B (GROUP BY is shipped): one row per customer crosses, not one
+        // per order; with ORDER_TOTALS_INDEX on B it streams from an index-only scan.
         shape(
             "whole_history_by_country.preaggregate",
             "WITH per_user AS (
@@ -128,6 +129,14 @@ pub fn documented_patterns() -> Vec<Case> {
                FROM {r}.orders o
               WHERE o.created_at >= (SELECT date_trunc('day', now()) - interval '60 days')
               GROUP BY o.status ORDER BY o.status",
+        ),
+        // Every customer's totals from a view on B (USER_ORDER_TOTALS_VIEW): B plans the
+        // GROUP BY as a whole query with room to hash it, not as postgres_fdw's cursor.
+        shape(
+            "whole_history_by_country.remote_view",
+            "SELECT u.country, sum(t.orders)::bigint AS orders, sum(t.revenue_cents) AS revenue_cents
+               FROM {r}.user_order_totals t JOIN public.users u ON u.id = t.user_id
+              GROUP BY u.country ORDER BY u.country",
         ),
         // The distinct customers with an order, computed on B.
         shape(
@@ -165,6 +174,29 @@ pub const ORDER_LINES_VIEW: &str = "DROP VIEW IF EXISTS public.order_lines;
 CREATE VIEW public.order_lines AS
   SELECT o.user_id, o.id AS order_id, i.line_no, i.sku, i.quantity, i.price_cents
     FROM public.orders o JOIN public.order_items i ON i.order_id = o.id";
+
+/// The index of the whole-history pattern, on B (and co-located, so that the floor
+/// has it too): the per-customer GROUP BY then streams from an index-only scan in
+/// user_id order (0.12 s at 1M orders, against 0.2 s hashed and 0.86 s through the
+/// heap), which is also the first-rows plan B picks for postgres_fdw's cursor. An
+/// index-only scan reads the heap for pages not yet all-visible: VACUUM after a load.
+pub const ORDER_TOTALS_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS orders_user_id_total_idx ON public.orders (user_id) INCLUDE (total_cents)";
+
+/// The view of the whole-history pattern without that index, on B (and co-located). postgres_fdw reads
+/// through a cursor, and B plans a cursor's query for its first rows
+/// (cursor_tuple_fraction 0.1) with 4 MB of work_mem: the per-customer GROUP BY
+/// becomes an index scan in user_id order (0.86 s at 1M orders) instead of a
+/// hash aggregate (0.22 s). A SQL function is planned as a whole query, and its
+/// SET gives the hash table room (about 220 bytes per customer: 64 MB is
+/// enough for ~250k customers; size it to yours).
+pub const USER_ORDER_TOTALS_VIEW: &str = "DROP VIEW IF EXISTS public.user_order_totals;
+DROP FUNCTION IF EXISTS public.user_order_totals();
+CREATE FUNCTION public.user_order_totals()
+  RETURNS TABLE (user_id bigint, orders bigint, revenue_cents numeric)
+  LANGUAGE sql STABLE SET work_mem = '64MB'
+  AS $$ SELECT o.user_id, count(*), sum(o.total_cents) FROM public.orders o GROUP BY o.user_id $$;
+CREATE VIEW public.user_order_totals AS SELECT * FROM public.user_order_totals()";
 
 /// Every shipped report, windowed before [`SCHEDULED`].
 pub fn reports() -> Vec<Case> {

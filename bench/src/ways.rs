@@ -46,7 +46,7 @@ pub async fn make_links(stack: &Stack, tag: &str, b_port: u16) -> Links {
              CREATE USER MAPPING FOR CURRENT_USER SERVER {server}
                OPTIONS (user 'orders_admin', password {password});
              CREATE SCHEMA {schema};
-             IMPORT FOREIGN SCHEMA public LIMIT TO (orders, order_items, order_lines)
+             IMPORT FOREIGN SCHEMA public LIMIT TO (orders, order_items, order_lines, user_order_totals)
                FROM SERVER {server} INTO {schema};",
             schema = ident(&howto_schema),
             server = ident(&howto_server),
@@ -73,6 +73,9 @@ async fn bridge_link(stack: &Stack, tag: &str, b_port: u16) -> TestLink {
     let local_schema = harness::unique(&format!("bench_{tag}_remote"));
     let mut properties = stack.properties(&server, &local_schema, &fdw_secret_arn);
     properties["RemoteCluster"]["Port"] = json!(b_port.to_string());
+    // The throughput at 100 sessions holds 100 connections on B as the FDW role; the
+    // default limit is a third of B's 197 ordinary slots (README: Sizing cluster B's connections).
+    properties["FdwConnectionLimit"] = json!(150);
     let created = stack
         .invoke(
             &bootstrap,

@@ -50,7 +50,7 @@ impl Fix {
             Fix::InitPlanBound => "the filter uses now() (or another non-immutable function), which postgres_fdw never ships: write the bound as a scalar subquery, `created_at >= (SELECT now() - interval '7 days')` (an InitPlan parameter, shipped as $1), or bind the window as a parameter",
             Fix::ArrayOfLocalIds => "the selective filter is on the local side of the join: ship the local ids as one array, `remote.user_id = ANY ((SELECT array_agg(id) FROM local_table WHERE ...)::bigint[])`; for two remote tables, join them in a view on the remote cluster and import the view",
             Fix::RemoteKeys => "the anti- or semi-join needs only the remote keys: `local.id NOT IN (SELECT user_id FROM remote GROUP BY user_id)` ships the GROUP BY, so one row per key crosses",
-            Fix::AggregateRemotely => "aggregate on the remote cluster first: GROUP BY the join key in a subquery (shipped, with its ORDER BY and LIMIT for a top-N), then join the local table to its rows",
+            Fix::AggregateRemotely => "aggregate on the remote cluster first: GROUP BY the join key in a subquery (shipped, with its ORDER BY and LIMIT for a top-N), then join the local table to its rows; when every key is aggregated (a whole history), give the remote table an index on the join key that INCLUDEs the aggregated columns (the GROUP BY then streams from an index-only scan, the first-rows plan the remote cluster picks for postgres_fdw's cursor), or put that GROUP BY in a SQL function with `SET work_mem` behind a view on the remote cluster and import the view",
             Fix::ShippableFilter => "bind the window as a parameter instead of now()/volatile expressions and filter on remote columns",
         }
     }
@@ -346,7 +346,12 @@ mod tests {
             {"Node Type": "Hash Join", "Join Type": "Inner", "Plans": [
                 whole(None), {"Node Type": "Hash", "Plans": [local(None)]}]}]}));
         assert_eq!(fix, Fix::AggregateRemotely);
-        assert!(line.contains("GROUP BY the join key"), "{line}");
+        assert!(
+            line.contains("GROUP BY the join key")
+                && line.contains("INCLUDEs the aggregated columns")
+                && line.contains("SET work_mem` behind a view"),
+            "{line}"
+        );
     }
 
     #[test]
