@@ -297,7 +297,16 @@ impl Runner {
                     ));
                 } else if report.uses_remote() {
                     if let Some(servers) = foreign_servers(&client, &self.schema).await {
-                        error.push_str(&format!(" (through {servers})"));
+                        if lost_remote_connection(e.code.as_ref()) {
+                            // postgres_fdw's own text ("SSL SYSCALL error: EOF detected")
+                            // names neither the cluster nor the server: lead with them.
+                            error = format!(
+                                "the connection from cluster A to cluster B ({servers}) failed or broke during the report: {error}; \
+                                 check cluster B and the network between the clusters, then rerun the report"
+                            );
+                        } else {
+                            error.push_str(&format!(" (through {servers})"));
+                        }
                     }
                 }
                 Err(QueryFailure {
@@ -309,6 +318,13 @@ impl Runner {
             }
         }
     }
+}
+
+/// A connection exception (SQLSTATE class 08) raised by cluster A: it comes
+/// from postgres_fdw's connection to cluster B, since a lost session to A
+/// itself carries no SQLSTATE.
+fn lost_remote_connection(code: Option<&SqlState>) -> bool {
+    code.is_some_and(|c| c.code().starts_with("08"))
 }
 
 /// A read-only transaction: reports never write where they read.
