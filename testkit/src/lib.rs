@@ -15,7 +15,8 @@
 //! - `function_log`: the function's log, captured the way Lambda would print it;
 //! - `leak_watch`: no password in the function's log or either server's log;
 //! - `names`: names no other test uses;
-//! - `delay_proxy`: a TCP proxy that adds latency between the clusters (benchmarks).
+//! - `delay_proxy`: a TCP proxy that adds latency between the clusters (benchmarks)
+//!   and cuts connections mid-stream (fault tests).
 
 pub mod delay_proxy;
 mod function_log;

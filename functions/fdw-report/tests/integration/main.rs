@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod connection_cut;
 mod connection_squeeze;
 mod error_types;
 mod pushdown_advice;
