@@ -59,6 +59,29 @@ const SSLROOTCERT: &str = "sslrootcert";
 
 const REMOTE: &str = "remote cluster";
 const LOCAL: &str = "local cluster";
+const REMOTE_FROM_LOCAL: &str = "remote cluster, as reached from the local cluster's foreign server";
+
+/// An error of a statement on the local cluster. A connection exception
+/// (SQLSTATE class 08) there comes from postgres_fdw's session to the remote
+/// cluster (IMPORT FOREIGN SCHEMA, ANALYZE of a foreign table), so it is the
+/// remote cluster's: a lost session to the local cluster itself has no SQLSTATE.
+fn local_sql(source: PgError) -> ConvergeError {
+    if !source.code.as_ref().is_some_and(|c| c.code().starts_with("08")) {
+        return sql(LOCAL)(source);
+    }
+    let source = if source.advice.is_some() {
+        source
+    } else {
+        source.with_advice(
+            "The local cluster's transaction was rolled back; check that the remote cluster is up and \
+             reachable from the local cluster (its security group, the server's host and port), then retry",
+        )
+    };
+    ConvergeError::Sql {
+        cluster: REMOTE_FROM_LOCAL,
+        source,
+    }
+}
 
 /// Creates or converges the link. Both sides are planned before either is
 /// changed, so a refusal on the local side leaves the remote side untouched.
@@ -120,8 +143,8 @@ pub async fn converge(connector: &Connector, link: &ResolvedLink) -> Result<Link
         .map_err(sql(REMOTE))?;
     apply(connector, link, &link.local_admin, &mut local, &local_plan.statements)
         .await
-        .map_err(sql(LOCAL))?;
-    analyze(&local, &local_plan.imported).await.map_err(sql(LOCAL))?;
+        .map_err(local_sql)?;
+    analyze(&local, &local_plan.imported).await.map_err(local_sql)?;
     Ok(LinkChanges {
         remote: shown(&remote_plan),
         local: shown(&local_plan.statements),
