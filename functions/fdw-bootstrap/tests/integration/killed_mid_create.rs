@@ -1,0 +1,138 @@
+//! The function process killed in the middle of a Create, then the same event
+//! again (Lambda retries an asynchronous invocation whose process died; so does
+//! an operator). The process is the function's own binary, run as Lambda runs
+//! it (testkit's `spawn_function`); the kill point is a lock the test holds:
+//! - fdw-bridge's advisory lock on cluster A: the remote side is committed on B,
+//!   the local transaction waits at its first statement;
+//! - B's `pg_attrdef` locked: the local transaction has made the server, the
+//!   mappings and the schema and waits in IMPORT FOREIGN SCHEMA.
+//!
+//! Either way cluster A's catalog is exactly as before the kill and the retry
+//! succeeds. It holds fdw-bridge's lock on A, so it has the stack alone.
+
+use fdw_bridge_testkit::{self as harness, unique, Stack};
+use std::time::{Duration, Instant};
+
+/// Every object of A's catalog a link could make, one `kind:name` a line.
+async fn catalog_of_a(stack: &Stack) -> Vec<String> {
+    let a = stack.superuser('a', "users").await;
+    a.query(
+        "SELECT 'server:' || srvname FROM pg_foreign_server
+         UNION ALL SELECT 'mapping:' || srvname || ':' || usename FROM pg_user_mappings
+         UNION ALL SELECT 'schema:' || nspname FROM pg_namespace
+         UNION ALL SELECT 'relation:' || n.nspname || '.' || c.relname || ':' || c.relkind::text FROM pg_class c
+                    JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+         ORDER BY 1",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+/// Waits until no session on A runs `like` any more (a killed client's
+/// statement ends when it next talks to the client).
+async fn wait_gone(stack: &Stack, like: &str) {
+    let a = stack.superuser('a', "users").await;
+    let started = Instant::now();
+    loop {
+        let n: i64 = a
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+                &[&like],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{like:?} still runs on A");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum KillPoint {
+    LocalTransactionStart,
+    Import,
+}
+
+async fn killed_then_retried(stack: &'static Stack, point: KillPoint) {
+    let bootstrap = stack.bootstrap().await;
+    let fdw_user = unique("fdw_killed");
+    let secret = stack.fdw_secret(&fdw_user, "killed-pw-1").await;
+    let (server, schema) = (unique("killed_link"), unique("killed_remote"));
+    let props = stack.properties(&server, &schema, &secret);
+    let event = stack.event("Create", &unique("killed-create"), None, &props);
+    let before = catalog_of_a(stack).await;
+
+    let (cluster, lock, waits_at) = match point {
+        // The key is fdw_bridge::pg's LOCK_KEY.
+        KillPoint::LocalTransactionStart => (
+            'a',
+            "SELECT pg_advisory_lock(hashtext('fdw-bridge'))",
+            "%pg_advisory_xact_lock%",
+        ),
+        KillPoint::Import => (
+            'b',
+            "BEGIN; LOCK TABLE pg_catalog.pg_attrdef IN ACCESS EXCLUSIVE MODE",
+            "%pg_attrdef%",
+        ),
+    };
+    let holder = stack
+        .superuser(cluster, if cluster == 'a' { "users" } else { "orders" })
+        .await;
+    holder.batch_execute(lock).await.unwrap();
+    let mut process = stack
+        .spawn_function(env!("CARGO_BIN_EXE_fdw-bootstrap"), &event, Duration::from_secs(60))
+        .await;
+    process.wait_until_blocked(cluster, waits_at).await;
+    process.kill();
+    drop(holder); // the lock is released: A's session of the dead process ends
+    wait_gone(stack, "%IMPORT FOREIGN SCHEMA%").await;
+    wait_gone(stack, "%pg_advisory_xact_lock%").await;
+    assert_eq!(
+        catalog_of_a(stack).await,
+        before,
+        "{point:?}: cluster A's catalog changed"
+    );
+
+    let retried = stack.invoke(&bootstrap, event, Duration::from_secs(60)).await;
+    retried.assert_success();
+    println!(
+        "{point:?}: killed, A as before; the retry: {} statements",
+        retried.data("StatementsApplied")
+    );
+    let reader = stack
+        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    let orders: i64 = reader
+        .query_one(&format!("SELECT count(*) FROM \"{schema}\".orders"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(orders > 0, "{point:?}: the retried Create imported no orders");
+    stack
+        .delete_link(&harness::TestLink {
+            server,
+            local_schema: schema,
+            fdw_user,
+            fdw_password: "killed-pw-1".into(),
+            fdw_secret_arn: secret,
+            physical_id: retried.answer.physical_resource_id.clone(),
+            properties: props,
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_killed_mid_way_leaves_a_as_before_and_the_retry_succeeds() {
+    let stack = Stack::get();
+    let _turn = stack.exclusive().await;
+    killed_then_retried(stack, KillPoint::LocalTransactionStart).await;
+    killed_then_retried(stack, KillPoint::Import).await;
+}
