@@ -29,6 +29,18 @@ impl Stack {
     /// with the stack's settings and a Runtime API that gives it `event`, with
     /// a Lambda deadline `timeout` away.
     pub async fn spawn_function(&self, binary: &str, event: &Value, timeout: Duration) -> FunctionProcess {
+        self.spawn_function_with(binary, event, timeout, &[]).await
+    }
+
+    /// [`Self::spawn_function`] with environment variables of the test's own
+    /// (e.g. `AWS_ENDPOINT_URL` through a [`crate::request_gate::RequestGate`]).
+    pub async fn spawn_function_with(
+        &self,
+        binary: &str,
+        event: &Value,
+        timeout: Duration,
+        env: &[(&str, String)],
+    ) -> FunctionProcess {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("runtime API: bind");
         let api = listener.local_addr().expect("runtime API address");
         let answers = Arc::new(Mutex::new(Vec::new()));
@@ -58,6 +70,7 @@ impl Stack {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
             .env("FDW_CA_BUNDLE", self.var("FDW_CA_BUNDLE"))
             .env("RUST_LOG", "debug")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -15,6 +15,7 @@
 //! - `lambda_process`: a function's own binary run as Lambda runs it, to be killed mid-step;
 //! - `function_log`: the function's log, captured the way Lambda would print it;
 //! - `leak_watch`: no password in the function's log or either server's log;
+//! - `request_gate`: a forwarder to moto that holds the request after a given call (a kill point);
 //! - `names`: names no other test uses;
 //! - `delay_proxy`: a TCP proxy that adds latency between the clusters (benchmarks)
 //!   and cuts connections mid-stream (fault tests).
@@ -27,6 +28,7 @@ mod leak_watch;
 mod link;
 mod names;
 mod outage;
+pub mod request_gate;
 mod rotation;
 mod secrets;
 mod stack;
