@@ -16,4 +16,5 @@ mod lifecycle;
 mod real_schemas;
 mod remote_ca;
 mod services_down;
+mod slow_response_url;
 mod template;
