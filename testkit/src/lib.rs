@@ -39,5 +39,5 @@ pub use lambda_process::FunctionProcess;
 pub use leak_watch::{remember_secret, LeakWatch};
 pub use link::{assert_link_gone, TestLink};
 pub use names::unique;
-pub use outage::{ExclusiveTurn, RestartOnDrop, SharedTurn};
+pub use outage::{ExclusiveTurn, RestartOnDrop, SettingOnDrop, SharedTurn};
 pub use stack::Stack;
