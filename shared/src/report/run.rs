@@ -284,6 +284,9 @@ impl Runner {
             Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
         }
         .await;
+        if report.uses_remote() {
+            release_remote_connections(&client).await;
+        }
         match result {
             Ok(rows) => Ok((pushdown, rows)),
             Err(e) => {
@@ -317,6 +320,35 @@ impl Runner {
                 })
             }
         }
+    }
+}
+
+/// Closes the session's postgres_fdw connections on cluster B now rather than
+/// when the session ends: behind a pooler (RDS Proxy) the backend outlives
+/// the client and would keep its connection on B, inside the FDW role's
+/// CONNECTION LIMIT. Measured: a few ms per report, where `keep_connections
+/// 'off'` would charge every interactive transaction a new connection (README,
+/// "Sizing cluster B's connections"). A failure is only logged: the session
+/// ends next anyway.
+async fn release_remote_connections(client: &Client) {
+    let released = async {
+        let call: Option<String> = client
+            .query_opt(
+                "SELECT format('SELECT %I.postgres_fdw_disconnect_all()', n.nspname)
+                   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                  WHERE e.extname = 'postgres_fdw'",
+                &[],
+            )
+            .await?
+            .map(|r| r.get(0));
+        if let Some(call) = call {
+            client.simple_query(&call).await?;
+        }
+        Ok::<(), tokio_postgres::Error>(())
+    }
+    .await;
+    if let Err(e) = released {
+        tracing::warn!(error = %crate::pg::error_chain(&e), "could not release the session's connections on cluster B; they close with the session");
     }
 }
 
