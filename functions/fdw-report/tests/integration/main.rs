@@ -8,6 +8,7 @@
 
 mod common;
 mod connection_cut;
+mod connection_release;
 mod connection_squeeze;
 mod error_types;
 mod max_connections;
