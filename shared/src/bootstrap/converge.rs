@@ -73,8 +73,9 @@ fn local_sql(source: PgError) -> ConvergeError {
         source
     } else {
         source.with_advice(
-            "The local cluster's transaction was rolled back; check that the remote cluster is up and \
-             reachable from the local cluster (its security group, the server's host and port), then retry",
+            "The local cluster's transaction was rolled back; check that the remote cluster is up, reachable \
+             from the local cluster (its security group, the server's host and port) and that its certificate \
+             verifies against the server's sslrootcert, then retry",
         )
     };
     ConvergeError::Sql {
