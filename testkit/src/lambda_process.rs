@@ -102,11 +102,11 @@ impl FunctionProcess {
             if waiting > 0 {
                 return;
             }
-            let answered = !self.answers.lock().expect("lock").is_empty();
-            if answered || !self.is_running() {
+            let answered = self.answers.lock().expect("lock").clone();
+            if !answered.is_empty() || !self.is_running() {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 panic!(
-                    "the function answered or ended before it waited at {query_like:?} on cluster {cluster}. Its log:\n{log}"
+                    "the function answered ({answered:?}) or ended before it waited at {query_like:?} on cluster {cluster}. Its log:\n{log}"
                 );
             }
             assert!(

@@ -11,7 +11,7 @@
 mod bad_input;
 mod error_types;
 mod import_interrupted;
-mod killed_mid_create;
+mod killed_process;
 mod lifecycle;
 mod real_schemas;
 mod remote_ca;

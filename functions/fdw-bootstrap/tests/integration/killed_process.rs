@@ -1,4 +1,4 @@
-//! The function process killed in the middle of a Create, then the same event
+//! The function process killed in the middle of a Create or a Delete, then the same event
 //! again (Lambda retries an asynchronous invocation whose process died; so does
 //! an operator). The process is the function's own binary, run as Lambda runs
 //! it (testkit's `spawn_function`); the kill point is a lock the test holds:
@@ -7,7 +7,10 @@
 //! - B's `pg_attrdef` locked: the local transaction has made the server, the
 //!   mappings and the schema and waits in IMPORT FOREIGN SCHEMA.
 //!
-//! Either way cluster A's catalog is exactly as before the kill and the retry
+//! - a Delete: a reader's open transaction on one of the link's foreign tables,
+//!   so the local transaction waits to drop it.
+//!
+//! Each time cluster A's catalog is exactly as before the kill and the retry
 //! succeeds. It holds fdw-bridge's lock on A, so it has the stack alone.
 
 use fdw_bridge_testkit::{self as harness, unique, Stack};
@@ -135,4 +138,57 @@ async fn create_killed_mid_way_leaves_a_as_before_and_the_retry_succeeds() {
     let _turn = stack.exclusive().await;
     killed_then_retried(stack, KillPoint::LocalTransactionStart).await;
     killed_then_retried(stack, KillPoint::Import).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_killed_mid_way_leaves_the_link_whole_and_the_retry_removes_it() {
+    let stack = Stack::get();
+    let _turn = stack.exclusive().await;
+    let link = stack.create_link("killed_del").await;
+    let bootstrap = stack.bootstrap().await;
+    let event = stack.event(
+        "Delete",
+        &unique("killed-delete"),
+        Some(&link.physical_id),
+        &link.properties,
+    );
+    let before = catalog_of_a(stack).await;
+    let reader = stack
+        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    reader
+        .batch_execute(&format!(
+            "BEGIN; SELECT count(*) FROM {}.orders",
+            fdw_bridge::pg::ident(&link.local_schema)
+        ))
+        .await
+        .unwrap();
+    let mut process = stack
+        .spawn_function(env!("CARGO_BIN_EXE_fdw-bootstrap"), &event, Duration::from_secs(60))
+        .await;
+    process.wait_until_blocked('a', "%DROP %").await;
+    process.kill();
+    drop(reader);
+    wait_gone(stack, "%DROP %").await;
+    wait_gone(stack, "%pg_advisory_xact_lock%").await;
+    assert_eq!(catalog_of_a(stack).await, before, "cluster A's catalog changed");
+    let reader = stack
+        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    reader
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM {}.orders",
+                fdw_bridge::pg::ident(&link.local_schema)
+            ),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the link no longer works after the killed Delete: {e}"));
+
+    stack
+        .invoke(&bootstrap, event, Duration::from_secs(60))
+        .await
+        .assert_success();
+    harness::assert_link_gone(stack, &link.server, &link.local_schema, &link.fdw_user).await;
 }
