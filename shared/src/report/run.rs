@@ -107,7 +107,7 @@ impl Runner {
     /// Runs every job; one outcome per job, in order. Errors only when the
     /// writer cannot be reached (then nothing can be recorded).
     pub async fn run(&self, jobs: &[Job<'_>], context: &RunContext) -> Result<Vec<ReportOutcome>, RunError> {
-        let mut writer = self.connector.connect(&self.targets.writer).await?;
+        let mut writer = self.writer_retried(context.deadline).await?;
         store::ensure_schema(&mut writer).await.map_err(RunError::Schema)?;
         let writer = Mutex::new(writer);
         Ok(stream::iter(jobs)
@@ -115,6 +115,28 @@ impl Runner {
             .buffered(self.concurrency.max(1))
             .collect()
             .await)
+    }
+
+    /// The writer session, tried again with jittered backoff while cluster A
+    /// refuses it for lack of slots and the invocation has time left (as the
+    /// reports' own sessions are): without it, nothing can be recorded.
+    async fn writer_retried(&self, deadline: Option<Instant>) -> Result<Client, ConnectError> {
+        let mut attempt = 0;
+        loop {
+            let e = match self.connector.connect(&self.targets.writer).await {
+                Ok(client) => return Ok(client),
+                Err(e) => e,
+            };
+            let refused = matches!(&e, ConnectError::Other { sqlstate, reason, .. } if retry::refused_for_now(sqlstate.as_ref(), reason));
+            let pause = retry::delay(attempt, retry::random());
+            let time_left = deadline.is_some_and(|d| Instant::now() + pause + STORE_MARGIN < d);
+            if !(refused && time_left) {
+                return Err(e);
+            }
+            tracing::warn!(attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %e, "cluster A refused the writer session for lack of slots; retrying");
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
     }
 
     async fn run_one(&self, job: &Job<'_>, writer: &Mutex<Client>, context: &RunContext) -> ReportOutcome {
