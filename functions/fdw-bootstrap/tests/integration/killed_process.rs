@@ -7,6 +7,7 @@
 //! - B's `pg_attrdef` locked: the local transaction has made the server, the
 //!   mappings and the schema and waits in IMPORT FOREIGN SCHEMA.
 //!
+//! - an Update that imports into a new LocalSchema: B's `pg_attrdef` locked again;
 //! - a Delete: a reader's open transaction on one of the link's foreign tables,
 //!   so the local transaction waits to drop it.
 //!
@@ -191,4 +192,78 @@ async fn delete_killed_mid_way_leaves_the_link_whole_and_the_retry_removes_it() 
         .await
         .assert_success();
     harness::assert_link_gone(stack, &link.server, &link.local_schema, &link.fdw_user).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_killed_in_its_import_leaves_the_link_as_it_was_and_the_retry_converges() {
+    let stack = Stack::get();
+    let _turn = stack.exclusive().await;
+    let link = stack.create_link("killed_upd").await;
+    let bootstrap = stack.bootstrap().await;
+    let moved = unique("killed_upd_moved");
+    let mut props = link.properties.clone();
+    props["ImportSchemas"][0]["LocalSchema"] = serde_json::json!(moved);
+    let mut event = stack.event("Update", &unique("killed-update"), Some(&link.physical_id), &props);
+    event["OldResourceProperties"] = link.properties.clone();
+    let before = catalog_of_a(stack).await;
+
+    let holder = stack.superuser('b', "orders").await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE pg_catalog.pg_attrdef IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let mut process = stack
+        .spawn_function(env!("CARGO_BIN_EXE_fdw-bootstrap"), &event, Duration::from_secs(60))
+        .await;
+    process.wait_until_blocked('b', "%pg_attrdef%").await;
+    process.kill();
+    drop(holder);
+    wait_gone(stack, "%IMPORT FOREIGN SCHEMA%").await;
+    wait_gone(stack, "%pg_advisory_xact_lock%").await;
+    assert_eq!(catalog_of_a(stack).await, before, "cluster A's catalog changed");
+    let reader = stack
+        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    reader
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM {}.orders",
+                fdw_bridge::pg::ident(&link.local_schema)
+            ),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the link no longer works after the killed Update: {e}"));
+
+    let updated = stack.invoke(&bootstrap, event, Duration::from_secs(60)).await;
+    updated.assert_success();
+    let reader = stack
+        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    reader
+        .query_one(
+            &format!("SELECT count(*) FROM {}.orders", fdw_bridge::pg::ident(&moved)),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the retried Update did not import into {moved}: {e}"));
+    let old_left: i64 = stack
+        .superuser('a', "users")
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+            &[&link.local_schema],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(old_left, 0, "the retried Update left the old LocalSchema");
+    stack
+        .delete_link(&harness::TestLink {
+            local_schema: moved,
+            physical_id: updated.answer.physical_resource_id.clone(),
+            properties: props,
+            ..link
+        })
+        .await;
 }
