@@ -85,20 +85,23 @@ impl FunctionProcess {
     /// `query_like` (a LIKE pattern) waits for a lock: the function has reached
     /// the kill point the test's lock makes. Panics after 30 s or when the process ends first.
     pub async fn wait_until_blocked(&mut self, cluster: char, query_like: &str) {
+        let quoted = query_like.replace('\'', "''");
+        self.wait_until_session(cluster, &format!("wait_event_type = 'Lock' AND query LIKE '{quoted}'"))
+            .await;
+    }
+
+    /// Waits until `cluster` has a session matching `condition` (SQL over
+    /// pg_stat_activity's columns, e.g. `wait_event = 'SyncRep'`). Panics
+    /// after 30 s or when the process answers or ends first.
+    pub async fn wait_until_session(&mut self, cluster: char, condition: &str) {
         let stack = Stack::get();
         let session = stack
             .superuser(cluster, if cluster == 'a' { "users" } else { "orders" })
             .await;
+        let sql = format!("SELECT count(*) FROM pg_stat_activity WHERE {condition}");
         let started = std::time::Instant::now();
         loop {
-            let waiting: i64 = session
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
-                    &[&query_like],
-                )
-                .await
-                .expect("pg_stat_activity")
-                .get(0);
+            let waiting: i64 = session.query_one(&sql, &[]).await.expect("pg_stat_activity").get(0);
             if waiting > 0 {
                 return;
             }
@@ -106,12 +109,12 @@ impl FunctionProcess {
             if !answered.is_empty() || !self.is_running() {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 panic!(
-                    "the function answered ({answered:?}) or ended before it waited at {query_like:?} on cluster {cluster}. Its log:\n{log}"
+                    "the function answered ({answered:?}) or ended before cluster {cluster} had a session where {condition}. Its log:\n{log}"
                 );
             }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "the function never waited at {query_like:?} on cluster {cluster}"
+                "cluster {cluster} never had a session where {condition}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

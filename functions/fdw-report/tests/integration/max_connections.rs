@@ -69,7 +69,7 @@ async fn overlap(f: &ReportFunction, n: usize, budget: Duration) -> (usize, usiz
 async fn b_at_50_connections_under_overlapping_invocations_fails_no_report() {
     let stack = harness::Stack::get();
     let _turn = stack.exclusive().await;
-    let _b50 = stack.restart_with('b', "max_connections", "50");
+    let _b50 = stack.restart_with('b', &[("max_connections", "50")]);
     let link = stack.create_link("overlap").await;
     let b = stack.superuser('b', "orders").await;
     let limit: i32 = b
