@@ -53,6 +53,20 @@ impl Stack {
     }
 }
 
+/// The stack's passwords and those the tests made up.
+fn every_password(stack: &Stack) -> Vec<String> {
+    let mut secrets: Vec<String> = STACK_PASSWORDS.iter().map(|k| stack.var(k).to_string()).collect();
+    secrets.extend(stack.known_passwords.all());
+    secrets
+}
+
+/// No known password in `text` (e.g. the log of a function process); `what` names it.
+pub(crate) fn assert_no_password_in(stack: &Stack, text: &str, what: &str) {
+    for s in every_password(stack) {
+        assert!(!text.contains(s.as_str()), "a password appears in {what}");
+    }
+}
+
 /// An incremental [`Stack::assert_no_password_leaked`]: each `check` searches
 /// only what the function log and both server logs gained since the last one,
 /// for every password known then. Suites that check after every step of long
@@ -81,8 +95,7 @@ impl LeakWatch {
     }
 
     pub fn check(&mut self, stack: &Stack) {
-        let mut secrets: Vec<String> = STACK_PASSWORDS.iter().map(|k| stack.var(k).to_string()).collect();
-        secrets.extend(stack.known_passwords.all());
+        let secrets = every_password(stack);
         let new_function_log = {
             let buf = stack.function_log.bytes();
             let from = self.function_log.min(buf.len()).saturating_sub(OVERLAP as usize);

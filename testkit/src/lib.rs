@@ -12,26 +12,32 @@
 //!   answered through the stack's ResponseURL listener;
 //! - `link`: links made and removed through that handler, and the check that nothing is left;
 //! - `rotation`: starting rotations as Secrets Manager does, and fdw-rotate's handler;
+//! - `lambda_process`: a function's own binary run as Lambda runs it, to be killed mid-step;
 //! - `function_log`: the function's log, captured the way Lambda would print it;
 //! - `leak_watch`: no password in the function's log or either server's log;
+//! - `request_gate`: a forwarder to moto that holds the request after a given call (a kill point);
 //! - `names`: names no other test uses;
-//! - `delay_proxy`: a TCP proxy that adds latency between the clusters (benchmarks).
+//! - `delay_proxy`: a TCP proxy that adds latency between the clusters (benchmarks)
+//!   and cuts connections mid-stream (fault tests).
 
 pub mod delay_proxy;
 mod function_log;
 mod invocation;
+mod lambda_process;
 mod leak_watch;
 mod link;
 mod names;
 mod outage;
+pub mod request_gate;
 mod rotation;
 mod secrets;
 mod stack;
 
 pub use function_log::captured_log;
 pub use invocation::Invocation;
+pub use lambda_process::FunctionProcess;
 pub use leak_watch::{remember_secret, LeakWatch};
 pub use link::{assert_link_gone, TestLink};
 pub use names::unique;
-pub use outage::{ExclusiveTurn, RestartOnDrop, SharedTurn};
+pub use outage::{ExclusiveTurn, RestartOnDrop, SettingOnDrop, SharedTurn};
 pub use stack::Stack;

@@ -47,6 +47,22 @@ impl Stack {
         }
     }
 
+    /// Points a foreign server on A at another port of 127.0.0.1 (a proxy in
+    /// front of B, or B's own port to restore it). New FDW sessions use it;
+    /// sessions already connected keep their connection.
+    pub async fn point_server_at(&self, server: &str, port: u16) {
+        let a = self.superuser('a', "users").await;
+        let alter: String = a
+            .query_one(
+                "SELECT format('ALTER SERVER %I OPTIONS (SET port %L)', $1::text, $2::text)",
+                &[&server, &port.to_string()],
+            )
+            .await
+            .expect("format ALTER SERVER")
+            .get(0);
+        a.batch_execute(&alter).await.expect("ALTER SERVER ... port");
+    }
+
     /// Deletes a link made by [`Stack::create_link`] and checks nothing is left.
     pub async fn delete_link(&self, link: &TestLink) {
         let bootstrap = self.bootstrap().await;

@@ -49,6 +49,53 @@ impl Drop for RestartOnDrop {
     }
 }
 
+/// Server settings changed on one cluster (ALTER SYSTEM and a restart), reset
+/// and restarted again when dropped, also when the test panics.
+pub struct SettingOnDrop {
+    cluster: char,
+    names: Vec<&'static str>,
+}
+
+impl Drop for SettingOnDrop {
+    fn drop(&mut self) {
+        let c = self.cluster.to_string();
+        stack_sh(&["pg-start", &c]);
+        for name in &self.names {
+            stack_sh(&["psql", &c, "-q", "-c", &format!("ALTER SYSTEM RESET {name}")]);
+        }
+        stack_sh(&["pg-stop", &c]);
+        stack_sh(&["pg-start", &c]);
+    }
+}
+
+impl Stack {
+    /// Restarts `cluster` with `settings` (ALTER SYSTEM), e.g. B at
+    /// `max_connections` 50; the returned guard resets them and restarts again.
+    /// Names are GUC names, values plain numbers or words (checked: no quoting needed).
+    #[track_caller]
+    pub fn restart_with(&self, cluster: char, settings: &[(&'static str, &str)]) -> SettingOnDrop {
+        self.assert_exclusive("restart_with");
+        for (name, value) in settings {
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "restart_with: {name} = {value} is not a plain setting"
+            );
+        }
+        let c = cluster.to_string();
+        let guard = SettingOnDrop {
+            cluster,
+            names: settings.iter().map(|(name, _)| *name).collect(),
+        };
+        for (name, value) in settings {
+            stack_sh(&["psql", &c, "-q", "-c", &format!("ALTER SYSTEM SET {name} = '{value}'")]);
+        }
+        stack_sh(&["pg-stop", &c]);
+        stack_sh(&["pg-start", &c]);
+        guard
+    }
+}
+
 impl Stack {
     /// Waits until no test has the stack alone, then shares it until the turn drops.
     pub async fn shared(&'static self) -> SharedTurn {

@@ -61,6 +61,30 @@ const SSLROOTCERT: &str = "sslrootcert";
 
 const REMOTE: &str = "remote cluster";
 const LOCAL: &str = "local cluster";
+const REMOTE_FROM_LOCAL: &str = "remote cluster, as reached from the local cluster's foreign server";
+
+/// An error of a statement on the local cluster. A connection exception
+/// (SQLSTATE class 08) there comes from postgres_fdw's session to the remote
+/// cluster (IMPORT FOREIGN SCHEMA, ANALYZE of a foreign table), so it is the
+/// remote cluster's: a lost session to the local cluster itself has no SQLSTATE.
+fn local_sql(source: PgError) -> ConvergeError {
+    if !source.code.as_ref().is_some_and(|c| c.code().starts_with("08")) {
+        return sql(LOCAL)(source);
+    }
+    let source = if source.advice.is_some() {
+        source
+    } else {
+        source.with_advice(
+            "The local cluster's transaction was rolled back; check that the remote cluster is up, reachable \
+             from the local cluster (its security group, the server's host and port) and that its certificate \
+             verifies against the server's sslrootcert, then retry",
+        )
+    };
+    ConvergeError::Sql {
+        cluster: REMOTE_FROM_LOCAL,
+        source,
+    }
+}
 
 /// Whether a run changes the clusters or only says what it would change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,8 +178,8 @@ pub async fn converge(
         .map_err(sql(REMOTE))?;
     apply(connector, link, &link.local_admin, &mut local, &local_plan.statements)
         .await
-        .map_err(sql(LOCAL))?;
-    analyze(&local, &to_analyze).await.map_err(sql(LOCAL))?;
+        .map_err(local_sql)?;
+    analyze(&local, &to_analyze).await.map_err(local_sql)?;
     Ok(changes)
 }
 

@@ -67,13 +67,26 @@ pub fn url_host(url: &str) -> String {
         .unwrap_or_else(|| "an unparseable ResponseURL".into())
 }
 
+/// The longest a single PUT may take: a slow answer is abandoned and tried again.
+pub const TRY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time kept back from the Lambda deadline after the last try: Lambda reports
+/// the function's error (`ResponseUndeliverable`) only if the function returns
+/// before its deadline; at the deadline it is killed and only "timed out" is seen.
+pub const RETURN_MARGIN: Duration = Duration::from_millis(500);
+
+/// A try with less time than this left is not started.
+const SHORTEST_TRY: Duration = Duration::from_millis(200);
+
 /// PUTs `response` to `url`, retrying on errors and non-2xx answers with
-/// exponential backoff (0.5 s, 1 s, 2 s, ... capped at 8 s) until `give_up_at`.
+/// exponential backoff (0.5 s, 1 s, 2 s, ... capped at 8 s), each try bounded
+/// by [`TRY_TIMEOUT`] and by `deadline` less [`RETURN_MARGIN`], until it lands
+/// or no try fits before then.
 pub async fn deliver(
     http: &reqwest::Client,
     url: &str,
     response: &CloudFormationCustomResourceResponse,
-    give_up_at: Instant,
+    deadline: Instant,
 ) -> Result<u32, DeliveryError> {
     let status = match response.status {
         CloudFormationCustomResourceResponseStatus::Failed => "FAILED",
@@ -81,17 +94,19 @@ pub async fn deliver(
     };
     let body = body(response);
     let host = url_host(url);
+    let give_up_at = deadline.checked_sub(RETURN_MARGIN).unwrap_or(deadline);
     let mut delay = Duration::from_millis(500);
     let mut attempts = 0;
     loop {
-        attempts += 1;
         let remaining = give_up_at.saturating_duration_since(Instant::now());
+        let try_timeout = try_timeout(remaining);
+        attempts += 1;
         let attempt = http
             .put(url)
             // Pre-signed S3 URLs are signed for an empty Content-Type.
             .header(reqwest::header::CONTENT_TYPE, "")
             .body(body.clone())
-            .timeout(remaining.clamp(Duration::from_secs(1), Duration::from_secs(10)))
+            .timeout(try_timeout)
             .send()
             .await;
         let last = match attempt {
@@ -100,10 +115,11 @@ pub async fn deliver(
                 return Ok(attempts);
             }
             Ok(r) => format!("HTTP {}", r.status()),
+            Err(e) if e.is_timeout() => format!("no answer within {} ms", try_timeout.as_millis()),
             Err(e) => crate::pg::error_chain(&e),
         };
         tracing::warn!(status, host = %host, attempt = attempts, error = %last, "response PUT failed; retrying");
-        if Instant::now() + delay >= give_up_at {
+        if Instant::now() + delay + SHORTEST_TRY >= give_up_at {
             return Err(DeliveryError {
                 status,
                 host,
@@ -114,6 +130,12 @@ pub async fn deliver(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(8));
     }
+}
+
+/// One try's bound: [`TRY_TIMEOUT`], or the time left when that is shorter
+/// (never less than [`SHORTEST_TRY`], so that even a late first try is made).
+fn try_timeout(remaining: Duration) -> Duration {
+    remaining.clamp(SHORTEST_TRY, TRY_TIMEOUT)
 }
 
 #[cfg(test)]
@@ -139,6 +161,13 @@ mod tests {
 
         r.reason = Some("short".into());
         assert!(body(&r).contains("\"Reason\":\"short\""));
+    }
+
+    #[test]
+    fn a_try_ends_before_the_deadline_less_the_margin() {
+        assert_eq!(try_timeout(Duration::from_secs(60)), TRY_TIMEOUT);
+        assert_eq!(try_timeout(Duration::from_secs(3)), Duration::from_secs(3));
+        assert_eq!(try_timeout(Duration::ZERO), SHORTEST_TRY);
     }
 
     #[test]

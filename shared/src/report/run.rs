@@ -107,7 +107,7 @@ impl Runner {
     /// Runs every job; one outcome per job, in order. Errors only when the
     /// writer cannot be reached (then nothing can be recorded).
     pub async fn run(&self, jobs: &[Job<'_>], context: &RunContext) -> Result<Vec<ReportOutcome>, RunError> {
-        let mut writer = self.connector.connect(&self.targets.writer).await?;
+        let mut writer = self.writer_retried(context.deadline).await?;
         store::ensure_schema(&mut writer).await.map_err(RunError::Schema)?;
         let writer = Mutex::new(writer);
         Ok(stream::iter(jobs)
@@ -115,6 +115,28 @@ impl Runner {
             .buffered(self.concurrency.max(1))
             .collect()
             .await)
+    }
+
+    /// The writer session, tried again with jittered backoff while cluster A
+    /// refuses it for lack of slots and the invocation has time left (as the
+    /// reports' own sessions are): without it, nothing can be recorded.
+    async fn writer_retried(&self, deadline: Option<Instant>) -> Result<Client, ConnectError> {
+        let mut attempt = 0;
+        loop {
+            let e = match self.connector.connect(&self.targets.writer).await {
+                Ok(client) => return Ok(client),
+                Err(e) => e,
+            };
+            let refused = matches!(&e, ConnectError::Other { sqlstate, reason, .. } if retry::refused_for_now(sqlstate.as_ref(), reason));
+            let pause = retry::delay(attempt, retry::random());
+            let time_left = deadline.is_some_and(|d| Instant::now() + pause + STORE_MARGIN < d);
+            if !(refused && time_left) {
+                return Err(e);
+            }
+            tracing::warn!(attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %e, "cluster A refused the writer session for lack of slots; retrying");
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
     }
 
     async fn run_one(&self, job: &Job<'_>, writer: &Mutex<Client>, context: &RunContext) -> ReportOutcome {
@@ -284,6 +306,9 @@ impl Runner {
             Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
         }
         .await;
+        if report.uses_remote() {
+            release_remote_connections(&client).await;
+        }
         match result {
             Ok(rows) => Ok((pushdown, rows)),
             Err(e) => {
@@ -297,7 +322,16 @@ impl Runner {
                     ));
                 } else if report.uses_remote() {
                     if let Some(servers) = foreign_servers(&client, &self.schema).await {
-                        error.push_str(&format!(" (through {servers})"));
+                        if lost_remote_connection(e.code.as_ref()) {
+                            // postgres_fdw's own text ("SSL SYSCALL error: EOF detected")
+                            // names neither the cluster nor the server: lead with them.
+                            error = format!(
+                                "the connection from cluster A to cluster B ({servers}) failed or broke during the report: {error}; \
+                                 check cluster B and the network between the clusters, then rerun the report"
+                            );
+                        } else {
+                            error.push_str(&format!(" (through {servers})"));
+                        }
                     }
                 }
                 Err(QueryFailure {
@@ -309,6 +343,42 @@ impl Runner {
             }
         }
     }
+}
+
+/// Closes the session's postgres_fdw connections on cluster B now rather than
+/// when the session ends: behind a pooler (RDS Proxy) the backend outlives
+/// the client and would keep its connection on B, inside the FDW role's
+/// CONNECTION LIMIT. Measured: a few ms per report, where `keep_connections
+/// 'off'` would charge every interactive transaction a new connection (README,
+/// "Sizing cluster B's connections"). A failure is only logged: the session
+/// ends next anyway.
+async fn release_remote_connections(client: &Client) {
+    let released = async {
+        let call: Option<String> = client
+            .query_opt(
+                "SELECT format('SELECT %I.postgres_fdw_disconnect_all()', n.nspname)
+                   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                  WHERE e.extname = 'postgres_fdw'",
+                &[],
+            )
+            .await?
+            .map(|r| r.get(0));
+        if let Some(call) = call {
+            client.simple_query(&call).await?;
+        }
+        Ok::<(), tokio_postgres::Error>(())
+    }
+    .await;
+    if let Err(e) = released {
+        tracing::warn!(error = %crate::pg::error_chain(&e), "could not release the session's connections on cluster B; they close with the session");
+    }
+}
+
+/// A connection exception (SQLSTATE class 08) raised by cluster A: it comes
+/// from postgres_fdw's connection to cluster B, since a lost session to A
+/// itself carries no SQLSTATE.
+fn lost_remote_connection(code: Option<&SqlState>) -> bool {
+    code.is_some_and(|c| c.code().starts_with("08"))
 }
 
 /// A read-only transaction: reports never write where they read.

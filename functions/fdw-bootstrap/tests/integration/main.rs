@@ -1,6 +1,7 @@
 //! fdw-bootstrap's integration tests, one binary (each binary links the whole
 //! AWS SDK). The stack tests take a shared turn ([`fdw_bridge_testkit::Stack::shared`]);
-//! remote_ca (it changes cluster A's ssl_ca_file) and real_schemas::locks (it
+//! remote_ca (it changes cluster A's ssl_ca_file), import_interrupted (it stops
+//! cluster B) and real_schemas::locks (it
 //! holds locks on purpose) an exclusive one; the template
 //! agreement test needs no stack.
 
@@ -9,8 +10,11 @@
 
 mod bad_input;
 mod error_types;
+mod import_interrupted;
+mod killed_process;
 mod lifecycle;
 mod real_schemas;
 mod remote_ca;
 mod services_down;
+mod slow_response_url;
 mod template;

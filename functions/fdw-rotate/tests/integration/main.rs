@@ -1,6 +1,7 @@
 //! fdw-rotate's integration tests, one binary (each binary links the whole AWS
 //! SDK). Tests run on parallel threads: ordinary ones take a shared turn on the
-//! stack, rotation_cluster_b_down (it stops cluster B) an exclusive one.
+//! stack, rotation_cluster_b_down (it stops cluster B) and killed_mid_step (it
+//! holds fdw-bridge's lock and a catalog lock) an exclusive one.
 
 // Test code: a failed step panics with its message, which fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,6 +9,7 @@
 mod bootstrap_after_rotation;
 mod common;
 mod error_types;
+mod killed_mid_step;
 mod rotation;
 mod rotation_abandoned;
 mod rotation_cluster_b_down;

@@ -1,0 +1,216 @@
+//! A function's own binary run as Lambda runs it, so that a test can kill the
+//! process (SIGKILL, as when Lambda's sandbox dies or times out) in the middle
+//! of a step. The binary asks a Runtime API for its event
+//! (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html); this one,
+//! on loopback, hands out the test's event once and then holds every further
+//! request for the next event, as Lambda does between invocations. The test
+//! finds its kill point by holding a lock the function's statement waits for.
+
+use crate::leak_watch::assert_no_password_in;
+use crate::stack::Stack;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A running function process with one event to handle.
+pub struct FunctionProcess {
+    child: Child,
+    log: PathBuf,
+    /// Requests the process made besides asking for events (a response, an error).
+    answers: Arc<Mutex<Vec<String>>>,
+}
+
+impl Stack {
+    /// Starts `binary` (a function's bootstrap, `env!("CARGO_BIN_EXE_<name>")`)
+    /// with the stack's settings and a Runtime API that gives it `event`, with
+    /// a Lambda deadline `timeout` away.
+    pub async fn spawn_function(&self, binary: &str, event: &Value, timeout: Duration) -> FunctionProcess {
+        self.spawn_function_with(binary, event, timeout, &[]).await
+    }
+
+    /// [`Self::spawn_function`] with environment variables of the test's own
+    /// (e.g. `AWS_ENDPOINT_URL` through a [`crate::request_gate::RequestGate`]).
+    pub async fn spawn_function_with(
+        &self,
+        binary: &str,
+        event: &Value,
+        timeout: Duration,
+        env: &[(&str, String)],
+    ) -> FunctionProcess {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("runtime API: bind");
+        let api = listener.local_addr().expect("runtime API address");
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let deadline_ms = (SystemTime::now() + timeout)
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_millis();
+        let body = event.to_string();
+        let served = Arc::new(Mutex::new(false));
+        let recorded = Arc::clone(&answers);
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let (body, served, recorded) = (body.clone(), Arc::clone(&served), Arc::clone(&recorded));
+                tokio::spawn(serve(conn, body, deadline_ms, served, recorded));
+            }
+        });
+        let log = std::env::temp_dir().join(format!("{}.log", crate::unique("fdw-function")));
+        let out = std::fs::File::create(&log).expect("function log file");
+        let err = out.try_clone().expect("function log file");
+        // The AWS_* settings (moto's endpoint, region, keys) are in this process's environment.
+        let child = Command::new(binary)
+            .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "fdw-bridge-test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
+            .env("FDW_CA_BUNDLE", self.var("FDW_CA_BUNDLE"))
+            .env("RUST_LOG", "debug")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        FunctionProcess { child, log, answers }
+    }
+}
+
+impl FunctionProcess {
+    /// Waits until a session on `cluster` ('a' or 'b') whose statement matches
+    /// `query_like` (a LIKE pattern) waits for a lock: the function has reached
+    /// the kill point the test's lock makes. Panics after 30 s or when the process ends first.
+    pub async fn wait_until_blocked(&mut self, cluster: char, query_like: &str) {
+        let quoted = query_like.replace('\'', "''");
+        self.wait_until_session(cluster, &format!("wait_event_type = 'Lock' AND query LIKE '{quoted}'"))
+            .await;
+    }
+
+    /// Waits until `cluster` has a session matching `condition` (SQL over
+    /// pg_stat_activity's columns, e.g. `wait_event = 'SyncRep'`). Panics
+    /// after 30 s or when the process answers or ends first.
+    pub async fn wait_until_session(&mut self, cluster: char, condition: &str) {
+        let stack = Stack::get();
+        let session = stack
+            .superuser(cluster, if cluster == 'a' { "users" } else { "orders" })
+            .await;
+        let sql = format!("SELECT count(*) FROM pg_stat_activity WHERE {condition}");
+        let started = std::time::Instant::now();
+        loop {
+            let waiting: i64 = session.query_one(&sql, &[]).await.expect("pg_stat_activity").get(0);
+            if waiting > 0 {
+                return;
+            }
+            let answered = self.answers.lock().expect("lock").clone();
+            if !answered.is_empty() || !self.is_running() {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                panic!(
+                    "the function answered ({answered:?}) or ended before cluster {cluster} had a session where {condition}. Its log:\n{log}"
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "cluster {cluster} never had a session where {condition}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills the process with SIGKILL and waits for it; panics when it had
+    /// already answered (the kill point was never reached). Returns its log,
+    /// in which no known password may appear.
+    pub fn kill(mut self) -> String {
+        let answered = self.answers.lock().expect("lock").clone();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.log);
+        assert!(
+            answered.is_empty(),
+            "the function answered before it was killed ({answered:?}): the kill point was not reached. Its log:\n{log}"
+        );
+        assert_no_password_in(Stack::get(), &log, "the killed function's log");
+        log
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for FunctionProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One connection of the function's runtime client: the event once, then
+/// every request for the next event held; a response or an error recorded
+/// and acknowledged.
+async fn serve(
+    conn: TcpStream,
+    event: String,
+    deadline_ms: u128,
+    served: Arc<Mutex<bool>>,
+    answers: Arc<Mutex<Vec<String>>>,
+) {
+    let mut conn = BufReader::new(conn);
+    loop {
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            match conn.read_line(&mut line).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line == "\r\n" => break,
+                Ok(_) => head.push(line),
+            }
+        }
+        let request = head.first().cloned().unwrap_or_default();
+        let length: usize = head
+            .iter()
+            .find_map(|h| {
+                let (k, v) = h.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        if conn.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        if request.starts_with("GET ") && request.contains("/runtime/invocation/next") {
+            let first = {
+                let mut served = served.lock().expect("lock");
+                !std::mem::replace(&mut *served, true)
+            };
+            if !first {
+                // Lambda holds this request until the next invocation: none comes.
+                std::future::pending::<()>().await;
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: killed-step-test\r\n\
+                 Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:fdw-bridge-test\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\nContent-Length: {}\r\n\r\n{event}",
+                event.len()
+            );
+            if conn.get_mut().write_all(reply.as_bytes()).await.is_err() {
+                return;
+            }
+        } else {
+            answers.lock().expect("lock").push(request.trim().to_string());
+            // Closed after the answer: a chunked body is not parsed, the client reconnects.
+            let _ = conn
+                .get_mut()
+                .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+                .await;
+            return;
+        }
+    }
+}
