@@ -292,7 +292,7 @@ async fn report(stack: &Stack, ca: &str, schema: &str, log_dir: &Path) -> (Figur
             answer.body
         );
     };
-    let reader = || stack.login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"));
+    let reader = || stack.report_reader();
     let direct = reader().await;
     direct
         .batch_execute("SET TimeZone = 'UTC'")

@@ -39,9 +39,7 @@ fn order_id(i: u64, orders: u64) -> i64 {
 }
 
 async fn reader(stack: &Stack) -> Client {
-    stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await
+    stack.report_reader().await
 }
 
 pub async fn warm(stack: &Stack, schema: &str, orders: u64, n: u64) -> Percentiles {

@@ -5,9 +5,8 @@
 //! (made by the real fdw-bootstrap handler, as the tests make it).
 
 use fdw_bridge::pg::{ident, literal};
-use fdw_bridge_testkit::{self as harness, Stack, TestLink};
+use fdw_bridge_testkit::{Stack, TestLink};
 use serde_json::json;
-use std::time::Duration;
 use tokio_postgres::Client;
 
 pub const WAYS: [&str; 3] = ["co-located", "how-to", "fdw-bridge"];
@@ -65,34 +64,14 @@ pub async fn make_links(stack: &Stack, tag: &str, b_port: u16) -> Links {
 
 /// fdw-bridge's link through the real handler, its remote port set to `b_port`.
 async fn bridge_link(stack: &Stack, tag: &str, b_port: u16) -> TestLink {
-    let bootstrap = stack.bootstrap().await;
-    let fdw_user = harness::unique(&format!("fdw_bench_{tag}"));
-    let fdw_password = format!("bench-{tag}-pw-{}", std::process::id());
-    let fdw_secret_arn = stack.fdw_secret(&fdw_user, &fdw_password).await;
-    let server = harness::unique(&format!("bench_{tag}_link"));
-    let local_schema = harness::unique(&format!("bench_{tag}_remote"));
-    let mut properties = stack.properties(&server, &local_schema, &fdw_secret_arn);
-    properties["RemoteCluster"]["Port"] = json!(b_port.to_string());
-    // The throughput at 100 sessions holds 100 connections on B as the FDW role; the
-    // default limit is a third of B's 197 ordinary slots (README: Sizing cluster B's connections).
-    properties["FdwConnectionLimit"] = json!(150);
-    let created = stack
-        .invoke(
-            &bootstrap,
-            stack.event("Create", &harness::unique("bench-create"), None, &properties),
-            Duration::from_secs(300),
-        )
-        .await;
-    created.assert_success();
-    TestLink {
-        server,
-        local_schema,
-        fdw_user,
-        fdw_password,
-        fdw_secret_arn,
-        physical_id: created.answer.physical_resource_id.clone(),
-        properties,
-    }
+    stack
+        .create_link_with(&format!("bench_{tag}"), |properties| {
+            properties["RemoteCluster"]["Port"] = json!(b_port.to_string());
+            // The throughput at 100 sessions holds 100 connections on B as the FDW role; the
+            // default limit is a third of B's 197 ordinary slots (README: Sizing cluster B's connections).
+            properties["FdwConnectionLimit"] = json!(150);
+        })
+        .await
 }
 
 pub async fn drop_links(stack: &Stack, links: &Links) {
@@ -120,9 +99,7 @@ pub async fn sessions(stack: &Stack, links: &Links) -> Vec<Way> {
         .login('a', "colocated", "users_admin", stack.var("USERS_ADMIN_PASSWORD"))
         .await;
     let howto = admin_session(stack).await;
-    let bridge = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let bridge = stack.report_reader().await;
     for c in [&colocated, &howto, &bridge] {
         c.batch_execute("SET TimeZone = 'UTC'; SET statement_timeout = '600s'")
             .await

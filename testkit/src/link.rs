@@ -21,18 +21,25 @@ pub struct TestLink {
 impl Stack {
     /// Creates a link importing B's `public` schema into a local schema of its own.
     pub async fn create_link(&self, tag: &str) -> TestLink {
+        self.create_link_with(tag, |_| {}).await
+    }
+
+    /// [`Stack::create_link`] with the properties changed by `adjust` first.
+    pub async fn create_link_with(&self, tag: &str, adjust: impl FnOnce(&mut Value)) -> TestLink {
         let bootstrap = self.bootstrap().await;
         let fdw_user = unique(&format!("fdw_{tag}"));
         let fdw_password = format!("{}-pw-{}", tag, std::process::id());
         let fdw_secret_arn = self.fdw_secret(&fdw_user, &fdw_password).await;
         let server = unique(&format!("{tag}_link"));
         let local_schema = unique(&format!("{tag}_remote"));
-        let properties = self.properties(&server, &local_schema, &fdw_secret_arn);
+        let mut properties = self.properties(&server, &local_schema, &fdw_secret_arn);
+        adjust(&mut properties);
+        // Generous: the bench's links ANALYZE millions of remote rows.
         let created = self
             .invoke(
                 &bootstrap,
                 self.event("Create", &unique(&format!("{tag}-create")), None, &properties),
-                Duration::from_secs(120),
+                Duration::from_secs(300),
             )
             .await;
         created.assert_success();

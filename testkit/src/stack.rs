@@ -117,6 +117,13 @@ impl Stack {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// A session on cluster A's `users` as `report_reader`, the mapped role the
+    /// links give SELECT on their foreign tables.
+    pub async fn report_reader(&self) -> Client {
+        self.login('a', "users", "report_reader", self.var("REPORT_READER_PASSWORD"))
+            .await
+    }
+
     /// A connector verifying against the stack's CA, with the functions' default 5 s bound.
     pub fn connector(&self) -> Connector {
         connector_with_ca(self.var("FDW_CA_BUNDLE"))

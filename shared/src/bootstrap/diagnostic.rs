@@ -1,9 +1,13 @@
 //! fdw-bootstrap's failures as Lambda error types (see [`crate::diagnostic`]).
-//! Only an event that cannot be answered fails the invocation: every other
-//! failure is a FAILED response to CloudFormation.
+//! A CloudFormation request fails the invocation only when it cannot be
+//! answered (every other failure is a FAILED response); a refresh fails it
+//! when a link could not be refreshed.
 
+use super::converge::ConvergeError;
 use super::custom_resource::EventNotAnswered;
-use crate::diagnostic::{self as kind, Classified};
+use super::refresh::RefreshError;
+use super::resolve::ResolveLinkError;
+use crate::diagnostic::{self as kind, pg_error_type, Classified};
 use lambda_runtime::Diagnostic;
 
 impl Classified for EventNotAnswered {
@@ -11,6 +15,43 @@ impl Classified for EventNotAnswered {
         match self {
             Self::NoResponseUrl(_) => kind::INVALID_EVENT,
             Self::Delivery(_) => kind::RESPONSE_UNDELIVERABLE,
+        }
+    }
+}
+
+impl Classified for ResolveLinkError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            Self::Secret { source, .. } => source.error_type(),
+            Self::Endpoint { source, .. } => source.error_type(),
+            Self::NoEndpoint { .. } => kind::ENDPOINT_UNAVAILABLE,
+            // A secret was read but names a user the link cannot use.
+            Self::BadFdwUser { .. } | Self::ReportRoleTaken { .. } | Self::FdwUserIsAdmin { .. } => {
+                kind::SECRET_INVALID
+            }
+        }
+    }
+}
+
+/// A link that could not be converged (in a refresh; CloudFormation gets FAILED).
+impl Classified for ConvergeError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            Self::Connect(e) => e.error_type(),
+            Self::Sql { source, .. } => pg_error_type(source, kind::REFRESH_FAILED),
+            Self::Plan(_) | Self::RemoteCa(_) => kind::REFRESH_FAILED,
+        }
+    }
+}
+
+impl Classified for RefreshError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidEvent(_) => kind::INVALID_EVENT,
+            Self::Resolve(e) => e.error_type(),
+            Self::Connect(e) => e.error_type(),
+            Self::Registry(e) => pg_error_type(e, kind::REFRESH_FAILED),
+            Self::LinksFailed { .. } => kind::REFRESH_FAILED,
         }
     }
 }

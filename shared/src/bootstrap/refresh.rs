@@ -17,13 +17,13 @@ use super::converge::{converge, ConvergeMode, LinkChanges};
 use super::custom_resource::Bootstrap;
 use super::properties;
 use super::refresh_event::RefreshRequest;
-use super::resolve::{resolve_admin, resolve_link, ResolveLinkError, ResolvedLink};
+use super::resolve::{resolve_link, resolve_local_admin, ResolveLinkError, ResolvedLink};
 use crate::diagnostic::{self as kind, pg_error_type, Classified};
 use crate::link::inspect::read_registry;
 use crate::link::spec::{Password, Registration};
 use crate::link::state::StoredLink;
 use crate::pg::role::RolePair;
-use crate::pg::{error_chain, ConnectError, PgError};
+use crate::pg::{error_chain, mapping_login, ConnectError, PgError};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -95,27 +95,6 @@ pub enum RefreshError {
     },
 }
 
-impl Classified for RefreshError {
-    fn error_type(&self) -> &'static str {
-        match self {
-            Self::InvalidEvent(_) => kind::INVALID_EVENT,
-            Self::Resolve(e) => resolve_error_type(e),
-            Self::Connect(e) => e.error_type(),
-            Self::Registry(e) => pg_error_type(e, kind::REFRESH_FAILED),
-            Self::LinksFailed { .. } => kind::REFRESH_FAILED,
-        }
-    }
-}
-
-fn resolve_error_type(e: &ResolveLinkError) -> &'static str {
-    match e {
-        ResolveLinkError::Secret { source, .. } => source.error_type(),
-        ResolveLinkError::Endpoint { source, .. } => source.error_type(),
-        ResolveLinkError::NoEndpoint { .. } => kind::ENDPOINT_UNAVAILABLE,
-        _ => kind::SECRET_INVALID,
-    }
-}
-
 /// The CloudWatch Embedded Metric Format line for one link's refresh
 /// (namespace FdwBridge, dimension Link): LinkDrift, Analyzed, RefreshFailed, DurationMs.
 pub fn refresh_metric_line(link: &LinkRefresh, dry_run: bool, timestamp_ms: i64) -> Value {
@@ -147,13 +126,7 @@ impl Bootstrap {
     /// names), one after the other, until `deadline` less a margin.
     pub async fn refresh(&self, request: &RefreshRequest, deadline: Instant) -> Result<RefreshOutcome, RefreshError> {
         let work_until = deadline.checked_sub(REFRESH_MARGIN).unwrap_or(deadline);
-        let admin = resolve_admin(
-            &request.local,
-            "LocalCluster",
-            self.secrets.as_ref(),
-            self.endpoints.as_ref(),
-        )
-        .await?;
+        let admin = resolve_local_admin(&request.local, self.secrets.as_ref(), self.endpoints.as_ref()).await?;
         let client = self.connector.connect(&admin).await?;
         let stored = read_registry(&client).await.map_err(RefreshError::Registry)?;
         let mut links: Vec<StoredLink> = stored.map(|r| r.links.into_values().collect()).unwrap_or_default();
@@ -189,25 +162,15 @@ impl Bootstrap {
                     kind::REFRESH_FAILED,
                 )),
             };
-            let link = match result {
-                Ok(changes) => LinkRefresh {
-                    server_name: stored.server_name.clone(),
-                    link_id: stored.link_id.clone(),
-                    drift: changes.statement_count(),
-                    analyzed: changes.analyzed,
-                    statements: changes.remote.iter().chain(&changes.local).cloned().collect(),
-                    duration_ms: started.elapsed().as_millis() as u64,
-                    error: None,
-                },
-                Err(error) => LinkRefresh {
-                    server_name: stored.server_name.clone(),
-                    link_id: stored.link_id.clone(),
-                    drift: 0,
-                    analyzed: 0,
-                    statements: Vec::new(),
-                    duration_ms: started.elapsed().as_millis() as u64,
-                    error: Some(error),
-                },
+            let changes = result.as_ref().ok();
+            let link = LinkRefresh {
+                server_name: stored.server_name.clone(),
+                link_id: stored.link_id.clone(),
+                drift: changes.map_or(0, LinkChanges::statement_count),
+                analyzed: changes.map_or(0, |c| c.analyzed),
+                statements: changes.map_or_else(Vec::new, |c| c.remote.iter().chain(&c.local).cloned().collect()),
+                duration_ms: started.elapsed().as_millis() as u64,
+                error: result.err(),
             };
             log_link(&link, request.dry_run);
             outcome.links.push(link);
@@ -257,37 +220,24 @@ impl Bootstrap {
         };
         let mut link = resolve_link(&props, origin, self.secrets.as_ref(), self.endpoints.as_ref())
             .await
-            .map_err(|e| (error_chain(&e), resolve_error_type(&e)))?;
+            .map_err(|e| (error_chain(&e), e.error_type()))?;
         keep_credentials_in_use(local_admin, &mut link)
             .await
             .map_err(|e| (format!("local cluster: {e}"), pg_error_type(&e, kind::REFRESH_FAILED)))?;
-        converge(&self.connector, &link, mode).await.map_err(|e| {
-            let error_type = match &e {
-                super::converge::ConvergeError::Connect(c) => c.error_type(),
-                super::converge::ConvergeError::Sql { source, .. } => pg_error_type(source, kind::REFRESH_FAILED),
-                _ => kind::REFRESH_FAILED,
-            };
-            (error_chain(&e), error_type)
-        })
+        converge(&self.connector, &link, mode)
+            .await
+            .map_err(|e| (error_chain(&e), e.error_type()))
     }
 }
 
-/// Points the link at the user and password the local admin's user mapping
-/// holds now (when it belongs to the link's FDW role pair), so that the
-/// refresh leaves credentials as rotation left them.
+/// Points the link at the user and password A's user mappings hold now (when
+/// they belong to the link's FDW role pair), so that the refresh leaves
+/// credentials as rotation left them.
 async fn keep_credentials_in_use(local_admin: &Client, link: &mut ResolvedLink) -> Result<(), PgError> {
-    let row = local_admin
-        .query_opt(
-            "SELECT (SELECT substr(o, 6) FROM unnest(umoptions) o WHERE o LIKE 'user=%'),
-                    (SELECT substr(o, 10) FROM unnest(umoptions) o WHERE o LIKE 'password=%')
-               FROM pg_user_mappings WHERE srvname = $1 AND usename = current_user",
-            &[&link.spec.server_name],
-        )
-        .await
-        .map_err(|e| PgError::new("reading the local admin's user mapping", &e))?;
-    let Some((Some(user), Some(password))) =
-        row.map(|r| (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1)))
-    else {
+    let Some(login) = mapping_login(local_admin, &link.spec.server_name).await? else {
+        return Ok(());
+    };
+    let (user, Some(password)) = (login.user, login.password) else {
         return Ok(());
     };
     if RolePair::of(&user).base != link.spec.fdw_user {

@@ -88,31 +88,32 @@ pub fn registration(stack_id: &str, logical_resource_id: &str, properties: &serd
     }
 }
 
-/// The session as the admin of one cluster (for the refresh, which starts from
-/// the local cluster alone): its secret, then its endpoint.
-pub async fn resolve_admin(
-    cluster: &ClusterRef,
-    name: &'static str,
+/// The session as the local cluster's admin, for the refresh, which starts from
+/// the local cluster alone (where the links are stored): its secret, then its endpoint.
+pub async fn resolve_local_admin(
+    local: &ClusterRef,
     secrets: &dyn SecretSource,
     endpoints: &dyn EndpointSource,
 ) -> Result<ConnectTarget, ResolveLinkError> {
-    let property = if name == "LocalCluster" {
-        "LocalCluster.AdminSecretArn"
-    } else {
-        "RemoteCluster.AdminSecretArn"
-    };
     let secret = secrets
-        .db_secret(&cluster.admin_secret_arn)
+        .db_secret(&local.admin_secret_arn)
         .await
-        .map_err(|source| ResolveLinkError::Secret { property, source })?;
-    let endpoint = endpoint_of(cluster, &secret, name, endpoints).await?;
-    Ok(ConnectTarget::from_secret(
-        format!("local cluster ({name}, database {})", cluster.database),
+        .map_err(|source| ResolveLinkError::Secret {
+            property: "LocalCluster.AdminSecretArn",
+            source,
+        })?;
+    let endpoint = endpoint_of(local, &secret, "LocalCluster", endpoints).await?;
+    Ok(local_admin_target(local, endpoint, &secret))
+}
+
+fn local_admin_target(local: &ClusterRef, endpoint: Endpoint, secret: &DbSecret) -> ConnectTarget {
+    ConnectTarget::from_secret(
+        format!("local cluster (LocalCluster, database {})", local.database),
         endpoint,
-        &cluster.database,
-        &secret,
-        &cluster.admin_secret_arn,
-    ))
+        &local.database,
+        secret,
+        &local.admin_secret_arn,
+    )
 }
 
 /// The link `props` describe, declared by `origin` (whose stack and logical
@@ -241,13 +242,7 @@ pub async fn resolve_link(
         registration: Some(origin),
     };
     Ok(ResolvedLink {
-        local_admin: ConnectTarget::from_secret(
-            format!("local cluster (LocalCluster, database {})", props.local.database),
-            local_endpoint.clone(),
-            &props.local.database,
-            &local_secret,
-            &props.local.admin_secret_arn,
-        ),
+        local_admin: local_admin_target(&props.local, local_endpoint.clone(), &local_secret),
         remote_admin: ConnectTarget::from_secret(
             format!("remote cluster (RemoteCluster, database {})", props.remote.database),
             remote_endpoint.clone(),

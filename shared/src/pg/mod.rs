@@ -2,10 +2,12 @@
 //! as whom to connect ([`target`]), connecting ([`connect`]) and the login probe
 //! ([`probe`]), quoting and statements that may carry a secret ([`sql`]), errors
 //! a person can act on ([`error`]), the one transaction helper with fdw-bridge's
-//! one advisory lock ([`transaction`]), and the FDW role's SQL ([`role`]).
+//! one advisory lock ([`transaction`]), the FDW role's SQL ([`role`]), and what a
+//! server's user mappings log in as ([`mapping_login`]).
 
 mod connect;
 mod error;
+mod mapping_login;
 mod probe;
 pub(crate) mod role;
 pub(crate) mod sql;
@@ -15,6 +17,7 @@ mod transaction;
 
 pub use connect::{error_chain, ConnectError, Connector};
 pub use error::{shorten, PgError};
+pub(crate) use mapping_login::mapping_login;
 pub(crate) use probe::{probe_login, Login};
 pub use role::{clone_role_name, RolePair};
 pub use sql::{ident, literal};

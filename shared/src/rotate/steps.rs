@@ -12,7 +12,7 @@ use crate::aws::secrets::SecretSource;
 use crate::pg::role::RolePair;
 use crate::pg::sql::Statement;
 use crate::pg::{
-    apply_in_transaction, prepare_in_transaction, probe_login, ConnectTarget, Connector, Login, PgError,
+    apply_in_transaction, mapping_login, prepare_in_transaction, probe_login, ConnectTarget, Connector, Login, PgError,
     DEFAULT_LOCK_TIMEOUT,
 };
 use std::sync::Arc;
@@ -146,7 +146,7 @@ impl Rotator {
         secret: &RotationSecret,
         admin: &Client,
     ) -> Result<(Option<String>, Option<String>), RotateError> {
-        let login = inspect::mapping_login(admin, &secret.server)
+        let login = mapping_login(admin, &secret.server)
             .await
             .map_err(|source| RotateError::Sql {
                 cluster: local_label(secret),

@@ -97,9 +97,7 @@ async fn cluster_b_stopped_during_import_fails_naming_it_leaves_a_as_before_and_
     drop(guard); // B is back: the same event again (Lambda's retry of the invocation)
     let created = stack.invoke(&bootstrap, event, Duration::from_secs(60)).await;
     created.assert_success();
-    let a = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let a = stack.report_reader().await;
     let orders: i64 = a
         .query_one(&format!("SELECT count(*) FROM \"{schema}\".orders"), &[])
         .await

@@ -111,14 +111,7 @@ async fn killed_then_retried(stack: &'static Stack, point: KillPoint) {
         "{point:?}: killed, A as before; the retry: {} statements",
         retried.data("StatementsApplied")
     );
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
-    let orders: i64 = reader
-        .query_one(&format!("SELECT count(*) FROM \"{schema}\".orders"), &[])
-        .await
-        .unwrap()
-        .get(0);
+    let orders = orders_through(stack, &schema).await.unwrap();
     assert!(orders > 0, "{point:?}: the retried Create imported no orders");
     stack
         .delete_link(&harness::TestLink {
@@ -131,6 +124,12 @@ async fn killed_then_retried(stack: &'static Stack, point: KillPoint) {
             properties: props,
         })
         .await;
+}
+
+/// The orders on B counted through the link's foreign table in `schema`, as report_reader.
+async fn orders_through(stack: &Stack, schema: &str) -> Result<i64, tokio_postgres::Error> {
+    let sql = format!("SELECT count(*) FROM {}.orders", fdw_bridge::pg::ident(schema));
+    stack.report_reader().await.query_one(&sql, &[]).await.map(|r| r.get(0))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,9 +153,7 @@ async fn delete_killed_mid_way_leaves_the_link_whole_and_the_retry_removes_it() 
         &link.properties,
     );
     let before = catalog_of_a(stack).await;
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     reader
         .batch_execute(&format!(
             "BEGIN; SELECT count(*) FROM {}.orders",
@@ -173,17 +170,7 @@ async fn delete_killed_mid_way_leaves_the_link_whole_and_the_retry_removes_it() 
     wait_gone(stack, "%DROP %").await;
     wait_gone(stack, "%pg_advisory_xact_lock%").await;
     assert_eq!(catalog_of_a(stack).await, before, "cluster A's catalog changed");
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
-    reader
-        .query_one(
-            &format!(
-                "SELECT count(*) FROM {}.orders",
-                fdw_bridge::pg::ident(&link.local_schema)
-            ),
-            &[],
-        )
+    orders_through(stack, &link.local_schema)
         .await
         .unwrap_or_else(|e| panic!("the link no longer works after the killed Delete: {e}"));
 
@@ -221,30 +208,13 @@ async fn update_killed_in_its_import_leaves_the_link_as_it_was_and_the_retry_con
     wait_gone(stack, "%IMPORT FOREIGN SCHEMA%").await;
     wait_gone(stack, "%pg_advisory_xact_lock%").await;
     assert_eq!(catalog_of_a(stack).await, before, "cluster A's catalog changed");
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
-    reader
-        .query_one(
-            &format!(
-                "SELECT count(*) FROM {}.orders",
-                fdw_bridge::pg::ident(&link.local_schema)
-            ),
-            &[],
-        )
+    orders_through(stack, &link.local_schema)
         .await
         .unwrap_or_else(|e| panic!("the link no longer works after the killed Update: {e}"));
 
     let updated = stack.invoke(&bootstrap, event, Duration::from_secs(60)).await;
     updated.assert_success();
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
-    reader
-        .query_one(
-            &format!("SELECT count(*) FROM {}.orders", fdw_bridge::pg::ident(&moved)),
-            &[],
-        )
+    orders_through(stack, &moved)
         .await
         .unwrap_or_else(|e| panic!("the retried Update did not import into {moved}: {e}"));
     let old_left: i64 = stack

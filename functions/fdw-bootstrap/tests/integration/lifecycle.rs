@@ -55,9 +55,7 @@ async fn create_join_update_delete() {
     println!("Create of the sample schema: {:?}", created.elapsed);
 
     // The report role queries across databases; the answer equals the co-located one.
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     let across = reader
         .query(&JOIN.replace("{orders}", &format!("\"{schema}\".orders")), &[])
         .await
@@ -223,9 +221,7 @@ async fn new_server_name_replaces_the_link_and_the_old_delete_keeps_the_new_one_
         .get(0);
     assert_eq!(gone, 0);
     // The new link still answers: the shared FDW role was handed over, not dropped.
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     let n: i64 = reader
         .query_one(&format!("SELECT count(*) FROM \"{new_schema}\".orders"), &[])
         .await

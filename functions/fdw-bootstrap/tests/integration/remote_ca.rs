@@ -77,9 +77,7 @@ async fn without_sslrootcert_the_link_uses_cluster_as_ca_file_and_names_candidat
         server_option(&a, &server, "sslmode").await.as_deref(),
         Some("verify-full")
     );
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     let n: i64 = reader
         .query_one(&format!("SELECT count(*) FROM \"{schema}\".orders"), &[])
         .await

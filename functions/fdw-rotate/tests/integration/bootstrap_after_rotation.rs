@@ -29,9 +29,7 @@ async fn the_link_follows_the_rotated_secret_and_updates_change_nothing() {
 
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     for round in 1..=2 {
         rotate(stack, &mut watch, &rotator, &secret).await;
         let current = stack.secret_version(&secret, None, "AWSCURRENT").await;

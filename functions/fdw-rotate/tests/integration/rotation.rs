@@ -175,9 +175,7 @@ async fn each_step_twice_the_second_changes_nothing() {
     }
     assert_eq!(stack.secret_version(&secret, None, "AWSCURRENT").await, pending);
     assert_eq!(mapping_options(stack, &link.server, "report_reader").await, mappings);
-    let a = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let a = stack.report_reader().await;
     a.query_one(&common::cross_query(&link), &[]).await.unwrap();
     stack.delete_link(&link).await;
 }
@@ -217,9 +215,7 @@ async fn hostile_passwords_round_trip_through_alter_role_and_the_mappings() {
             mapping_options(stack, &link.server, "report_reader").await,
             (next.clone(), password.clone())
         );
-        let a = stack
-            .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-            .await;
+        let a = stack.report_reader().await;
         a.query_one(&common::cross_query(&link), &[])
             .await
             .unwrap_or_else(|e| panic!("query across with password {:?}: {e}", password.len()));

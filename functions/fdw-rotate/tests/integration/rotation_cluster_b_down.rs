@@ -39,9 +39,7 @@ async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
     assert_eq!(current["username"], json!(link.fdw_user));
     let (user, _) = common::mapping_options(stack, &link.server, "report_reader").await;
     assert_eq!(user, link.fdw_user);
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     reader
         .query_one(&cross_query(&link), &[])
         .await
@@ -58,9 +56,7 @@ async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
         current["username"],
         json!(fdw_bridge::pg::clone_role_name(&link.fdw_user))
     );
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     reader.query_one(&cross_query(&link), &[]).await.unwrap();
     stack.delete_link(&link).await;
 }
@@ -100,9 +96,7 @@ async fn cluster_b_down_before_each_step_then_the_retry_completes() {
             }
         };
         drop(restart);
-        let reader = stack
-            .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-            .await;
+        let reader = stack.report_reader().await;
         reader
             .query_one(&cross_query(&link), &[])
             .await

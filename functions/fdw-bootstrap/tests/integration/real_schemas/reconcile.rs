@@ -176,9 +176,7 @@ async fn local_schema_public_gets_no_usage_grant_that_would_outlive_the_link() {
         .await;
     created.assert_success();
     assert_eq!(explicit_usage().await, 0, "USAGE on public comes from PUBLIC already");
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     reader
         .query_one("SELECT count(*) FROM public.table_0001", &[])
         .await
@@ -271,9 +269,7 @@ async fn an_empty_local_schema_is_reconciled_too() {
         .await
         .unwrap();
     assert!(refreshed["Links"][0]["Drift"].as_u64().unwrap() > 0, "{refreshed:#}");
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     reader
         .query_one(&format!("SELECT count(*) FROM \"{second}\".accounts"), &[])
         .await
@@ -316,9 +312,7 @@ async fn a_local_schema_named_like_the_remote_one_holds_types_and_tables_and_goe
         .await;
     created.assert_success();
     let id = created.answer.physical_resource_id.clone();
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     let paid: i64 = reader
         .query_one(
             &format!(

@@ -156,9 +156,7 @@ async fn a_refresh_brings_remote_changes_to_a_without_cloudformation() {
         .get(0);
     assert_eq!(analyzed, 1000.0);
     // Queried through the link by a mapped role.
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     let refunded: i64 = reader
         .query_one(
             &format!("SELECT count(*) FROM \"{local}\".\"Orders\" WHERE refund_note IS NULL"),

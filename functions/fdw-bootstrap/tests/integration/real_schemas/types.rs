@@ -39,9 +39,7 @@ async fn a_schema_with_enums_domains_and_300_tables_is_imported_and_queryable() 
     let id = created.answer.physical_resource_id.clone();
 
     // The report role reads every kind of column through the link, as B has them.
-    let reader = stack
-        .login('a', "users", "report_reader", stack.var("REPORT_READER_PASSWORD"))
-        .await;
+    let reader = stack.report_reader().await;
     let q = format!(
         "SELECT count(*), count(*) FILTER (WHERE status = 'paid'), sum(total)::bigint, max(contact)::text,
                 max(array_length(history, 1)), max((ship_to).city), bool_and(upper(band) > lower(band)),
