@@ -6,11 +6,15 @@ use crate::link::analyze::analyze;
 use crate::link::inspect::{read_local, read_local_types, read_remote};
 use crate::link::plan::{
     exposed_tables, moved_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, skipped_tables,
-    LinkPlanError,
+    ExposedTable, LinkPlanError,
 };
 use crate::link::remote_ca::{find_remote_ca, RemoteCaError};
+use crate::link::spec::LinkSpec;
+use crate::link::state::{LocalState, RemoteState};
 use crate::pg::sql::Statement;
-use crate::pg::{apply_with_lock_timeout, probe_login, ConnectError, ConnectTarget, Connector, LockWatch, PgError};
+use crate::pg::{
+    apply_with_lock_timeout, probe_login, ConnectError, ConnectTarget, Connector, LockWatch, PgError, SessionLock,
+};
 use std::time::Instant;
 use tokio_postgres::Client;
 
@@ -96,6 +100,12 @@ pub enum ConvergeMode {
 
 /// Creates or converges the link. Both sides are planned before either is
 /// changed, so a refusal on the local side leaves the remote side untouched.
+/// Then each side is planned again under fdw-bridge's lock on its cluster and
+/// applied before the lock is let go: another link's run on the same cluster
+/// (CloudFormation creates and deletes independent resources in parallel) can
+/// no longer change the catalog between a read and the apply that relies on it.
+/// No run holds one cluster's lock while it waits for the other's, so links in
+/// both directions between two clusters cannot deadlock.
 /// Foreign tables imported by the run, and those whose remote row count moved
 /// past autovacuum's threshold since their last ANALYZE, are analyzed after.
 pub async fn converge(
@@ -108,102 +118,172 @@ pub async fn converge(
     let started = Instant::now();
 
     let mut remote = connector.connect(&link.remote_admin).await?;
-    let mut remote_state = read_remote(&remote, spec).await.map_err(sql(REMOTE))?;
-    let login_role = if spec.logs_in_as_clone() {
-        &remote_state.clone_role
-    } else {
-        &remote_state.fdw_role
-    };
-    if login_role.is_some() {
-        remote_state.fdw_password_works = probe_login(connector, &link.fdw_login).await?.password_works();
+    let remote_side = plan_remote_side(connector, link, spec, &remote).await?;
+    if !remote_side.skipped.is_empty() {
+        tracing::warn!(tables = %remote_side.skipped.join(", "), "left out: the remote admin may not grant SELECT on these (OnUngrantable: Skip)");
     }
-    let skipped = skipped_tables(spec, &remote_state)?;
-    if !skipped.is_empty() {
-        tracing::warn!(tables = %skipped.join(", "), "left out: the remote admin may not grant SELECT on these (OnUngrantable: Skip)");
-    }
-    let exposed = exposed_tables(spec, &remote_state)?;
-    let remote_plan = plan_remote(spec, &remote_state, &exposed)?;
-
     let mut local = connector.connect(&link.local_admin).await?;
-    let mut local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
-    for target in &link.report_logins {
-        if local_state.reports.roles.contains_key(&target.user)
-            && probe_login(connector, target).await?.password_works()
-        {
-            local_state.reports.passwords_work.insert(target.user.clone());
-        }
-    }
+    let local_state = read_local_side(connector, link, spec, &local, &remote_side).await?;
     if !spec.server_options.contains_key(SSLROOTCERT) {
-        let current = local_state
-            .server
-            .as_ref()
-            .and_then(|s| s.options.get(SSLROOTCERT))
-            .map(String::as_str);
-        let found = find_remote_ca(&mut local, spec, current).await?;
+        let current = local_state.server.as_ref().and_then(|s| s.options.get(SSLROOTCERT));
+        let found = find_remote_ca(&mut local, spec, current.map(String::as_str)).await?;
         spec.server_options.insert(SSLROOTCERT.into(), found);
     }
-    let wanted_types: Vec<_> = remote_state.types.keys().cloned().collect();
-    (local_state.types, local_state.type_schemas) = read_local_types(&local, spec, &wanted_types)
-        .await
-        .map_err(sql(LOCAL))?;
-    let local_plan = plan_local(spec, &remote_state, &local_state, &exposed)?;
-    let mut to_analyze = local_plan.imported.clone();
-    to_analyze.extend(moved_tables(
-        &exposed,
-        &remote_state,
-        &local_state,
-        &local_plan.imported,
-    ));
+    let local_plan = plan_local_side(spec, &local_state, &remote_side)?;
     tracing::info!(
-        remote_statements = remote_plan.len(),
+        remote_statements = remote_side.statements.len(),
         local_statements = local_plan.statements.len(),
-        tables = exposed.len(),
-        to_analyze = to_analyze.len(),
+        tables = remote_side.exposed.len(),
+        to_analyze = local_plan.to_analyze.len(),
         ms = started.elapsed().as_millis() as u64,
         "planned"
     );
-    let changes = LinkChanges {
-        remote: shown(&remote_plan),
-        local: shown(&local_plan.statements),
-        table_count: exposed.len(),
-        analyzed: to_analyze.len(),
-        skipped,
-    };
     if mode == ConvergeMode::DryRun {
-        return Ok(changes);
+        return Ok(changes(&remote_side, &local_plan));
     }
 
-    apply(connector, link, &link.remote_admin, &mut remote, &remote_plan)
-        .await
-        .map_err(sql(REMOTE))?;
-    apply(connector, link, &link.local_admin, &mut local, &local_plan.statements)
-        .await
-        .map_err(local_sql)?;
-    analyze(&local, &to_analyze).await.map_err(local_sql)?;
-    Ok(changes)
+    let lock = SessionLock::acquire(&remote).await.map_err(sql(REMOTE))?;
+    let applied = async {
+        let side = plan_remote_side(connector, link, spec, &remote).await?;
+        apply(connector, link, &link.remote_admin, &mut remote, &side.statements)
+            .await
+            .map_err(sql(REMOTE))?;
+        Ok::<_, ConvergeError>(side)
+    }
+    .await;
+    lock.release(&remote).await;
+    let remote_side = applied?;
+
+    let lock = SessionLock::acquire(&local).await.map_err(sql(LOCAL))?;
+    let applied = async {
+        let state = read_local_side(connector, link, spec, &local, &remote_side).await?;
+        let plan = plan_local_side(spec, &state, &remote_side)?;
+        apply(connector, link, &link.local_admin, &mut local, &plan.statements)
+            .await
+            .map_err(local_sql)?;
+        analyze(&local, &plan.to_analyze).await.map_err(local_sql)?;
+        Ok::<_, ConvergeError>(plan)
+    }
+    .await;
+    lock.release(&local).await;
+    Ok(changes(&remote_side, &applied?))
+}
+
+/// The remote cluster as read, and what it needs.
+struct RemoteSide {
+    state: RemoteState,
+    exposed: Vec<ExposedTable>,
+    skipped: Vec<String>,
+    statements: Vec<Statement>,
+}
+
+/// The local cluster's statements, and the foreign tables to ANALYZE after them.
+struct LocalSide {
+    statements: Vec<Statement>,
+    to_analyze: Vec<(String, String)>,
+}
+
+async fn plan_remote_side(
+    connector: &Connector,
+    link: &ResolvedLink,
+    spec: &LinkSpec,
+    remote: &Client,
+) -> Result<RemoteSide, ConvergeError> {
+    let mut state = read_remote(remote, spec).await.map_err(sql(REMOTE))?;
+    let login_role = if spec.logs_in_as_clone() {
+        &state.clone_role
+    } else {
+        &state.fdw_role
+    };
+    if login_role.is_some() {
+        state.fdw_password_works = probe_login(connector, &link.fdw_login).await?.password_works();
+    }
+    let skipped = skipped_tables(spec, &state)?;
+    let exposed = exposed_tables(spec, &state)?;
+    let statements = plan_remote(spec, &state, &exposed)?;
+    Ok(RemoteSide {
+        state,
+        exposed,
+        skipped,
+        statements,
+    })
+}
+
+/// The local catalog as the plan needs it: the link's objects, which report
+/// roles' passwords work, and the types the remote columns use.
+async fn read_local_side(
+    connector: &Connector,
+    link: &ResolvedLink,
+    spec: &LinkSpec,
+    local: &Client,
+    remote: &RemoteSide,
+) -> Result<LocalState, ConvergeError> {
+    let mut state = read_local(local, spec).await.map_err(sql(LOCAL))?;
+    for target in &link.report_logins {
+        if state.reports.roles.contains_key(&target.user) && probe_login(connector, target).await?.password_works() {
+            state.reports.passwords_work.insert(target.user.clone());
+        }
+    }
+    let wanted_types: Vec<_> = remote.state.types.keys().cloned().collect();
+    (state.types, state.type_schemas) = read_local_types(local, spec, &wanted_types).await.map_err(sql(LOCAL))?;
+    Ok(state)
+}
+
+fn plan_local_side(spec: &LinkSpec, state: &LocalState, remote: &RemoteSide) -> Result<LocalSide, LinkPlanError> {
+    let plan = plan_local(spec, &remote.state, state, &remote.exposed)?;
+    let mut to_analyze = plan.imported.clone();
+    to_analyze.extend(moved_tables(&remote.exposed, &remote.state, state, &plan.imported));
+    Ok(LocalSide {
+        statements: plan.statements,
+        to_analyze,
+    })
+}
+
+fn changes(remote: &RemoteSide, local: &LocalSide) -> LinkChanges {
+    LinkChanges {
+        remote: shown(&remote.statements),
+        local: shown(&local.statements),
+        table_count: remote.exposed.len(),
+        analyzed: local.to_analyze.len(),
+        skipped: remote.skipped.clone(),
+    }
 }
 
 /// Removes what the link made: the local side first (nothing may use the
-/// remote role after), then the remote role. What it did not make stays.
+/// remote role after), then the remote role. What it did not make stays. Each
+/// side is read, planned and applied under fdw-bridge's lock on its cluster.
 pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<LinkChanges, ConvergeError> {
     let spec = &link.spec;
 
     let mut local = connector.connect(&link.local_admin).await?;
-    let mut local_state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
-    (local_state.types, local_state.type_schemas) = read_local_types(&local, spec, &[]).await.map_err(sql(LOCAL))?;
-    let local_plan = plan_local_removal(spec, &local_state)?;
-    apply(connector, link, &link.local_admin, &mut local, &local_plan)
-        .await
-        .map_err(sql(LOCAL))?;
+    let lock = SessionLock::acquire(&local).await.map_err(sql(LOCAL))?;
+    let removed = async {
+        let mut state = read_local(&local, spec).await.map_err(sql(LOCAL))?;
+        (state.types, state.type_schemas) = read_local_types(&local, spec, &[]).await.map_err(sql(LOCAL))?;
+        let plan = plan_local_removal(spec, &state)?;
+        apply(connector, link, &link.local_admin, &mut local, &plan)
+            .await
+            .map_err(sql(LOCAL))?;
+        Ok::<_, ConvergeError>(plan)
+    }
+    .await;
+    lock.release(&local).await;
+    let local_plan = removed?;
 
     let mut remote = connector.connect(&link.remote_admin).await?;
-    let remote_state = read_remote(&remote, spec).await.map_err(sql(REMOTE))?;
-    let remote_plan = plan_remote_removal(spec, &remote_state);
-    apply(connector, link, &link.remote_admin, &mut remote, &remote_plan)
-        .await
-        .map_err(sql(REMOTE))?;
+    let lock = SessionLock::acquire(&remote).await.map_err(sql(REMOTE))?;
+    let removed = async {
+        let state = read_remote(&remote, spec).await.map_err(sql(REMOTE))?;
+        let plan = plan_remote_removal(spec, &state);
+        apply(connector, link, &link.remote_admin, &mut remote, &plan)
+            .await
+            .map_err(sql(REMOTE))?;
+        Ok::<_, ConvergeError>(plan)
+    }
+    .await;
+    lock.release(&remote).await;
     Ok(LinkChanges {
-        remote: shown(&remote_plan),
+        remote: shown(&removed?),
         local: shown(&local_plan),
         ..Default::default()
     })

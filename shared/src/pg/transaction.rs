@@ -31,6 +31,38 @@ pub(crate) struct LockWatch<'a> {
     pub target: &'a ConnectTarget,
 }
 
+/// fdw-bridge's advisory lock held by one session across its catalog read, its
+/// plan and its transaction, so that no other fdw-bridge run on the cluster
+/// changes what was read before the plan is applied (CloudFormation creates and
+/// deletes independent links in parallel). The transaction helpers below take
+/// the same lock at transaction level, which PostgreSQL grants at once to the
+/// session that already holds it. Release it with [`SessionLock::release`]; a
+/// session that ends (an error, a killed process) releases it too.
+#[must_use = "release the lock with SessionLock::release"]
+pub(crate) struct SessionLock(());
+
+impl SessionLock {
+    /// Waits for the lock as long as another run holds it (that run's wait is
+    /// bounded by its own lock_timeout per statement and by its Lambda deadline).
+    pub(crate) async fn acquire(client: &Client) -> Result<SessionLock, PgError> {
+        client
+            .execute("SELECT pg_advisory_lock(hashtext($1))", &[&LOCK_KEY])
+            .await
+            .map_err(|e| PgError::new("taking fdw-bridge's advisory lock", &e))?;
+        Ok(SessionLock(()))
+    }
+
+    pub(crate) async fn release(self, client: &Client) {
+        if let Err(e) = client
+            .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&LOCK_KEY])
+            .await
+        {
+            // The session is gone, and its lock with it.
+            tracing::warn!(error = %PgError::new("releasing fdw-bridge's advisory lock", &e), "lock release failed");
+        }
+    }
+}
+
 /// Runs `statements` in one transaction under the advisory lock [`LOCK_KEY`],
 /// each waiting at most [`DEFAULT_LOCK_TIMEOUT`] for a lock.
 /// Nothing is applied on error; nothing is sent when there is nothing to do.

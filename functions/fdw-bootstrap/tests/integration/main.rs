@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod concurrent_links;
 mod error_types;
 mod import_interrupted;
 mod killed_process;
