@@ -4,6 +4,10 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
+# Both clusters' PostgreSQL major (PG_MAJOR_A / PG_MAJOR_B for one of them): 15, 16 or 17.
+# The default is the major template.yaml deploys by default (scripts/check_template.py holds them equal).
+export PG_MAJOR ?= 16
+
 # e.g. make stack-up STACK_ARGS="--users 100000 --orders 1000000"
 STACK_ARGS ?=
 # fdw-bench's own stack (reloaded at each scale); `FDW_STACK_DIR=$(BENCH_STACK) stack/stack.sh down` stops it.
@@ -11,7 +15,7 @@ BENCH_STACK ?= /tmp/fdw-bench-stack
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench bench-font template-check build
+.PHONY: test-versions render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench bench-font template-check build
 
 tools:
 	scripts/install-tools.sh
@@ -30,9 +34,15 @@ demo: stack-up
 	scripts/demo.sh
 
 ## Every test: formatting, lints, no OpenSSL, the template checks, the event renderer,
-## unit tests, integration tests against the local stack (started here), and the demo as a smoke test.
-test: lint template-check render-event-test unit integration
+## unit tests, integration tests against the local stack (started here, PostgreSQL $(PG_MAJOR)),
+## links across majors (test-versions), and the demo as a smoke test.
+test: lint template-check render-event-test unit integration test-versions
 	scripts/demo.sh
+
+## Links across PostgreSQL majors: A 15 -> B 17, 17 -> 15, 16 -> 17, 17 -> 16, each on a stack
+## of its own (.stack-versions/), the `versions` tests of fdw-report and fdw-bootstrap.
+test-versions: tools
+	scripts/test-versions.sh
 
 ## The library's and the functions' own tests (and doc tests): no stack, no AWS.
 unit:

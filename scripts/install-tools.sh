@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the build need. Idempotent; fast when nothing changed.
-#   - Debian packages (PostgreSQL 15 server + contrib/postgres_fdw, openssl, curl, netcat)
-#     only when something is missing;
+#   - the PostgreSQL servers the stack runs (15, 16, 17: scripts/install-postgres.sh, pinned in
+#     stack/postgres-versions.tsv) and Debian's psql; openssl, curl, netcat only when missing;
 #   - a Python venv at <repo>/.venv with requirements-dev.txt (stamp keyed on a hash of
 #     requirements-dev.txt and this script);
 #   - checkov in a venv of its own at <repo>/.venv-checkov (requirements-checkov.txt): it pins
@@ -12,18 +12,12 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${FDW_VENV:-$REPO/.venv}"
 REQ="$REPO/requirements-dev.txt"
 STAMP="$VENV/.fdw-tools-stamp"
-PG_MAJOR="${PG_MAJOR:-15}"
-PG_BIN_DIR="/usr/lib/postgresql/$PG_MAJOR/bin"
 
-say() { echo "[tools] $*"; }
+# --- PostgreSQL ------------------------------------------------------------
+"$REPO/scripts/install-postgres.sh" 15 16 17
 
 # --- Debian packages -------------------------------------------------------
 missing=()
-[[ -x "$PG_BIN_DIR/initdb" && -x "$PG_BIN_DIR/pg_ctl" && -x "$PG_BIN_DIR/postgres" ]] \
-  || missing+=("postgresql-$PG_MAJOR")
-[[ -f "/usr/share/postgresql/$PG_MAJOR/extension/postgres_fdw.control" ]] \
-  || missing+=("postgresql-$PG_MAJOR")   # contrib ships inside postgresql-15 on Debian 12
-[[ -x "$PG_BIN_DIR/psql" ]] || missing+=("postgresql-client-$PG_MAJOR")
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
@@ -51,10 +45,8 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian's postgresql package creates and starts a default cluster on 5432; the stack
-  # does not use it. Leave it alone (it does not collide: the stack picks free ports).
 else
-  say "Debian packages present (PostgreSQL $PG_MAJOR, openssl, curl, nc)"
+  say "Debian packages present (openssl, curl, nc)"
 fi
 
 if [[ -z "$PY" ]]; then

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Local stack for fdw-bridge: two PostgreSQL 15 clusters (TLS, scram), moto (Secrets
+# Local stack for fdw-bridge: two PostgreSQL clusters (TLS, scram), moto (Secrets
 # Manager + RDS) and a ResponseURL stand-in. See stack/README.md.
+# Each cluster runs PostgreSQL $PG_MAJOR (default 16, the template's default), or
+# $PG_MAJOR_A / $PG_MAJOR_B for one of them (15, 16 or 17: stack/postgres-versions.tsv);
+# a cluster whose data directory is of another major is made again.
 #
 #   stack.sh up [--users N] [--orders M]   start (idempotent; reloads data if scale differs)
 #   stack.sh status                        component status (non-zero if anything is down)
@@ -14,7 +17,10 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK="${FDW_STACK_DIR:-$REPO/.stack}"
 [[ "$STACK" == /* ]] || STACK="$PWD/$STACK"
 VENV="${FDW_VENV:-$REPO/.venv}"
+# Client tools (psql, pg_isready) for every major: Debian's postgresql-client-15.
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+WANT_MAJOR_A="${PG_MAJOR_A:-${PG_MAJOR:-16}}"
+WANT_MAJOR_B="${PG_MAJOR_B:-${PG_MAJOR:-16}}"
 STATE="$STACK/state"      # ports, passwords, data location (kept across down/up)
 ENVF="$STACK/env"         # what tests / the harness source
 SCALEF="$STACK/scale"     # "<users> <orders>" of the loaded data
@@ -55,11 +61,12 @@ new_port() {
   while :; do p="$(free_port)"; [[ " $* " == *" $p "* ]] || { echo "$p"; return; }; done
 }
 
-load_state() { [[ -f "$STATE" ]] && source "$STATE"; }
+# A state written before the stack ran other majors ran PostgreSQL 15 on both clusters.
+load_state() { [[ -f "$STATE" ]] && source "$STATE" && : "${PG_A_MAJOR:=15}" "${PG_B_MAJOR:=15}"; }
 save_state() {
   local tmp="$STATE.tmp"
   rm -f "$tmp"; (umask 077; : > "$tmp")
-  ( for k in PGROOT PG_A_PORT PG_B_PORT MOTO_PORT LISTENER_PORT USERS_ADMIN_PASSWORD \
+  ( for k in PGROOT PG_A_MAJOR PG_B_MAJOR PG_A_PORT PG_B_PORT MOTO_PORT LISTENER_PORT USERS_ADMIN_PASSWORD \
              ORDERS_ADMIN_PASSWORD REPORT_READER_PASSWORD FDW_ROLE_PASSWORD; do
       printf "%s='%s'\n" "$k" "${!k:-}"
     done >> "$tmp" )
@@ -73,6 +80,12 @@ derive() {
 }
 cl() {  # cl a|b FIELD -> value
   local x="${1^^}" f="$2"; local v="PG_${x}_${f}"; echo "${!v}"
+}
+# The server binaries (initdb, pg_ctl, postgres) of cluster a|b's major, installed when missing.
+server_bin() {
+  local major; major="$(cl "$1" MAJOR)"
+  [[ -n "$major" ]] || die "cluster $1 has no PostgreSQL major in $STATE (run: stack/stack.sh down --purge, then up)"
+  "$REPO/scripts/install-postgres.sh" --bin "$major"
 }
 
 need_state() {
@@ -118,18 +131,22 @@ choose_pgroot() {
   fi
 }
 
-pg_running() { as_pg "$PG_BIN/pg_ctl" -D "$(cl "$1" DATA)" status >/dev/null 2>&1; }
+pg_running() { as_pg "$(server_bin "$1")/pg_ctl" -D "$(cl "$1" DATA)" status >/dev/null 2>&1; }
 pg_ready() { "$PG_BIN/pg_isready" -q -h "$(cl "$1" SOCKET_DIR)" -p "$(cl "$1" PORT)" -t 2 >/dev/null 2>&1; }
 
 init_cluster() {
   local x="$1" dir data sock log
   dir="$(cl "$x" DIR)"; data="$(cl "$x" DATA)"; sock="$(cl "$x" SOCKET_DIR)"; log="$(cl "$x" LOG)"
   mkdir -p "$PGROOT"; chmod 755 "$PGROOT"
+  if [[ -f "$data/PG_VERSION" && "$(cat "$data/PG_VERSION")" != "$(cl "$x" MAJOR)" ]]; then
+    say "cluster $x holds PostgreSQL $(cat "$data/PG_VERSION") data; PostgreSQL $(cl "$x" MAJOR) asked for: making it again"
+    rm -rf "$data"
+  fi
   if [[ ! -f "$data/PG_VERSION" ]]; then
-    say "initdb cluster $x"
+    say "initdb cluster $x (PostgreSQL $(cl "$x" MAJOR))"
     rm -rf "$dir"; mkdir -p "$data" "$sock"
     chown -R postgres:postgres "$dir"; chmod 700 "$data"; chmod 755 "$sock"
-    as_pg "$PG_BIN/initdb" -D "$data" -U postgres -E UTF8 --no-locale --no-sync \
+    as_pg "$(server_bin "$x")/initdb" -D "$data" -U postgres -E UTF8 --no-locale --no-sync \
       --auth-local=trust --auth-host=scram-sha-256 > "$STACK/initdb-$x.log" 2>&1 \
       || { cat "$STACK/initdb-$x.log" >&2; die "initdb $x failed"; }
     echo "include_if_exists = 'fdw-stack.conf'" >> "$data/postgresql.conf"
@@ -206,15 +223,15 @@ start_cluster() {
   fi
   init_cluster "$x"
   # 9>&-: the server must not inherit the stack lock
-  as_pg "$PG_BIN/pg_ctl" -D "$(cl "$x" DATA)" -l "$(cl "$x" LOG)" -w -t 60 -s start 9>&- \
+  as_pg "$(server_bin "$x")/pg_ctl" -D "$(cl "$x" DATA)" -l "$(cl "$x" LOG)" -w -t 60 -s start 9>&- \
     || { tail -20 "$(cl "$x" LOG)" >&2; die "cluster $x did not start"; }
-  say "cluster $x up on 127.0.0.1:$(cl "$x" PORT)"
+  say "cluster $x up on 127.0.0.1:$(cl "$x" PORT) (PostgreSQL $(cl "$x" MAJOR))"
 }
 
 stop_cluster() {
   local x="$1"
   if [[ -f "$(cl "$x" DATA)/PG_VERSION" ]] && pg_running "$x"; then
-    as_pg "$PG_BIN/pg_ctl" -D "$(cl "$x" DATA)" -m fast -w -t 60 -s stop
+    as_pg "$(server_bin "$x")/pg_ctl" -D "$(cl "$x" DATA)" -m fast -w -t 60 -s stop
     say "cluster $x stopped"
   fi
 }
@@ -326,6 +343,8 @@ write_env() {
     kv() { [[ "$2" != *"'"* ]] || die "value of $1 contains a quote"; printf "export %s='%s'\n" "$1" "$2"; }
     kv STACK_DIR "$STACK"
     kv PG_BIN "$PG_BIN"
+    kv PG_A_MAJOR "$PG_A_MAJOR"; kv PG_B_MAJOR "$PG_B_MAJOR"
+    kv PG_A_SERVER_BIN "$(server_bin a)"; kv PG_B_SERVER_BIN "$(server_bin b)"
     kv PG_A_HOST 127.0.0.1; kv PG_A_PORT "$PG_A_PORT"; kv PG_A_SOCKET_DIR "$PG_A_SOCKET_DIR"
     kv PG_A_LOG "$PG_A_LOG"; kv PG_A_DATA "$PG_A_DATA"; kv PG_A_DB users; kv COLOCATED_DB colocated
     kv PG_B_HOST 127.0.0.1; kv PG_B_PORT "$PG_B_PORT"; kv PG_B_SOCKET_DIR "$PG_B_SOCKET_DIR"
@@ -352,7 +371,7 @@ cmd_status() {
   derive
   local rc=0 x
   for x in a b; do
-    if pg_ready "$x"; then echo "pg-$x     up    127.0.0.1:$(cl "$x" PORT)  data=$(cl "$x" DATA)"
+    if pg_ready "$x"; then echo "pg-$x     up    127.0.0.1:$(cl "$x" PORT)  PostgreSQL $(cl "$x" MAJOR)  data=$(cl "$x" DATA)"
     else echo "pg-$x     DOWN  127.0.0.1:$(cl "$x" PORT)"; rc=1; fi
   done
   if moto_up; then echo "moto     up    http://127.0.0.1:$MOTO_PORT"; else echo "moto     DOWN  http://127.0.0.1:$MOTO_PORT"; rc=1; fi
@@ -380,7 +399,7 @@ cmd_up() {
   done
   [[ "$n" =~ ^[1-9][0-9]*$ && "$m" =~ ^[1-9][0-9]*$ ]] || die "--users/--orders must be positive integers"
   [[ $(id -u) -eq 0 ]] || die "run as root (initdb/pg_ctl are run as the postgres user via runuser)"
-  [[ -x "$PG_BIN/initdb" ]] || die "PostgreSQL binaries not found in $PG_BIN (run: make tools)"
+  [[ -x "$PG_BIN/psql" && -x "$PG_BIN/pg_isready" ]] || die "psql / pg_isready not found in $PG_BIN (run: make tools)"
   [[ -x "$VENV/bin/python" ]] || die "venv missing at $VENV (run: make tools)"
 
   mkdir -p "$STACK"
@@ -388,11 +407,23 @@ cmd_up() {
 
   if load_state && [[ -n "${PGROOT:-}" ]]; then
     derive
-    if [[ "$(cat "$SCALEF" 2>/dev/null)" == "$n $m" ]] && all_up; then
+    if [[ "$(cat "$SCALEF" 2>/dev/null)" == "$n $m" && "${PG_A_MAJOR:-}" == "$WANT_MAJOR_A" \
+          && "${PG_B_MAJOR:-}" == "$WANT_MAJOR_B" ]] && all_up; then
       say "already up ($n users, $m orders)"; cmd_status; return
     fi
+    # Another major asked for: that cluster stops here and is made again by init_cluster.
+    local x want
+    for x in a b; do
+      want="WANT_MAJOR_${x^^}"
+      if [[ "$(cl "$x" MAJOR)" != "${!want}" ]]; then
+        stop_cluster "$x" || true
+        printf -v "PG_${x^^}_MAJOR" '%s' "${!want}"
+      fi
+    done
+    save_state
   else
     choose_pgroot
+    PG_A_MAJOR="$WANT_MAJOR_A"; PG_B_MAJOR="$WANT_MAJOR_B"
     PG_A_PORT="$(new_port)"; PG_B_PORT="$(new_port "$PG_A_PORT")"
     MOTO_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT")"; LISTENER_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "$MOTO_PORT")"
     USERS_ADMIN_PASSWORD="$(openssl rand -hex 16)"; ORDERS_ADMIN_PASSWORD="$(openssl rand -hex 16)"

@@ -13,7 +13,8 @@ use crate::link::spec::LinkSpec;
 use crate::link::state::{LocalState, RemoteState};
 use crate::pg::sql::Statement;
 use crate::pg::{
-    apply_with_lock_timeout, probe_login, ConnectError, ConnectTarget, Connector, LockWatch, PgError, SessionLock,
+    apply_with_lock_timeout, probe_login, with_admin_option_advice, ConnectError, ConnectTarget, Connector, LockWatch,
+    PgError, SessionLock,
 };
 use std::time::Instant;
 use tokio_postgres::Client;
@@ -299,7 +300,9 @@ async fn apply(
     statements: &[Statement],
 ) -> Result<(), PgError> {
     let watch = LockWatch { connector, target };
-    apply_with_lock_timeout(client, statements, link.lock_timeout, Some(watch)).await
+    apply_with_lock_timeout(client, statements, link.lock_timeout, Some(watch))
+        .await
+        .map_err(|e| with_admin_option_advice(e, &target.user))
 }
 
 fn shown(statements: &[Statement]) -> Vec<String> {

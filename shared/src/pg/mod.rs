@@ -5,6 +5,7 @@
 //! one advisory lock ([`transaction`]), the FDW role's SQL ([`role`]), and what a
 //! server's user mappings log in as ([`mapping_login`]).
 
+mod admin_option;
 mod connect;
 mod error;
 mod mapping_login;
@@ -15,6 +16,7 @@ mod target;
 mod tls;
 mod transaction;
 
+pub(crate) use admin_option::with_admin_option_advice;
 pub use connect::{error_chain, ConnectError, Connector};
 pub use error::{shorten, PgError};
 pub(crate) use mapping_login::mapping_login;

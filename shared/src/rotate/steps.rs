@@ -12,8 +12,8 @@ use crate::aws::secrets::SecretSource;
 use crate::pg::role::RolePair;
 use crate::pg::sql::Statement;
 use crate::pg::{
-    apply_in_transaction, mapping_login, prepare_in_transaction, probe_login, ConnectTarget, Connector, Login, PgError,
-    DEFAULT_LOCK_TIMEOUT,
+    apply_in_transaction, mapping_login, prepare_in_transaction, probe_login, with_admin_option_advice, ConnectTarget,
+    Connector, Login, PgError, DEFAULT_LOCK_TIMEOUT,
 };
 use std::sync::Arc;
 use tokio_postgres::Client;
@@ -171,7 +171,7 @@ impl Rotator {
         if probe_login(&self.connector, &target).await?.password_works() {
             return Ok((Some(login.user), None));
         }
-        let mut master = self.master_session(id, secret).await?;
+        let (mut master, master_user) = self.master_session(id, secret).await?;
         let sql_error = |source| RotateError::Sql {
             cluster: remote_label(secret),
             source,
@@ -182,7 +182,7 @@ impl Rotator {
         let statements = plan_remote(&pair, &login.user, &password, &facts)?;
         apply_in_transaction(&mut master, &statements)
             .await
-            .map_err(sql_error)?;
+            .map_err(|e| sql_error(with_admin_option_advice(e, &master_user)))?;
         let did = format!(
             "repaired a half-done earlier attempt: cluster B refused {} with the password cluster A's mappings hold, so it was set back to that one",
             login.user
@@ -235,13 +235,13 @@ impl Rotator {
         let local = prepare_in_transaction(&mut admin, &statements, DEFAULT_LOCK_TIMEOUT, None)
             .await
             .map_err(local_error)?;
-        if let Some((mut master, remote_statements)) = remote {
+        if let Some((mut master, master_user, remote_statements)) = remote {
             // An error here drops (rolls back) A's transaction: nothing changed on either cluster.
             apply_in_transaction(&mut master, &remote_statements)
                 .await
                 .map_err(|source| RotateError::Sql {
                     cluster: remote_label(&pending),
-                    source,
+                    source: with_admin_option_advice(source, &master_user),
                 })?;
             did.push(format!(
                 "cluster B: {} statement(s) for {} applied",
@@ -269,8 +269,8 @@ impl Rotator {
         id: &str,
         current: &RotationSecret,
         pending: &RotationSecret,
-    ) -> Result<(Client, Vec<Statement>), RotateError> {
-        let master = self.master_session(id, pending).await?;
+    ) -> Result<(Client, String, Vec<Statement>), RotateError> {
+        let (master, master_user) = self.master_session(id, pending).await?;
         let pair = roles_of(current);
         let facts = inspect::remote_facts(&master, &pair, &pending.username)
             .await
@@ -279,7 +279,7 @@ impl Rotator {
                 source,
             })?;
         let statements = plan_remote(&pair, &pending.username, &pending.password, &facts)?;
-        Ok((master, statements))
+        Ok((master, master_user, statements))
     }
 
     /// A session on the local cluster as the local admin, and the roles mapped for the server.
@@ -381,7 +381,8 @@ impl Rotator {
         }
     }
 
-    async fn master_session(&self, id: &str, secret: &RotationSecret) -> Result<Client, RotateError> {
+    /// A session on cluster B as its master user, and that user's name (for advice on refusals).
+    async fn master_session(&self, id: &str, secret: &RotationSecret) -> Result<(Client, String), RotateError> {
         let master = self
             .secrets
             .db_secret(&secret.masterarn)
@@ -400,7 +401,7 @@ impl Rotator {
             password: master.password.clone(),
             credential_source: format!("secret {}", secret.masterarn),
         };
-        Ok(self.connector.connect(&target).await?)
+        Ok((self.connector.connect(&target).await?, master.username.clone()))
     }
 
     async fn local_admin_session(&self, id: &str, secret: &RotationSecret) -> Result<Client, RotateError> {

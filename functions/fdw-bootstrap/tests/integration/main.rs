@@ -19,3 +19,4 @@ mod remote_ca;
 mod services_down;
 mod slow_response_url;
 mod template;
+mod versions;
