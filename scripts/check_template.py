@@ -26,6 +26,9 @@ guard/check-broken.py does for the cfn-guard rules.
   10       observability         log exports, Performance Insights, B-connections and rotation
                                  alarms, a dashboard with the EMF metrics of shared/src/report/emf.rs
   11       checkov               checkov (cloudformation) fails nothing outside guard/checkov-baseline.yaml
+  18       tested_majors         EngineVersion allows only the PostgreSQL majors the stack runs
+                                 (stack/postgres-versions.tsv) and make test-versions links across;
+                                 its default's major is the one make test runs (Makefile PG_MAJOR)
 
 Usage: scripts/check_template.py [--only CHECK ...]   (run by scripts/check-template.sh)
 """
@@ -158,6 +161,43 @@ def check_engine_version(t):
                 problems.append(f"{cid}: {where} {val} is not an aurora-postgresql version cfn-lint knows")
         if is_ref(v) and "AllowedValues" not in t["Parameters"][v["Ref"]]:
             problems.append(f"{cid}: parameter {v['Ref']} has no AllowedValues: any version could be typed")
+    return problems
+
+
+def tested_majors():
+    """(majors the stack runs, majors make test-versions pairs, the major make test runs)."""
+    stack = {
+        line.split("\t")[0]
+        for line in (REPO / "stack" / "postgres-versions.tsv").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    script = (REPO / "scripts" / "test-versions.sh").read_text()
+    pairs = re.search(r"\|\| pairs=\(([0-9: ]+)\)", script)
+    paired = {m for pair in pairs.group(1).split() for m in pair.split(":")} if pairs else set()
+    default = re.search(r"^export PG_MAJOR \?= (\d+)$", (REPO / "Makefile").read_text(), re.M)
+    return stack, paired, default.group(1) if default else None
+
+
+def check_tested_majors(t):
+    stack, paired, make_default = tested_majors()
+    problems = []
+    p = t["Parameters"].get("EngineVersion")
+    if p is None:
+        return ["no EngineVersion parameter"]
+    allowed = p.get("AllowedValues")
+    if not allowed:
+        return [f"EngineVersion has no AllowedValues: any major could be deployed, tested are {sorted(stack)}"]
+    for v in allowed:
+        major = str(v).split(".")[0]
+        if major not in stack:
+            problems.append(f"EngineVersion allows {v}: PostgreSQL {major} is not one the stack runs ({sorted(stack)})")
+        elif major not in paired:
+            problems.append(f"EngineVersion allows {v}: make test-versions links no cluster of PostgreSQL {major}")
+    default_major = str(p.get("Default", "")).split(".")[0]
+    if default_major != make_default:
+        problems.append(
+            f"EngineVersion's default {p.get('Default')} is PostgreSQL {default_major}; make test runs PG_MAJOR {make_default}"
+        )
     return problems
 
 
@@ -660,6 +700,7 @@ CHECKS = {
     "no_fixed_names": (9, check_no_fixed_names),
     "observability": (10, check_observability),
     "checkov": (11, None),
+    "tested_majors": (18, check_tested_majors),
 }
 
 
