@@ -64,6 +64,28 @@ async fn orders_through(stack: &Stack, local_schema: &str) -> String {
     n.to_string()
 }
 
+/// A database of its own on A, as the stack makes `users` (owned by the admin,
+/// postgres_fdw there and usable by the admin), so that its registry holds only
+/// the links of the test that made it.
+async fn own_database(stack: &Stack) -> String {
+    let name = unique("race_db");
+    let quoted = fdw_bridge::pg::ident(&name);
+    let a = stack.superuser('a', "postgres").await;
+    a.batch_execute(&format!("CREATE DATABASE {quoted} OWNER users_admin"))
+        .await
+        .unwrap();
+    stack
+        .superuser('a', &name)
+        .await
+        .batch_execute(
+            "CREATE EXTENSION postgres_fdw;
+             GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO users_admin WITH GRANT OPTION",
+        )
+        .await
+        .unwrap();
+    name
+}
+
 /// The order that lost the race before: the Delete of the last registered link
 /// and a Create of another, both waiting for fdw-bridge's lock on A with the
 /// Delete first. The Create had read the catalog while the registry existed,
@@ -73,24 +95,22 @@ async fn orders_through(stack: &Stack, local_schema: &str) -> String {
 #[tokio::test]
 async fn a_create_queued_behind_the_delete_of_the_last_link_makes_the_registry_again() {
     let stack = Stack::get();
-    // Alone: the registry must hold only this test's link for its Delete to drop it.
+    // Alone: the test's lock on A must be the only fdw-bridge lock anyone waits for.
     let _turn = stack.exclusive().await;
     let bootstrap = stack.bootstrap().await;
-    let a = stack.superuser('a', "users").await;
-    assert_eq!(
-        registered(&a).await,
-        Vec::<String>::new(),
-        "precondition: no link is registered on A when this test starts (an earlier test left one)"
-    );
-    let last = stack.create_link("last").await;
+    let dbname = own_database(stack).await;
+    let in_own_db = |p: &mut Value| p["LocalCluster"]["Database"] = Value::from(dbname.clone());
+    let a = stack.superuser('a', &dbname).await;
+    let last = stack.create_link_with("last", in_own_db).await;
     assert_eq!(registered(&a).await, vec![last.server.clone()]);
 
     let fdw_user = unique("fdw_next");
     let secret = stack.fdw_secret(&fdw_user, "next-pw-5").await;
     let (server, schema) = (unique("next_link"), unique("next_remote"));
-    let props = stack.properties(&server, &schema, &secret);
+    let mut props = stack.properties(&server, &schema, &secret);
+    in_own_db(&mut props);
 
-    let holder = stack.superuser('a', "users").await;
+    let holder = stack.superuser('a', &dbname).await;
     holder
         .batch_execute("SELECT pg_advisory_lock(hashtext('fdw-bridge'))")
         .await
@@ -125,25 +145,59 @@ async fn a_create_queued_behind_the_delete_of_the_last_link_makes_the_registry_a
     let (deleted, created, ()) = tokio::join!(delete, create, release);
     deleted.assert_success();
     created.assert_success();
-    harness::assert_link_gone(stack, &last.server, &last.local_schema, &last.fdw_user).await;
     assert_eq!(registered(&a).await, vec![server.clone()]);
-    assert_eq!(orders_through(stack, &schema).await, stack.var("STACK_ORDERS"));
+    let reader = stack
+        .login('a', &dbname, "report_reader", stack.var("REPORT_READER_PASSWORD"))
+        .await;
+    let n: i64 = reader
+        .query_one(
+            &format!("SELECT count(*) FROM {}.orders", fdw_bridge::pg::ident(&schema)),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("querying across through the new link: {e}"))
+        .get(0);
+    assert_eq!(n.to_string(), stack.var("STACK_ORDERS"));
+    drop(reader);
 
-    let link = TestLink {
-        server,
-        local_schema: schema,
-        fdw_user,
-        fdw_password: "next-pw-5".into(),
-        fdw_secret_arn: secret,
-        physical_id: created.answer.physical_resource_id.clone(),
-        properties: props,
-    };
-    stack.delete_link(&link).await;
+    stack
+        .invoke(
+            &bootstrap,
+            stack.event(
+                "Delete",
+                &unique("race-delete-new"),
+                Some(&created.answer.physical_resource_id),
+                &props,
+            ),
+            LAMBDA_TIMEOUT,
+        )
+        .await
+        .assert_success();
     assert_eq!(
         registered(&a).await,
         Vec::<String>::new(),
         "the registry goes with its last link"
     );
+    drop((a, holder));
+    stack
+        .superuser('a', "postgres")
+        .await
+        .batch_execute(&format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            fdw_bridge::pg::ident(&dbname)
+        ))
+        .await
+        .unwrap();
+    for user in [&last.fdw_user, &fdw_user] {
+        let left: i64 = stack
+            .superuser('b', "orders")
+            .await
+            .query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[user])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0, "FDW role {user} left on B");
+    }
 }
 
 /// A Create, Update or Delete of `link` through the handler.
