@@ -2,6 +2,7 @@
 //! SUCCESS or FAILED, before the Lambda deadline.
 
 use super::converge::{converge, remove, ConvergeMode, LinkChanges};
+use super::prerequisites;
 use super::properties::{self, LinkProperties};
 use super::resolve::{registration, resolve_link, ResolvedLink};
 use super::response::{deliver, url_host, DeliveryError};
@@ -261,6 +262,9 @@ impl Bootstrap {
             Ok(ready) => ready,
             Err(reason) => return Answer::failed(failed_id, reason),
         };
+        if let Err(e) = prerequisites::check(&self.connector, &link).await {
+            return Answer::failed(failed_id, error_chain(&e));
+        }
         match converge(&self.connector, &link, ConvergeMode::Apply).await {
             Ok(outcome) => success(&props, &outcome, "created"),
             Err(e) => {
@@ -277,6 +281,9 @@ impl Bootstrap {
             Err(reason) => return Answer::failed(old_id, reason),
         };
         let replacing = props.physical_id() != old_id;
+        if let Err(e) = prerequisites::check(&self.connector, &link).await {
+            return Answer::failed(old_id, error_chain(&e));
+        }
         match converge(&self.connector, &link, ConvergeMode::Apply).await {
             Ok(outcome) if replacing => {
                 success(&props, &outcome, "replaced (CloudFormation removes the old link next)")

@@ -9,6 +9,7 @@ mod converge;
 pub(crate) mod custom_resource;
 mod diagnostic;
 mod invocation;
+mod prerequisites;
 pub(crate) mod properties;
 mod refresh;
 pub(crate) mod refresh_event;

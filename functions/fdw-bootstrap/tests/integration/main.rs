@@ -14,6 +14,7 @@ mod error_types;
 mod import_interrupted;
 mod killed_process;
 mod lifecycle;
+mod prerequisites;
 mod real_schemas;
 mod remote_ca;
 mod services_down;
