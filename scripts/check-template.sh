@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks template.yaml without an AWS account: cfn-lint (no errors, no warnings),
+# Checks template.yaml, then template-existing.yaml, without an AWS account: cfn-lint (no errors, no warnings),
 # sam validate --lint, the cfn-guard rules in guard/rules, and that every guard rule
 # fails on its deliberately broken copy (guard/check-broken.py); then scripts/check_template.py:
 # what a first `sam deploy` needs (issue 12: defaults-inlined cfn-lint, deletion order from the
@@ -46,3 +46,17 @@ say "first-deploy checks (scripts/check_template.py): pass on template.yaml, fai
 [[ -x "$REPO/.venv-checkov/bin/checkov" ]] || { echo "[template] .venv-checkov/bin/checkov is missing: run make tools" >&2; exit 1; }
 "$VENV_BIN/python" scripts/check_template.py
 say "template.yaml: all checks passed"
+
+# template-existing.yaml: the deploy on clusters that already exist (README "Deploy to existing
+# clusters"). The same lint, validation and guard rules, then what it makes and what it must not
+# (scripts/check_template_existing.py: each check passes on it and fails on template.yaml).
+say "cfn-lint template-existing.yaml"
+cfn-lint template-existing.yaml
+say "sam validate --lint template-existing.yaml"
+out="$(sam validate --lint --region us-east-1 --template-file template-existing.yaml 2>&1)" || { echo "$out" >&2; exit 1; }
+grep -q "is a valid SAM Template" <<<"$out" || { echo "$out" >&2; exit 1; }
+say "cfn-guard validate template-existing.yaml (guard/rules)"
+"$GUARD" validate --rules guard/rules --data template-existing.yaml --show-summary fail
+say "existing-cluster checks (scripts/check_template_existing.py)"
+"$VENV_BIN/python" scripts/check_template_existing.py
+say "template-existing.yaml: all checks passed"

@@ -1,4 +1,5 @@
-//! template.yaml and the code agree (no stack needed):
+//! template.yaml (new clusters) and template-existing.yaml (existing clusters) each agree
+//! with the code (no stack needed):
 //! - every function crate under functions/ has a template function built by cargo-lambda
 //!   (provided.al2023, arm64, Binary = the crate), and every such template function has a crate;
 //! - each function's Environment sets exactly the FDW_* variables its code reads: derived
@@ -23,12 +24,35 @@ fn read(path: &Path) -> String {
 
 // ------------------------------------------------------------------ YAML with CloudFormation tags
 
-/// template.yaml as JSON; short-form tags become their long form (`!Ref X` -> `{"Ref": "X"}`,
+/// The deploy templates: new clusters, and clusters that already exist.
+const TEMPLATES: [&str; 2] = ["template.yaml", "template-existing.yaml"];
+
+/// A template as JSON; short-form tags become their long form (`!Ref X` -> `{"Ref": "X"}`,
 /// `!GetAtt A.B` -> `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s` -> `{"Fn::Sub": s}`, ...).
-fn template() -> Value {
-    let text = read(&repo().join("template.yaml"));
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).expect("template.yaml is not valid YAML");
+fn template_named(name: &str) -> Value {
+    let text = read(&repo().join(name));
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{name} is not valid YAML: {e}"));
     to_json(yaml)
+}
+
+fn template() -> Value {
+    template_named("template.yaml")
+}
+
+/// Each deploy template, by name.
+fn templates() -> Vec<(&'static str, Value)> {
+    TEMPLATES.iter().map(|name| (*name, template_named(name))).collect()
+}
+
+/// The template's `Custom::FdwLink` resources, by logical id.
+fn fdw_links(t: &Value) -> Vec<(&String, &Value)> {
+    t["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "Custom::FdwLink")
+        .collect()
 }
 
 fn to_json(v: serde_yaml::Value) -> Value {
@@ -101,6 +125,26 @@ fn resolve(v: &Value, params: &Map<String, Value>, conditions: bool) -> Option<V
                         .collect::<Vec<_>>()
                         .join("-"))
                 ))),
+                // A list built from strings (LocalRoles of a second link): joined and split as CloudFormation does.
+                "Fn::Join" => {
+                    let parts = resolve(&inner[1], params, conditions)?;
+                    let strings: Option<Vec<String>> = parts
+                        .as_array()
+                        .map(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect())
+                        .unwrap_or(None);
+                    Some(Value::String(strings.map_or_else(
+                        || "placeholder-Join".to_string(),
+                        |s| s.join(inner[0].as_str().unwrap_or_default()),
+                    )))
+                }
+                "Fn::Split" => match resolve(&inner[1], params, conditions)? {
+                    Value::String(text) => Some(Value::Array(
+                        text.split(inner[0].as_str().unwrap_or(","))
+                            .map(|s| Value::String(s.to_string()))
+                            .collect(),
+                    )),
+                    _ => Some(Value::String("placeholder-Split".into())),
+                },
                 k if k.starts_with("Fn::") => Some(Value::String(format!("placeholder-{}", &k[4..]))),
                 _ => Some(resolve_object(o, params, conditions)),
             }
@@ -148,6 +192,8 @@ fn placeholders_follow_conditions_and_defaults() {
     let v = json!({"a": {"Fn::If": ["C", {"Ref": "L"}, {"Ref": "AWS::NoValue"}]}, "b": {"Ref": "N"}});
     assert_eq!(resolve(&v, params, true), Some(json!({"a": ["ref_L"], "b": "5"})));
     assert_eq!(resolve(&v, params, false), Some(json!({"b": "5"})));
+    let roles = json!({"Fn::Split": [",", {"Fn::Join": [",", ["r", {"Fn::Join": [",", {"Ref": "L"}]}]]}]});
+    assert_eq!(resolve(&roles, params, true), Some(json!(["r", "ref_L"])));
 }
 
 // ------------------------------------------------------------------ env vars from the code
@@ -342,8 +388,13 @@ fn crate_name(dir: &Path) -> String {
 
 #[test]
 fn every_function_crate_has_a_template_function_and_back() {
-    let t = template();
-    let functions = cargo_lambda_functions(&t);
+    for (name, t) in templates() {
+        function_crates_match(name, &t);
+    }
+}
+
+fn function_crates_match(template_name: &str, t: &Value) {
+    let functions = cargo_lambda_functions(t);
     let in_template: BTreeSet<String> = functions.iter().map(|f| f.binary.clone()).collect();
     let mut crates = BTreeSet::new();
     for entry in std::fs::read_dir(repo().join("functions"))
@@ -356,7 +407,7 @@ fn every_function_crate_has_a_template_function_and_back() {
     }
     assert_eq!(
         in_template, crates,
-        "template functions (Metadata.BuildProperties.Binary) and crates under functions/ differ"
+        "{template_name}: template functions (Metadata.BuildProperties.Binary) and crates under functions/ differ"
     );
     for f in &functions {
         let dir = repo().join(&f.code_uri);
@@ -380,9 +431,14 @@ fn every_function_crate_has_a_template_function_and_back() {
 
 #[test]
 fn each_function_sets_exactly_the_variables_its_code_reads() {
-    let t = template();
-    let functions = cargo_lambda_functions(&t);
-    assert!(!functions.is_empty(), "template.yaml has no function");
+    for (name, t) in templates() {
+        variables_match(name, &t);
+    }
+}
+
+fn variables_match(template_name: &str, t: &Value) {
+    let functions = cargo_lambda_functions(t);
+    assert!(!functions.is_empty(), "{template_name} has no function");
     let logging = read(&repo().join("shared/src/logging.rs"));
     let mut problems = Vec::new();
     for f in &functions {
@@ -396,13 +452,13 @@ fn each_function_sets_exactly_the_variables_its_code_reads() {
         let set: BTreeSet<String> = f.env.keys().cloned().collect();
         for missing in read_by_code.difference(&set) {
             problems.push(format!(
-                "{}: the code reads {missing} but template.yaml does not set it",
+                "{}: the code reads {missing} but {template_name} does not set it",
                 f.logical_id
             ));
         }
         for unknown in set.difference(&read_by_code) {
             problems.push(format!(
-                "{}: template.yaml sets {unknown}, which the code never reads (modules scanned: {modules:?})",
+                "{}: {template_name} sets {unknown}, which the code never reads (modules scanned: {modules:?})",
                 f.logical_id
             ));
         }
@@ -425,14 +481,19 @@ fn each_function_sets_exactly_the_variables_its_code_reads() {
     }
     assert!(
         problems.is_empty(),
-        "template and code disagree:\n{}",
+        "{template_name} and the code disagree:\n{}",
         problems.join("\n")
     );
 }
 
 #[test]
 fn the_ca_bundle_is_the_layer_that_fetch_rds_ca_fills() {
-    let t = template();
+    for (_, t) in templates() {
+        ca_bundle_in_layer(&t);
+    }
+}
+
+fn ca_bundle_in_layer(t: &Value) {
     let layers: Vec<(&String, &Value)> = t["Resources"]
         .as_object()
         .unwrap()
@@ -443,7 +504,7 @@ fn the_ca_bundle_is_the_layer_that_fetch_rds_ca_fills() {
     let (layer_id, layer) = layers[0];
     let content = layer["Properties"]["ContentUri"].as_str().expect("ContentUri");
     let script = read(&repo().join("scripts/fetch-rds-ca.sh"));
-    for f in cargo_lambda_functions(&t) {
+    for f in cargo_lambda_functions(t) {
         let bundle = f.env["FDW_CA_BUNDLE"].as_str().expect("FDW_CA_BUNDLE is a plain path");
         let in_layer = bundle
             .strip_prefix("/opt/")
@@ -465,9 +526,14 @@ fn the_ca_bundle_is_the_layer_that_fetch_rds_ca_fills() {
 
 #[test]
 fn fdw_links_pass_the_bootstraps_own_property_validation() {
-    let t = template();
+    for (name, t) in templates() {
+        links_validate(name, &t);
+    }
+}
+
+fn links_validate(template_name: &str, t: &Value) {
     let params = t["Parameters"].as_object().cloned().unwrap_or_default();
-    let functions = cargo_lambda_functions(&t);
+    let functions = cargo_lambda_functions(t);
     let mut links = 0;
     for (id, r) in t["Resources"].as_object().unwrap() {
         if r["Type"] != "Custom::FdwLink" {
@@ -491,7 +557,7 @@ fn fdw_links_pass_the_bootstraps_own_property_validation() {
             }
         }
     }
-    assert!(links > 0, "template.yaml has no Custom::FdwLink");
+    assert!(links > 0, "{template_name} has no Custom::FdwLink");
 }
 
 #[test]
@@ -532,13 +598,23 @@ fn substitute(text: &str, params: &Map<String, Value>) -> String {
 #[test]
 fn the_refresh_schedule_sends_what_fdw_bootstrap_accepts_for_the_links_own_cluster() {
     // fdw-bootstrap's schedule must be a Refresh event that its parser takes, naming
-    // the same local cluster as the Custom::FdwLink it serves (where the link is stored).
-    let t = template();
+    // the same local cluster as every Custom::FdwLink it serves (where the links are stored).
+    for (name, t) in templates() {
+        refresh_names_the_links_cluster(name, &t);
+    }
+    let params = template()["Parameters"].as_object().cloned().unwrap_or_default();
+    assert_eq!(
+        substitute("a ${UsersCluster.Endpoint.Address} ${LinkRefreshDryRun}", &params),
+        "a getatt-UsersCluster-Endpoint.Address false"
+    );
+}
+
+fn refresh_names_the_links_cluster(template_name: &str, t: &Value) {
     let params = t["Parameters"].as_object().cloned().unwrap_or_default();
-    let bootstrap = cargo_lambda_functions(&t)
+    let bootstrap = cargo_lambda_functions(t)
         .into_iter()
         .find(|f| f.binary == "fdw-bootstrap")
-        .expect("fdw-bootstrap in template.yaml");
+        .unwrap_or_else(|| panic!("fdw-bootstrap in {template_name}"));
     let input = &bootstrap.properties["Events"]["LinkRefresh"]["Properties"]["Input"]["Fn::Sub"];
     let text = substitute(input.as_str().expect("Input is !Sub '<JSON>'"), &params);
     let event: Value =
@@ -550,26 +626,31 @@ fn the_refresh_schedule_sends_what_fdw_bootstrap_accepts_for_the_links_own_clust
         !request.dry_run,
         "the refresh applies by default (LinkRefreshDryRun false)"
     );
-    let link = resolve(&t["Resources"]["FdwLink"]["Properties"], &params, true).unwrap();
-    let props = fdw_bridge::bootstrap::parse_link_properties(&link).unwrap();
-    assert_eq!(
-        request.local, props.local,
-        "the schedule must name the link's LocalCluster"
-    );
-    assert_eq!(
-        substitute("a ${UsersCluster.Endpoint.Address} ${LinkRefreshDryRun}", &params),
-        "a getatt-UsersCluster-Endpoint.Address false"
-    );
+    let links = fdw_links(t);
+    assert!(!links.is_empty(), "{template_name} has no Custom::FdwLink");
+    for (id, link) in links {
+        let link = resolve(&link["Properties"], &params, true).unwrap();
+        let props = fdw_bridge::bootstrap::parse_link_properties(&link).unwrap();
+        assert_eq!(
+            request.local, props.local,
+            "{template_name}: the schedule must name {id}'s LocalCluster"
+        );
+    }
 }
 
 #[test]
 fn report_schedules_send_what_fdw_report_accepts() {
     // Each ScheduleV2 Input, with the Scheduler's context attributes filled in as the
     // Scheduler does at run time, must parse as fdw-report's event and name known reports.
-    let t = template();
+    for (name, t) in templates() {
+        report_schedules_parse(name, &t);
+    }
+}
+
+fn report_schedules_parse(template_name: &str, t: &Value) {
     let catalog = fdw_bridge::report::Catalog::shipped().expect("reports/ catalog");
     let mut schedules = 0;
-    for f in cargo_lambda_functions(&t) {
+    for f in cargo_lambda_functions(t) {
         let Some(events) = f.properties["Events"].as_object() else {
             continue;
         };
@@ -607,5 +688,5 @@ fn report_schedules_send_what_fdw_report_accepts() {
             schedules += 1;
         }
     }
-    assert!(schedules > 0, "no report schedule in template.yaml");
+    assert!(schedules > 0, "no report schedule in {template_name}");
 }
