@@ -50,8 +50,10 @@ unit:
 	cargo test --workspace --doc
 
 ## One integration binary per function crate (tests/integration/main.rs), against
-## the local stack (started here). The template agreement test runs here too, without the stack.
-integration: stack-up
+## the local stack (started here, with its opt-in third cluster C for the A->B,C links test:
+## fdw-bootstrap's three_clusters). The template agreement test runs here too, without the stack.
+integration: tools
+	stack/stack.sh up --with-c $(STACK_ARGS)
 	cargo test --workspace --test integration
 
 lint:

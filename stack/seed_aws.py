@@ -90,6 +90,16 @@ def main(out):
         "ORDERS_CLUSTER_ENDPOINT": oc.get("Endpoint", ""),
         "ORDERS_CLUSTER_READER_ENDPOINT": oc.get("ReaderEndpoint", ""),
     }
+    # Cluster C (stack.sh up --with-c): its master secret in the RDS-managed shape, and its cluster.
+    if E.get("PG_C_PORT"):
+        c_port = int(E["PG_C_PORT"])
+        payments_admin = put_secret("fdw-bridge/payments-admin", {
+            "username": E["PAYMENTS_ADMIN_USER"], "password": E["PAYMENTS_ADMIN_PASSWORD"],
+        }, "payments cluster master secret (RDS-managed shape)")
+        pc = ensure_cluster(E.get("PAYMENTS_CLUSTER_ID", "payments-cluster"), c_port,
+                            E["PAYMENTS_ADMIN_USER"], E["PAYMENTS_ADMIN_PASSWORD"], "payments")
+        kv["PAYMENTS_ADMIN_SECRET_ARN"] = payments_admin
+        kv["PAYMENTS_CLUSTER_ARN"] = pc.get("DBClusterArn", "")
     tmp = out + ".tmp"
     with open(tmp, "w") as f:
         for k, v in kv.items():

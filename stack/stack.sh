@@ -5,12 +5,15 @@
 # $PG_MAJOR_A / $PG_MAJOR_B for one of them (15, 16 or 17: stack/postgres-versions.tsv);
 # a cluster whose data directory is of another major is made again.
 #
-#   stack.sh up [--users N] [--orders M]   start (idempotent; reloads data if scale differs)
+#   stack.sh up [--users N] [--orders M] [--with-c]
+#                                          start (idempotent; reloads data if scale differs);
+#                                          --with-c (or FDW_STACK_CLUSTERS=abc) adds cluster C, db
+#                                          payments, a second remote cluster; kept until down --purge
 #   stack.sh status                        component status (non-zero if anything is down)
 #   stack.sh down [--purge]                stop everything (--purge: delete all state)
-#   stack.sh pg-stop a|b / pg-start a|b    stop/start one cluster (same port)
+#   stack.sh pg-stop a|b|c / pg-start a|b|c  stop/start one cluster (same port)
 #   stack.sh env                           print the path of the env file
-#   stack.sh psql a|b [psql args...]       superuser psql over the unix socket
+#   stack.sh psql a|b|c [psql args...]     superuser psql over the unix socket
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +24,10 @@ VENV="${FDW_VENV:-$REPO/.venv}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 WANT_MAJOR_A="${PG_MAJOR_A:-${PG_MAJOR:-16}}"
 WANT_MAJOR_B="${PG_MAJOR_B:-${PG_MAJOR:-16}}"
+WANT_MAJOR_C="${PG_MAJOR_C:-${PG_MAJOR:-16}}"
+# Cluster C (opt-in): asked for by up --with-c or FDW_STACK_CLUSTERS=abc; a stack that has one keeps it.
+WANT_C=0; [[ "${FDW_STACK_CLUSTERS:-}" == *c* ]] && WANT_C=1
+SCALE_CF="$STACK/scale-c" # "<users> <payments>" of cluster C's loaded data
 STATE="$STACK/state"      # ports, passwords, data location (kept across down/up)
 ENVF="$STACK/env"         # what tests / the harness source
 SCALEF="$STACK/scale"     # "<users> <orders>" of the loaded data
@@ -67,7 +74,7 @@ save_state() {
   local tmp="$STATE.tmp"
   rm -f "$tmp"; (umask 077; : > "$tmp")
   ( for k in PGROOT PG_A_MAJOR PG_B_MAJOR PG_A_PORT PG_B_PORT MOTO_PORT LISTENER_PORT USERS_ADMIN_PASSWORD \
-             ORDERS_ADMIN_PASSWORD REPORT_READER_PASSWORD FDW_ROLE_PASSWORD; do
+             ORDERS_ADMIN_PASSWORD REPORT_READER_PASSWORD FDW_ROLE_PASSWORD PG_C_MAJOR PG_C_PORT PAYMENTS_ADMIN_PASSWORD; do
       printf "%s='%s'\n" "$k" "${!k:-}"
     done >> "$tmp" )
   mv -f "$tmp" "$STATE"
@@ -77,7 +84,9 @@ save_state() {
 derive() {
   PG_A_DIR="$PGROOT/pg-a"; PG_A_DATA="$PG_A_DIR/data"; PG_A_SOCKET_DIR="$PG_A_DIR/sock"; PG_A_LOG="$PGROOT/pg-a.log"
   PG_B_DIR="$PGROOT/pg-b"; PG_B_DATA="$PG_B_DIR/data"; PG_B_SOCKET_DIR="$PG_B_DIR/sock"; PG_B_LOG="$PGROOT/pg-b.log"
+  PG_C_DIR="$PGROOT/pg-c"; PG_C_DATA="$PG_C_DIR/data"; PG_C_SOCKET_DIR="$PG_C_DIR/sock"; PG_C_LOG="$PGROOT/pg-c.log"
 }
+has_c() { [[ -n "${PG_C_PORT:-}" ]]; }   # this stack has cluster C
 cl() {  # cl a|b FIELD -> value
   local x="${1^^}" f="$2"; local v="PG_${x}_${f}"; echo "${!v}"
 }
@@ -150,7 +159,7 @@ init_cluster() {
       --auth-local=trust --auth-host=scram-sha-256 > "$STACK/initdb-$x.log" 2>&1 \
       || { cat "$STACK/initdb-$x.log" >&2; die "initdb $x failed"; }
     echo "include_if_exists = 'fdw-stack.conf'" >> "$data/postgresql.conf"
-    rm -f "$STACK/scale"
+    if [[ $x == c ]]; then rm -f "$SCALE_CF"; else rm -f "$STACK/scale"; fi
   fi
   if [[ "$PGROOT" != "$STACK" ]]; then
     ln -sfn "$dir" "$STACK/pg-$x"; ln -sfn "$log" "$STACK/pg-$x.log"
@@ -216,8 +225,7 @@ start_cluster() {
   if pg_running "$x"; then return; fi
   local pv="PG_${x^^}_PORT"
   if ! port_free "${!pv}"; then
-    local other; [[ $x == a ]] && other="$PG_B_PORT" || other="$PG_A_PORT"
-    printf -v "$pv" '%s' "$(new_port "$other" "$MOTO_PORT" "$LISTENER_PORT")"
+    printf -v "$pv" '%s' "$(new_port "$PG_A_PORT" "$PG_B_PORT" "${PG_C_PORT:-}" "$MOTO_PORT" "$LISTENER_PORT")"
     say "port taken; cluster $x moves to ${!pv}"
     save_state
   fi
@@ -245,6 +253,17 @@ bootstrap_roles() {
   psql_su a postgres -v users_admin_password="$USERS_ADMIN_PASSWORD" \
     -v report_reader_password="$REPORT_READER_PASSWORD" -f "$SQL/cluster-a.sql"
   psql_su b postgres -v orders_admin_password="$ORDERS_ADMIN_PASSWORD" -f "$SQL/cluster-b.sql"
+  if has_c; then psql_su c postgres -v payments_admin_password="$PAYMENTS_ADMIN_PASSWORD" -f "$SQL/cluster-c.sql"; fi
+}
+
+# Cluster C's data: payments of A's users (5 per user), loaded when missing or at another scale.
+load_data_c() {
+  local n="$1" p=$(( $1 * 5 ))
+  [[ "$(cat "$SCALE_CF" 2>/dev/null)" == "$n $p" ]] && return
+  say "loading data on C: $p payments of $n users"
+  rm -f "$SCALE_CF"
+  psql_su c payments -v users="$n" -v payments="$p" -f "$SQL/payments-data.sql"
+  echo "$n $p" > "$SCALE_CF"
 }
 
 load_data() {
@@ -331,6 +350,8 @@ seed_aws() {
   USERS_ADMIN_PASSWORD="$USERS_ADMIN_PASSWORD" ORDERS_ADMIN_PASSWORD="$ORDERS_ADMIN_PASSWORD" \
   REPORT_READER_PASSWORD="$REPORT_READER_PASSWORD" FDW_ROLE_USER=fdw_orders FDW_ROLE_PASSWORD="$FDW_ROLE_PASSWORD" \
   USERS_CLUSTER_ID=users-cluster ORDERS_CLUSTER_ID=orders-cluster \
+  PG_C_PORT="${PG_C_PORT:-}" PAYMENTS_ADMIN_USER=payments_admin PAYMENTS_ADMIN_PASSWORD="${PAYMENTS_ADMIN_PASSWORD:-}" \
+  PAYMENTS_CLUSTER_ID=payments-cluster \
     "$VENV/bin/python" "$REPO/stack/seed_aws.py" "$STACK/aws.env" > "$STACK/seed.log" 2>&1 \
     || { cat "$STACK/seed.log" >&2; die "seeding moto failed"; }
 }
@@ -361,6 +382,13 @@ write_env() {
     kv USERS_CLUSTER_ID users-cluster; kv ORDERS_CLUSTER_ID orders-cluster
     kv RESPONSE_URL_BASE "http://127.0.0.1:$LISTENER_PORT"; kv RESPONSES_DIR "$STACK/responses"
     kv STACK_USERS "$n"; kv STACK_ORDERS "$m"
+    if has_c; then
+      kv PG_C_MAJOR "$PG_C_MAJOR"; kv PG_C_SERVER_BIN "$(server_bin c)"
+      kv PG_C_HOST 127.0.0.1; kv PG_C_PORT "$PG_C_PORT"; kv PG_C_SOCKET_DIR "$PG_C_SOCKET_DIR"
+      kv PG_C_LOG "$PG_C_LOG"; kv PG_C_DATA "$PG_C_DATA"; kv PG_C_DB payments
+      kv PAYMENTS_ADMIN_USER payments_admin; kv PAYMENTS_ADMIN_PASSWORD "$PAYMENTS_ADMIN_PASSWORD"
+      kv PAYMENTS_CLUSTER_ID payments-cluster
+    fi
   ) >> "$tmp"
   mv -f "$tmp" "$ENVF"
 }
@@ -370,7 +398,8 @@ cmd_status() {
   if ! load_state; then echo "stack: not created ($STACK)"; return 1; fi
   derive
   local rc=0 x
-  for x in a b; do
+  local clusters=(a b); has_c && clusters+=(c)
+  for x in "${clusters[@]}"; do
     if pg_ready "$x"; then echo "pg-$x     up    127.0.0.1:$(cl "$x" PORT)  PostgreSQL $(cl "$x" MAJOR)  data=$(cl "$x" DATA)"
     else echo "pg-$x     DOWN  127.0.0.1:$(cl "$x" PORT)"; rc=1; fi
   done
@@ -383,7 +412,8 @@ cmd_status() {
 }
 
 all_up() {
-  pg_ready a && pg_ready b && moto_up && listener_up && [[ -f "$ENVF" && -f "$STACK/aws.env" ]]
+  pg_ready a && pg_ready b && moto_up && listener_up && [[ -f "$ENVF" && -f "$STACK/aws.env" ]] \
+    && { ! has_c || { pg_ready c && [[ -f "$SCALE_CF" ]]; }; }
 }
 
 cmd_up() {
@@ -394,6 +424,7 @@ cmd_up() {
       --users=*) n="${1#*=}"; shift ;;
       --orders) m="$2"; shift 2 ;;
       --orders=*) m="${1#*=}"; shift ;;
+      --with-c) WANT_C=1; shift ;;
       *) die "unknown option for up: $1" ;;
     esac
   done
@@ -407,13 +438,18 @@ cmd_up() {
 
   if load_state && [[ -n "${PGROOT:-}" ]]; then
     derive
+    if ((WANT_C)) && ! has_c; then
+      PG_C_MAJOR="$WANT_MAJOR_C"; PG_C_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "$MOTO_PORT" "$LISTENER_PORT")"
+      PAYMENTS_ADMIN_PASSWORD="$(openssl rand -hex 16)"; save_state
+    fi
     if [[ "$(cat "$SCALEF" 2>/dev/null)" == "$n $m" && "${PG_A_MAJOR:-}" == "$WANT_MAJOR_A" \
-          && "${PG_B_MAJOR:-}" == "$WANT_MAJOR_B" ]] && all_up; then
+          && "${PG_B_MAJOR:-}" == "$WANT_MAJOR_B" ]] && { ! has_c || [[ "$PG_C_MAJOR" == "$WANT_MAJOR_C" ]]; } \
+          && all_up; then
       say "already up ($n users, $m orders)"; cmd_status; return
     fi
     # Another major asked for: that cluster stops here and is made again by init_cluster.
-    local x want
-    for x in a b; do
+    local x want clusters=(a b); has_c && clusters+=(c)
+    for x in "${clusters[@]}"; do
       want="WANT_MAJOR_${x^^}"
       if [[ "$(cl "$x" MAJOR)" != "${!want}" ]]; then
         stop_cluster "$x" || true
@@ -426,6 +462,10 @@ cmd_up() {
     PG_A_MAJOR="$WANT_MAJOR_A"; PG_B_MAJOR="$WANT_MAJOR_B"
     PG_A_PORT="$(new_port)"; PG_B_PORT="$(new_port "$PG_A_PORT")"
     MOTO_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT")"; LISTENER_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "$MOTO_PORT")"
+    if ((WANT_C)); then
+      PG_C_MAJOR="$WANT_MAJOR_C"; PG_C_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "$MOTO_PORT" "$LISTENER_PORT")"
+      PAYMENTS_ADMIN_PASSWORD="$(openssl rand -hex 16)"
+    fi
     USERS_ADMIN_PASSWORD="$(openssl rand -hex 16)"; ORDERS_ADMIN_PASSWORD="$(openssl rand -hex 16)"
     REPORT_READER_PASSWORD="$(openssl rand -hex 16)"; FDW_ROLE_PASSWORD="$(openssl rand -hex 16)"
     save_state; derive
@@ -437,9 +477,11 @@ cmd_up() {
   start_listener
   start_cluster a
   start_cluster b
+  if has_c; then start_cluster c; fi
   moto_wait
   bootstrap_roles
   if [[ "$(cat "$SCALEF" 2>/dev/null)" != "$n $m" ]]; then load_data "$n" "$m"; fi
+  if has_c; then load_data_c "$n"; fi
   seed_aws
   write_env
   say "up. env file: $ENVF"
@@ -453,6 +495,7 @@ cmd_down() {
     derive
     stop_cluster a || true
     stop_cluster b || true
+    if has_c; then stop_cluster c || true; fi
   fi
   kill_pidfile "$STACK/moto.pid" moto
   kill_pidfile "$STACK/listener.pid" listener
@@ -467,13 +510,16 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   status) cmd_status ;;
   down) shift; cmd_down "$@" ;;
-  pg-stop) [[ "${2:-}" =~ ^[ab]$ ]] || die "usage: pg-stop a|b"; need_state; stop_cluster "$2" ;;
-  pg-start) [[ "${2:-}" =~ ^[ab]$ ]] || die "usage: pg-start a|b"; need_state; start_cluster "$2" ;;
+  pg-stop) [[ "${2:-}" =~ ^[abc]$ ]] || die "usage: pg-stop a|b|c"; need_state
+    [[ "$2" != c ]] || has_c || die "this stack has no cluster c (stack.sh up --with-c)"; stop_cluster "$2" ;;
+  pg-start) [[ "${2:-}" =~ ^[abc]$ ]] || die "usage: pg-start a|b|c"; need_state
+    [[ "$2" != c ]] || has_c || die "this stack has no cluster c (stack.sh up --with-c)"; start_cluster "$2" ;;
   env) [[ -f "$ENVF" ]] || die "no env file (run: stack/stack.sh up)"; echo "$ENVF" ;;
   psql)
-    [[ "${2:-}" =~ ^[ab]$ ]] || die "usage: psql a|b [psql args...]"
+    [[ "${2:-}" =~ ^[abc]$ ]] || die "usage: psql a|b|c [psql args...]"
     need_state; x="$2"; shift 2
-    db=users; [[ $x == b ]] && db=orders
+    [[ "$x" != c ]] || has_c || die "this stack has no cluster c (stack.sh up --with-c)"
+    db=users; [[ $x == b ]] && db=orders; [[ $x == c ]] && db=payments
     exec "$PG_BIN/psql" -X -h "$(cl "$x" SOCKET_DIR)" -p "$(cl "$x" PORT)" -U postgres -d "$db" "$@" ;;
   ""|-h|--help|help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command: $1 (try: up, status, down, pg-stop, pg-start, env, psql)" ;;

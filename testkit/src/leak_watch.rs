@@ -56,6 +56,9 @@ impl Stack {
 /// The stack's passwords and those the tests made up.
 fn every_password(stack: &Stack) -> Vec<String> {
     let mut secrets: Vec<String> = STACK_PASSWORDS.iter().map(|k| stack.var(k).to_string()).collect();
+    if stack.has_var("PAYMENTS_ADMIN_PASSWORD") {
+        secrets.push(stack.var("PAYMENTS_ADMIN_PASSWORD").to_string());
+    }
     secrets.extend(stack.known_passwords.all());
     secrets
 }
@@ -80,8 +83,11 @@ pub struct LeakWatch {
 impl LeakWatch {
     /// Watches from now.
     pub fn start(stack: &Stack) -> Self {
+        // Cluster C's log too, on a stack that has it (stack.sh up --with-c).
         let server_logs = SERVER_LOGS
             .iter()
+            .copied()
+            .chain(stack.has_var("PG_C_LOG").then_some("PG_C_LOG"))
             .map(|k| {
                 let path = stack.var(k).to_string();
                 let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

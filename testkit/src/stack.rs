@@ -76,6 +76,11 @@ impl Stack {
             .unwrap_or_else(|| panic!("{key} is missing from the stack's env file: run `make stack-down stack-up`"))
     }
 
+    /// Whether the env file has `key` (cluster C's variables exist only with `stack.sh up --with-c`).
+    pub fn has_var(&self, key: &str) -> bool {
+        self.env.contains_key(key)
+    }
+
     pub fn port(&self, cluster: char) -> u16 {
         self.var(&format!("PG_{}_PORT", cluster.to_ascii_uppercase()))
             .parse()

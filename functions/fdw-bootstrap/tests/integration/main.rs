@@ -20,4 +20,5 @@ mod remote_ca;
 mod services_down;
 mod slow_response_url;
 mod template;
+mod three_clusters;
 mod versions;
