@@ -13,6 +13,8 @@ VENV="${FDW_VENV:-$REPO/.venv}"
 REQ="$REPO/requirements-dev.txt"
 STAMP="$VENV/.fdw-tools-stamp"
 
+say() { echo "[tools] $*"; }
+
 # --- PostgreSQL ------------------------------------------------------------
 "$REPO/scripts/install-postgres.sh" 15 16 17
 
