@@ -171,6 +171,7 @@ fn local_read(node: &Value) -> Option<bool> {
     local_read_here(node, children(node))
 }
 
+/// [`local_read`] of `node` itself or its sides (`children`), its SubPlans and InitPlans aside.
 fn local_read_here(node: &Value, children: &[Value]) -> Option<bool> {
     if reads_local_table(node) {
         return Some(node.get("Filter").is_some() || node.get("Index Cond").is_some());

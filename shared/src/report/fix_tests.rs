@@ -55,6 +55,8 @@ fn flagged(major: u32, shape: &str) -> (String, Fix, String) {
     (scan.relation.clone(), scan.fix, r.flagged[0].clone())
 }
 
+/// not_in_subplan: 15 and 16 print the SubPlan's test as `NOT (hashed SubPlan 1)`, 17 as
+/// `NOT (ANY (u.id = (hashed SubPlan 1).col1))`; the scan's "Parent Relationship" is the same.
 #[test]
 fn each_shape_gets_the_same_pattern_on_every_major() {
     let expected = [
