@@ -15,7 +15,7 @@ BENCH_STACK ?= /tmp/fdw-bench-stack
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: test-versions render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench bench-font template-check build
+.PHONY: bench-versions test-versions render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench bench-font template-check build
 
 tools:
 	scripts/install-tools.sh
@@ -92,6 +92,15 @@ bench: stack-up bench-font
 	cargo bench -p fdw-rotate --bench rotation
 	cargo build --release -p fdw-bootstrap -p fdw-report -p fdw-rotate
 	FDW_STACK_DIR=$(BENCH_STACK) cargo run -p fdw-bench -- $(BENCH_ARGS)
+
+## The bench's queries at 100k x 1M on PostgreSQL 15 and on 17 (each on a stack of its own), for
+## the README's side-by-side table: docs/bench/pg15/, docs/bench/pg17/.
+bench-versions: tools bench-font
+	for major in 15 17; do \
+	  FDW_STACK_DIR=/tmp/fdw-bench-pg$$major PG_MAJOR=$$major cargo run -p fdw-bench -- --scales 100000x1000000 \
+	    --no-delay --no-latency --no-functions --runs 5 --out docs/bench/pg$$major; \
+	  FDW_STACK_DIR=/tmp/fdw-bench-pg$$major stack/stack.sh down; \
+	done
 
 # The chart's font (plotters draws text with ab_glyph from a TTF file).
 bench-font:

@@ -104,6 +104,20 @@ impl Stack {
         client
     }
 
+    /// The PostgreSQL major a cluster runs, as the server says (the stack runs
+    /// `PG_MAJOR`, or `PG_MAJOR_A` / `PG_MAJOR_B` for one cluster).
+    pub async fn server_major(&self, cluster: char) -> u32 {
+        let db = if cluster == 'a' { "users" } else { "orders" };
+        let num: String = self
+            .superuser(cluster, db)
+            .await
+            .query_one("SHOW server_version_num", &[])
+            .await
+            .expect("SHOW server_version_num")
+            .get(0);
+        num.parse::<u32>().expect("server_version_num is a number") / 10000
+    }
+
     /// A session over TLS (verify-full against the stack's CA) as a login role.
     pub async fn login(&self, cluster: char, dbname: &str, user: &str, password: &str) -> Client {
         self.connector()

@@ -2,7 +2,8 @@
 //!
 //! Pure parts: the catalog ([`catalog`], compiled in from `reports/` by
 //! [`shipped`]), the report window ([`window`]), the schedule events
-//! ([`event`]), the pushdown check over EXPLAIN's JSON ([`pushdown`]) and the
+//! ([`event`]), the pushdown check over EXPLAIN's JSON ([`pushdown`], its advice
+//! from where a scan sits in the plan: [`fix`]) and the
 //! CloudWatch metric lines ([`emf`]). I/O: [`settings`] and [`targets`] (who and
 //! where), [`store`] (`fdw_reports` on the writer), [`run`] (one report on the
 //! reader) and [`handler`] (one invocation).
@@ -11,6 +12,7 @@ pub(crate) mod catalog;
 mod diagnostic;
 mod emf;
 pub(crate) mod event;
+mod fix;
 mod handler;
 mod pushdown;
 mod retry;
@@ -34,3 +36,5 @@ pub use window::Window;
 mod catalog_tests;
 #[cfg(test)]
 mod event_tests;
+#[cfg(test)]
+mod fix_tests;

@@ -5,6 +5,7 @@
 //! have run on the remote cluster runs locally, after the whole table crossed
 //! the link (e.g. a window written with `now()`, which postgres_fdw never ships).
 
+use super::fix::{self, Fix, Position};
 use serde_json::Value;
 
 /// Default threshold of estimated rows for a whole-table fetch (FDW_REPORT_PUSHDOWN_ROWS).
@@ -26,42 +27,6 @@ pub struct ForeignScan {
     pub table_rows: Option<f64>,
     /// The query-writing pattern that keeps this scan from fetching the whole table.
     pub fix: Fix,
-}
-
-/// The patterns of the README's "Writing fast cross-database queries", chosen
-/// from where the scan sits in the plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fix {
-    /// A local filter with now() or another non-immutable function.
-    InitPlanBound,
-    /// The selective filter is on the local side of a join.
-    ArrayOfLocalIds,
-    /// An anti- or semi-join against the remote table.
-    RemoteKeys,
-    /// An aggregate above the scan (whole history, top-N).
-    AggregateRemotely,
-    /// None of the above: filter on remote columns with shippable expressions.
-    ShippableFilter,
-}
-
-impl Fix {
-    pub fn advice(self) -> &'static str {
-        match self {
-            Fix::InitPlanBound => "the filter uses now() (or another non-immutable function), which postgres_fdw never ships: write the bound as a scalar subquery, `created_at >= (SELECT now() - interval '7 days')` (an InitPlan parameter, shipped as $1), or bind the window as a parameter",
-            Fix::ArrayOfLocalIds => "the selective filter is on the local side of the join: ship the local ids as one array, `remote.user_id = ANY ((SELECT array_agg(id) FROM local_table WHERE ...)::bigint[])`; for two remote tables, join them in a view on the remote cluster and import the view",
-            Fix::RemoteKeys => "the anti- or semi-join needs only the remote keys: `local.id NOT IN (SELECT user_id FROM remote GROUP BY user_id)` ships the GROUP BY, so one row per key crosses",
-            Fix::AggregateRemotely => "aggregate on the remote cluster first: GROUP BY the join key in a subquery (shipped, with its ORDER BY and LIMIT for a top-N), then join the local table to its rows; when every key is aggregated (a whole history), give the remote table an index on the join key that INCLUDEs the aggregated columns (the GROUP BY then streams from an index-only scan, the first-rows plan the remote cluster picks for postgres_fdw's cursor), or put that GROUP BY in a SQL function with `SET work_mem` behind a view on the remote cluster and import the view",
-            Fix::ShippableFilter => "bind the window as a parameter instead of now()/volatile expressions and filter on remote columns",
-        }
-    }
-}
-
-/// Where a scan sits in the plan, as seen from its ancestors.
-#[derive(Clone, Copy, Default)]
-struct Context {
-    aggregate_above: bool,
-    /// Inside a join whose other side reads a local table: (anti or semi join, local side filtered).
-    local_join: Option<(bool, bool)>,
 }
 
 impl ForeignScan {
@@ -118,14 +83,15 @@ pub fn scans(explain: &Value) -> Vec<ForeignScan> {
     match explain {
         Value::Array(items) => items
             .iter()
-            .for_each(|i| collect(&i["Plan"], Context::default(), &mut scans)),
-        other => collect(&other["Plan"], Context::default(), &mut scans),
+            .for_each(|i| collect(&i["Plan"], Position::default(), &mut scans)),
+        other => collect(&other["Plan"], Position::default(), &mut scans),
     }
     scans
 }
 
-/// Flags the scans that fetch a whole table of more than `threshold` estimated rows.
-pub fn check(scans: Vec<ForeignScan>, threshold: f64) -> PushdownReport {
+/// Flags the scans that fetch a whole table of more than `threshold` estimated
+/// rows, with the advice for a local cluster of PostgreSQL `server_major`.
+pub fn check(scans: Vec<ForeignScan>, threshold: f64, server_major: u32) -> PushdownReport {
     let flagged = scans
         .iter()
         .filter(|s| s.fetches_whole_table() && s.fetched_rows() > threshold)
@@ -135,7 +101,7 @@ pub fn check(scans: Vec<ForeignScan>, threshold: f64) -> PushdownReport {
                 s.relation,
                 s.fetched_rows(),
                 threshold,
-                s.fix.advice(),
+                s.fix.advice(server_major),
                 s.remote_sql
             )
         })
@@ -143,44 +109,7 @@ pub fn check(scans: Vec<ForeignScan>, threshold: f64) -> PushdownReport {
     PushdownReport { scans, flagged }
 }
 
-/// postgres_fdw ships only immutable functions; these are the usual ones that are not.
-const NOT_SHIPPED: [&str; 6] = [
-    "now()",
-    "current_timestamp",
-    "current_date",
-    "localtimestamp",
-    "statement_timestamp()",
-    "clock_timestamp()",
-];
-
-fn fix_for(node: &Value, ctx: Context) -> Fix {
-    let filter = node
-        .get("Filter")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if NOT_SHIPPED.iter().any(|f| filter.contains(f)) {
-        return Fix::InitPlanBound;
-    }
-    match ctx.local_join {
-        Some((true, _)) => Fix::RemoteKeys,
-        Some((false, true)) => Fix::ArrayOfLocalIds,
-        _ if ctx.aggregate_above => Fix::AggregateRemotely,
-        _ => Fix::ShippableFilter,
-    }
-}
-
-/// Whether a subtree reads a local table, and whether with a filter or index condition.
-fn local_read(node: &Value) -> Option<bool> {
-    let kind = node.get("Node Type").and_then(Value::as_str).unwrap_or("");
-    if kind != "Foreign Scan" && node.get("Relation Name").is_some() {
-        return Some(node.get("Filter").is_some() || node.get("Index Cond").is_some());
-    }
-    let children = node.get("Plans").and_then(Value::as_array)?;
-    children.iter().filter_map(local_read).reduce(|a, b| a || b)
-}
-
-fn collect(node: &Value, ctx: Context, out: &mut Vec<ForeignScan>) {
+fn collect(node: &Value, position: Position, out: &mut Vec<ForeignScan>) {
     let kind = node.get("Node Type").and_then(Value::as_str).unwrap_or("");
     if kind == "Foreign Scan" {
         if let Some(sql) = node.get("Remote SQL").and_then(Value::as_str) {
@@ -205,25 +134,12 @@ fn collect(node: &Value, ctx: Context, out: &mut Vec<ForeignScan>) {
                 relation,
                 table,
                 table_rows: None,
-                fix: fix_for(node, ctx),
+                fix: fix::fix_for(node, position),
             });
         }
     }
-    let mut inner = ctx;
-    if kind == "Aggregate" || kind == "Group" || kind == "Limit" {
-        inner.aggregate_above = true;
-    }
-    if let Some(children) = node.get("Plans").and_then(Value::as_array) {
-        if kind.contains("Join") || kind == "Nested Loop" {
-            let join_type = node.get("Join Type").and_then(Value::as_str).unwrap_or("");
-            let anti_or_semi = join_type == "Anti" || join_type == "Semi";
-            if let Some(filtered) = children.iter().filter_map(local_read).reduce(|a, b| a || b) {
-                inner.local_join = Some((anti_or_semi, filtered));
-            }
-        }
-        for child in children {
-            collect(child, inner, out);
-        }
+    for (index, child) in fix::children(node).iter().enumerate() {
+        collect(child, position.below(node, index), out);
     }
 }
 
@@ -243,13 +159,13 @@ mod tests {
             {"Node Type": "Seq Scan", "Relation Name": "users", "Plan Rows": 1000},
             {"Node Type": "Hash", "Plans": [scan("SELECT user_id, total_cents, created_at FROM public.orders", 10000.0)]}
         ]}}]);
-        let r = check(scans(&plan), 5000.0);
+        let r = check(scans(&plan), 5000.0, 15);
         assert_eq!(r.scans.len(), 1);
         assert_eq!(r.scans[0].table, Some(("orders_remote".into(), "orders".into())));
         assert_eq!(r.flagged.len(), 1);
         assert!(r.flagged[0].contains("orders_remote.orders") && r.flagged[0].contains("FROM public.orders"));
         // Under the threshold: small tables may be fetched whole.
-        assert!(!check(scans(&plan), 20000.0).is_flagged());
+        assert!(!check(scans(&plan), 20000.0, 15).is_flagged());
     }
 
     #[test]
@@ -258,10 +174,10 @@ mod tests {
         // what survives the filter, the table's size is what crosses the link.
         let plan = json!([{"Plan": scan("SELECT created_at FROM public.orders", 1.0)}]);
         let mut found = scans(&plan);
-        assert!(!check(found.clone(), 5000.0).is_flagged());
+        assert!(!check(found.clone(), 5000.0, 15).is_flagged());
         found[0].table_rows = Some(10000.0);
         assert_eq!(found[0].fetched_rows(), 10000.0);
-        assert!(check(found, 5000.0).is_flagged());
+        assert!(check(found, 5000.0, 15).is_flagged());
     }
 
     #[test]
@@ -274,7 +190,7 @@ mod tests {
             let plan = json!([{"Plan": scan(sql, 1e6)}]);
             let mut found = scans(&plan);
             found[0].table_rows = Some(1e6);
-            let r = check(found, 5000.0);
+            let r = check(found, 5000.0, 15);
             assert!(!r.is_flagged(), "{sql}");
             assert_eq!(r.remote_sql(), vec![sql.to_string()]);
         }
@@ -284,7 +200,7 @@ mod tests {
     fn pushed_down_join_without_filter_is_flagged_by_its_relations() {
         let plan = json!([{"Plan": {"Node Type": "Foreign Scan", "Relations": "(orders_remote.orders o) INNER JOIN (orders_remote.order_items i)",
             "Plan Rows": 25000, "Remote SQL": "SELECT r1.id, r2.sku FROM (public.orders r1 INNER JOIN public.order_items r2 ON (((r1.id = r2.order_id))))"}}]);
-        let r = check(scans(&plan), 5000.0);
+        let r = check(scans(&plan), 5000.0, 15);
         assert_eq!(r.flagged.len(), 1);
         assert!(r.flagged[0].contains("INNER JOIN (orders_remote.order_items i)"));
     }
@@ -306,7 +222,7 @@ mod tests {
     }
 
     fn fix_of(plan: Value) -> (Fix, String) {
-        let r = check(scans(&json!([{ "Plan": plan }])), 5000.0);
+        let r = check(scans(&json!([{ "Plan": plan }])), 5000.0, 15);
         assert_eq!(r.flagged.len(), 1, "{:?}", r.flagged);
         (r.scans[0].fix, r.flagged[0].clone())
     }

@@ -241,7 +241,8 @@ impl Runner {
         window: &Window,
     ) -> Result<PushdownReport, PgError> {
         let plan = explain(tx, report, window, &self.schema).await?;
-        Ok(pushdown::check(with_table_rows(tx, &plan).await?, self.pushdown_rows))
+        let scans = with_table_rows(tx, &plan).await?;
+        Ok(pushdown::check(scans, self.pushdown_rows, server_major(tx).await?))
     }
 
     /// [`Self::query`], tried again with jittered backoff while a cluster
@@ -429,6 +430,14 @@ async fn explain(
         .await
         .map_err(|e| PgError::new(&format!("EXPLAIN of report {}", report.name), &e))?
         .get(0))
+}
+
+/// The major of the PostgreSQL that plans the report (cluster A's): whether
+/// its postgres_fdw ships a semi-join between foreign tables decides the advice.
+async fn server_major(tx: &tokio_postgres::Transaction<'_>) -> Result<u32, PgError> {
+    const SQL: &str = "SELECT current_setting('server_version_num')::int / 10000";
+    let major: i32 = tx.query_one(SQL, &[]).await.map_err(|e| PgError::new(SQL, &e))?.get(0);
+    Ok(u32::try_from(major).unwrap_or_default())
 }
 
 /// The plan's foreign scans, each with its foreign table's analysed row count.

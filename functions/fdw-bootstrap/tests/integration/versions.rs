@@ -14,19 +14,6 @@ use std::time::Duration;
 
 const LAMBDA_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The major a cluster runs, as the server says.
-async fn server_major(stack: &Stack, cluster: char) -> u32 {
-    let db = if cluster == 'a' { "users" } else { "orders" };
-    let num: String = stack
-        .superuser(cluster, db)
-        .await
-        .query_one("SHOW server_version_num", &[])
-        .await
-        .unwrap()
-        .get(0);
-    num.parse::<u32>().unwrap() / 10000
-}
-
 /// The FDW role's connection limit on B.
 async fn connection_limit(stack: &Stack, role: &str) -> i32 {
     stack
@@ -47,7 +34,7 @@ async fn connection_limit(stack: &Stack, role: &str) -> i32 {
 async fn an_fdw_role_without_the_admins_admin_option_is_named_with_the_grant_that_fixes_it() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
-    let major = server_major(stack, 'b').await;
+    let major = stack.server_major('b').await;
     let bootstrap = stack.bootstrap().await;
     let link = stack.create_link("adminopt").await;
     let b = stack.superuser('b', "orders").await;
@@ -121,7 +108,7 @@ async fn an_fdw_role_without_the_admins_admin_option_is_named_with_the_grant_tha
 async fn the_budget_leaves_out_the_reserved_connections_where_the_server_has_them() {
     let stack = Stack::get();
     let _turn = stack.exclusive().await;
-    let major = server_major(stack, 'b').await;
+    let major = stack.server_major('b').await;
     let _reserved = (major >= 16).then(|| stack.restart_with('b', &[("reserved_connections", "30")]));
     let b = stack.superuser('b', "orders").await;
     let row = b
@@ -160,7 +147,7 @@ async fn the_budget_leaves_out_the_reserved_connections_where_the_server_has_the
 async fn analyze_samples_on_the_remote_cluster_where_postgres_fdw_can() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
-    let major_a = server_major(stack, 'a').await;
+    let major_a = stack.server_major('a').await;
     let schema = unique("sampled");
     let b = stack.superuser('b', "orders").await;
     let quoted = fdw_bridge::pg::ident(&schema);

@@ -1,6 +1,9 @@
 //! The pushdown check names the pattern that fixes a flagged query (README:
 //! "Writing fast cross-database queries"), from the real plan on the local
 //! stack; and each pattern, written as the README shows it, is not flagged.
+//! The same patterns on every major the stack runs (15, 16, 17: their plans
+//! differ, e.g. 16's Hash Right Anti Join); where a major ships more (17's
+//! semi-join between foreign tables of one server), the advice says so.
 
 use crate::common::{function, runner, t, test_report};
 use fdw_bridge::report::Catalog;
@@ -8,7 +11,7 @@ use fdw_bridge_testkit as harness;
 
 /// The user-written shapes of the bench (as in bench/src/shapes.rs), each with
 /// the phrases of the advice it must get, then the same question written the documented way.
-const CASES: [(&str, &[&str], &str); 4] = [
+const CASES: [(&str, &[&str], &str); 5] = [
     (
         "SELECT o.status, count(*) AS n FROM {{remote}}.orders o
           WHERE o.created_at >= now() - interval '60 days' AND $1::timestamptz < $2::timestamptz
@@ -30,6 +33,14 @@ const CASES: [(&str, &[&str], &str); 4] = [
     (
         "SELECT count(*) AS n FROM public.users u
           WHERE NOT EXISTS (SELECT 1 FROM {{remote}}.orders o WHERE o.user_id = u.id) AND $1::timestamptz < $2::timestamptz",
+        &["NOT IN (SELECT user_id FROM remote GROUP BY user_id)"],
+        "SELECT count(*) AS n FROM public.users u
+          WHERE u.id NOT IN (SELECT o.user_id FROM {{remote}}.orders o GROUP BY o.user_id) AND $1::timestamptz < $2::timestamptz",
+    ),
+    // NOT IN without the GROUP BY: a hashed SubPlan under the scan of users, not a join.
+    (
+        "SELECT count(*) AS n FROM public.users u
+          WHERE u.id NOT IN (SELECT o.user_id FROM {{remote}}.orders o) AND $1::timestamptz < $2::timestamptz",
         &["NOT IN (SELECT user_id FROM remote GROUP BY user_id)"],
         "SELECT count(*) AS n FROM public.users u
           WHERE u.id NOT IN (SELECT o.user_id FROM {{remote}}.orders o GROUP BY o.user_id) AND $1::timestamptz < $2::timestamptz",
@@ -73,6 +84,83 @@ async fn a_flagged_query_is_told_which_pattern_fixes_it() {
         assert!(
             !check.is_flagged(),
             "the pattern is flagged: {fast}\n{:?}",
+            check.flagged
+        );
+    }
+    stack.delete_link(&link).await;
+}
+
+/// An EXISTS between two foreign tables of the link's server.
+const SEMI_JOIN: &str = "SELECT o.status, count(*) AS n FROM {{remote}}.orders o
+  WHERE EXISTS (SELECT 1 FROM {{remote}}.order_items i WHERE i.order_id = o.id AND i.quantity > 2)
+    AND $1::timestamptz < $2::timestamptz GROUP BY o.status";
+
+#[tokio::test]
+async fn a_semi_join_of_two_remote_tables_is_advised_for_the_major_of_cluster_a() {
+    let stack = harness::Stack::get();
+    let _turn = stack.shared().await;
+    let major: i32 = stack
+        .superuser('a', "users")
+        .await
+        .query_one("SELECT current_setting('server_version_num')::int / 10000", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let at = t("2026-03-04T06:00:00Z");
+    let report = test_report(&harness::unique("semi_join"), "30s", SEMI_JOIN);
+
+    // The link's defaults (no remote estimates): every major joins the two tables on A.
+    let link = stack.create_link("semi").await;
+    let f = function(stack, &link.local_schema, Catalog::shipped().unwrap()).await;
+    let check = runner(&f)
+        .await
+        .check(&report, &report.window.before(at))
+        .await
+        .unwrap();
+    assert!(check.is_flagged(), "not flagged on {major}: {:?}", check.scans);
+    let line = check.flagged.join("\n");
+    assert!(
+        line.contains("in a view on the remote cluster and import the view"),
+        "{line}"
+    );
+    if major >= 17 {
+        assert!(
+            line.contains("PostgreSQL 17 ships it") && line.contains("turn on the link's UseRemoteEstimate"),
+            "{line}"
+        );
+    } else {
+        assert!(
+            line.contains("before PostgreSQL 17 postgres_fdw never ships a semi-join"),
+            "{line}"
+        );
+    }
+    stack.delete_link(&link).await;
+
+    // With UseRemoteEstimate, 17 ships the semi-join (and the GROUP BY above it); 15 and 16 cannot.
+    let link = stack
+        .create_link_with("semi_est", |p| p["ServerOptions"]["UseRemoteEstimate"] = "true".into())
+        .await;
+    let f = function(stack, &link.local_schema, Catalog::shipped().unwrap()).await;
+    let check = runner(&f)
+        .await
+        .check(&report, &report.window.before(at))
+        .await
+        .unwrap();
+    if major >= 17 {
+        assert!(!check.is_flagged(), "{:?}", check.flagged);
+        assert!(
+            check.remote_sql().iter().any(|sql| sql.contains("WHERE EXISTS (")),
+            "{:?}",
+            check.remote_sql()
+        );
+    } else {
+        assert!(check.is_flagged(), "not flagged on {major}: {:?}", check.scans);
+        assert!(
+            check
+                .flagged
+                .join("\n")
+                .contains("before PostgreSQL 17 postgres_fdw never ships a semi-join"),
+            "{:?}",
             check.flagged
         );
     }

@@ -15,19 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The major a cluster runs, as the server says.
-async fn server_major(stack: &Stack, cluster: char) -> u32 {
-    let db = if cluster == 'a' { "users" } else { "orders" };
-    let num: String = stack
-        .superuser(cluster, db)
-        .await
-        .query_one("SHOW server_version_num", &[])
-        .await
-        .unwrap()
-        .get(0);
-    num.parse::<u32>().unwrap() / 10000
-}
-
 #[tokio::test]
 async fn the_clusters_run_the_majors_the_stack_was_started_with() {
     let stack = Stack::get();
@@ -37,7 +24,7 @@ async fn the_clusters_run_the_majors_the_stack_was_started_with() {
             .parse()
             .unwrap();
         assert_eq!(
-            server_major(stack, cluster).await,
+            stack.server_major(cluster).await,
             asked,
             "cluster {cluster} does not run the major the stack was started with: run `make stack-down stack-up`"
         );
@@ -79,7 +66,7 @@ async fn refresh(stack: &Stack, bootstrap: &Bootstrap, link: &TestLink) -> serde
 async fn a_link_between_the_stacks_majors_lives_its_whole_life() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
-    let (a, b) = (server_major(stack, 'a').await, server_major(stack, 'b').await);
+    let (a, b) = (stack.server_major('a').await, stack.server_major('b').await);
     println!("link from PostgreSQL {a} (cluster A) to PostgreSQL {b} (cluster B)");
     let orders: i64 = stack.var("STACK_ORDERS").parse().unwrap();
 
