@@ -181,8 +181,11 @@ async fn every_unmet_prerequisite_is_named_at_once_and_nothing_is_made() {
     let b = stack.superuser('b', "orders").await;
     // Its own statement: the server logs a whole query string before running any of it.
     b.batch_execute("SET log_statement = 'none'").await.unwrap();
+    // Under fdw-bridge's lock on B: the links other tests make GRANT CONNECT on the same database
+    // row, and PostgreSQL refuses concurrent GRANTs on one object ("tuple concurrently updated").
     b.batch_execute(&format!(
-        "CREATE ROLE {admin} LOGIN PASSWORD {pw}; GRANT CONNECT ON DATABASE orders TO {admin}",
+        "BEGIN; SELECT pg_advisory_xact_lock(hashtext('fdw-bridge'));
+         CREATE ROLE {admin} LOGIN PASSWORD {pw}; GRANT CONNECT ON DATABASE orders TO {admin}; COMMIT",
         admin = fdw_bridge::pg::ident(&weak_admin),
         pw = fdw_bridge::pg::literal(&weak_password)
     ))
@@ -217,7 +220,7 @@ async fn every_unmet_prerequisite_is_named_at_once_and_nothing_is_made() {
         .superuser('b', "orders")
         .await
         .batch_execute(&format!(
-            "DROP OWNED BY {0}; DROP ROLE {0}",
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtext('fdw-bridge')); DROP OWNED BY {0}; DROP ROLE {0}; COMMIT",
             fdw_bridge::pg::ident(&weak_admin)
         ))
         .await
