@@ -17,4 +17,5 @@ mod pushdown_advice;
 mod remote_down;
 mod report_roles;
 mod reports;
+mod through_runtime;
 mod writer_refused;
