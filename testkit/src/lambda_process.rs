@@ -196,11 +196,18 @@ impl FunctionProcess {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 assert_no_password_in(Stack::get(), &log, "the function's log");
                 let _ = std::fs::remove_file(&self.log);
-                return if request.contains("/response") { Ok(body) } else { Err(body) };
+                return if request.contains("/response") {
+                    Ok(body)
+                } else {
+                    Err(body)
+                };
             }
             if !self.is_running() || started.elapsed() > timeout {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-                panic!("the function gave no answer within {timeout:?} (running: {}). Its log:\n{log}", self.is_running());
+                panic!(
+                    "the function gave no answer within {timeout:?} (running: {}). Its log:\n{log}",
+                    self.is_running()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -15,7 +15,7 @@ pub(crate) mod refresh_event;
 mod resolve;
 mod response;
 
-pub use custom_resource::{deadline_from_epoch_ms, Answer, Bootstrap, EventNotAnswered};
+pub use custom_resource::{Answer, Bootstrap, EventNotAnswered};
 pub use invocation::InvocationFailed;
 pub use properties::{parse as parse_link_properties, LinkProperties, PropertyErrors};
 pub use refresh::{refresh_metric_line, LinkRefresh, RefreshError, RefreshOutcome};
