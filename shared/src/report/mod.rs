@@ -5,7 +5,8 @@
 //! ([`event`]), the pushdown check over EXPLAIN's JSON ([`pushdown`]) and the
 //! CloudWatch metric lines ([`emf`]). I/O: [`settings`] and [`targets`] (who and
 //! where), [`store`] (`fdw_reports` on the writer), [`run`] (one report on the
-//! reader) and [`handler`] (one invocation).
+//! reader), [`slots`] (the budget on cluster B that invocations share) and
+//! [`handler`] (one invocation).
 
 pub(crate) mod catalog;
 mod diagnostic;
@@ -17,6 +18,7 @@ mod retry;
 mod run;
 mod settings;
 mod shipped;
+mod slots;
 mod store;
 mod targets;
 mod window;
@@ -27,6 +29,7 @@ pub use event::{parse as parse_event, ReportEventError, ReportRequest};
 pub use handler::{summary, HandleError, ReportFunction};
 pub use run::{as_json_rows, params, ReportOutcome, Runner, Status};
 pub use settings::{ReportSettings, ReportSettingsError};
+pub use slots::Slots;
 pub use targets::{resolve_targets, ReportTargetError, Targets};
 pub use window::Window;
 
