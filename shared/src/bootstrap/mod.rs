@@ -2,9 +2,11 @@
 //! ([`properties`], pure), resolving secrets and endpoints ([`resolve`]),
 //! converging or removing the link ([`converge`]), answering CloudFormation
 //! ([`custom_resource`], [`response`]), and refreshing the links stored on a
-//! local cluster without CloudFormation ([`refresh_event`], pure, and [`refresh`]).
+//! local cluster without CloudFormation ([`refresh_event`], pure, and [`refresh`],
+//! which first re-derives each link's budget on the remote cluster: [`budget`]).
 //! [`invocation`] tells the two kinds of event apart.
 
+mod budget;
 mod converge;
 pub(crate) mod custom_resource;
 mod diagnostic;
