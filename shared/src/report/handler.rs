@@ -110,7 +110,7 @@ impl ReportFunction {
             schema: self.settings.schema.clone(),
             concurrency: self.settings.concurrency,
             pushdown_rows: self.settings.pushdown_rows,
-            remote_slots: super::slots::Slots::new(self.settings.remote_slots),
+            remote_slots: super::slots::Slots::new(self.settings.remote_slots, &self.settings.schema),
         };
         let context = RunContext {
             request_id: request_id.to_string(),

@@ -147,7 +147,7 @@ impl Runner {
             if !((refused || busy) && time_left) {
                 return Err(e);
             }
-            tracing::warn!(attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %e, "cluster A refused the writer session for lack of slots; retrying");
+            tracing::warn!(attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %e, "cluster A refused the writer session for lack of slots, or did not answer in time; retrying");
             tokio::time::sleep(pause).await;
             attempt += 1;
         }

@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
-/// The advisory lock class of report slots (the two-int form; fdw-bridge's
-/// one DDL lock uses the bigint form, a different lock space).
-const SLOT_CLASS: i32 = 0x4644_5752; // "FDWR"
+/// The advisory lock class of a link's report slots is `hashtext` of this and
+/// the link's local schema (the two-int form; fdw-bridge's one DDL lock uses
+/// the bigint form, a different lock space): each link has its own budget on
+/// its cluster B.
+const SLOT_CLASS_PREFIX: &str = "fdw-bridge report slots ";
 
 /// First pause between tries for a slot; doubled up to [`MAX_PAUSE`], jittered.
 const FIRST_PAUSE: Duration = Duration::from_millis(40);
@@ -32,7 +34,7 @@ pub struct Slot(i32);
 pub enum SlotError {
     #[error(
         "no report slot on cluster B's budget came free before the invocation's time ran out ({slots} slots \
-         (FDW_REPORT_REMOTE_SLOTS) shared by every fdw-report invocation on this database, waited {waited_ms} ms): \
+         (FDW_REPORT_REMOTE_SLOTS) shared by every fdw-report invocation of this link, waited {waited_ms} ms): \
          run fewer invocations at once or give the function a longer timeout"
     )]
     TimedOut { slots: u32, waited_ms: u64 },
@@ -45,6 +47,8 @@ pub enum SlotError {
 #[derive(Debug)]
 pub struct Slots {
     count: u32,
+    /// Hashed on A into the advisory lock class.
+    class: String,
     /// The slots this invocation's writer session holds. Advisory locks stack
     /// within a session (pg_try_advisory_lock on a lock the session holds says
     /// true again), so the session must never try one of its own.
@@ -52,9 +56,11 @@ pub struct Slots {
 }
 
 impl Slots {
-    pub fn new(count: u32) -> Self {
+    /// `count` slots for the link whose foreign tables are in `schema` on A.
+    pub fn new(count: u32, schema: &str) -> Self {
         Self {
             count: count.max(1),
+            class: format!("{SLOT_CLASS_PREFIX}{schema}"),
             held: std::sync::Mutex::default(),
         }
     }
@@ -83,8 +89,8 @@ impl Slots {
                 // order and stops at the first slot taken (LIMIT 1).
                 let got = client
                     .query_opt(
-                        "SELECT s FROM unnest($1::int[]) AS s WHERE pg_try_advisory_lock($2::int, s) LIMIT 1",
-                        &[&self.candidates(), &SLOT_CLASS],
+                        "SELECT s FROM unnest($1::int[]) AS s WHERE pg_try_advisory_lock(hashtext($2::text), s) LIMIT 1",
+                        &[&self.candidates(), &self.class],
                     )
                     .await
                     .map_err(|e| PgError::new("taking a report slot (pg_try_advisory_lock)", &e))?
@@ -121,7 +127,10 @@ impl Slots {
     pub async fn release(&self, writer: &Mutex<Client>, slot: Slot) {
         let client = writer.lock().await;
         match client
-            .execute("SELECT pg_advisory_unlock($1::int, $2::int)", &[&SLOT_CLASS, &slot.0])
+            .execute(
+                "SELECT pg_advisory_unlock(hashtext($1::text), $2::int)",
+                &[&self.class, &slot.0],
+            )
             .await
         {
             Ok(_) => {
@@ -152,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_session_never_tries_a_slot_it_holds() {
-        let slots = Slots::new(4);
+        let slots = Slots::new(4, "orders_remote");
         slots.held.lock().unwrap().extend([0, 2]);
         for _ in 0..20 {
             let mut c = slots.candidates();
