@@ -174,6 +174,8 @@ impl Bootstrap {
                     .unwrap_or_default(),
                 Err(_) => Vec::new(),
             };
+            // A dry run's convergence plans the same limits again: list them once.
+            let budget = if request.dry_run { Vec::new() } else { budget };
             resolved.push((link, budget));
         }
         for (stored, (link, budget)) in links.iter().zip(resolved) {
