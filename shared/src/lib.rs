@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod bootstrap;
+pub mod deadline;
 pub mod diagnostic;
 mod link;
 pub mod logging;

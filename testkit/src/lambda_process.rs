@@ -20,8 +20,32 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct FunctionProcess {
     child: Child,
     log: PathBuf,
-    /// Requests the process made besides asking for events (a response, an error).
+    /// Requests the process made besides asking for events (a response, an
+    /// error): the request line and its body.
     answers: Arc<Mutex<Vec<String>>>,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+/// What the Runtime API sends as `Lambda-Runtime-Deadline-Ms`.
+#[derive(Clone, Copy, Debug)]
+pub enum DeadlineHeader {
+    /// As real Lambda: the invocation's start plus the function's timeout, in
+    /// Unix epoch milliseconds.
+    In(Duration),
+    /// As `cargo lambda watch` does whatever its `--timeout`: the constant 600000.
+    CargoLambdaWatch,
+}
+
+impl DeadlineHeader {
+    fn epoch_ms(self) -> u128 {
+        match self {
+            Self::In(timeout) => (SystemTime::now() + timeout)
+                .duration_since(UNIX_EPOCH)
+                .expect("clock")
+                .as_millis(),
+            Self::CargoLambdaWatch => 600_000,
+        }
+    }
 }
 
 impl Stack {
@@ -41,20 +65,34 @@ impl Stack {
         timeout: Duration,
         env: &[(&str, String)],
     ) -> FunctionProcess {
+        self.spawn_function_as(binary, event, DeadlineHeader::In(timeout), env)
+            .await
+    }
+
+    /// [`Self::spawn_function_with`] with the deadline header of the test's choice.
+    pub async fn spawn_function_as(
+        &self,
+        binary: &str,
+        event: &Value,
+        deadline: DeadlineHeader,
+        env: &[(&str, String)],
+    ) -> FunctionProcess {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("runtime API: bind");
         let api = listener.local_addr().expect("runtime API address");
         let answers = Arc::new(Mutex::new(Vec::new()));
-        let deadline_ms = (SystemTime::now() + timeout)
-            .duration_since(UNIX_EPOCH)
-            .expect("clock")
-            .as_millis();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let deadline_ms = deadline.epoch_ms();
         let body = event.to_string();
         let served = Arc::new(Mutex::new(false));
-        let recorded = Arc::clone(&answers);
+        let (recorded, recorded_bodies) = (Arc::clone(&answers), Arc::clone(&bodies));
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
-                let (body, served, recorded) = (body.clone(), Arc::clone(&served), Arc::clone(&recorded));
-                tokio::spawn(serve(conn, body, deadline_ms, served, recorded));
+                let recorder = Recorder {
+                    served: Arc::clone(&served),
+                    answers: Arc::clone(&recorded),
+                    bodies: Arc::clone(&recorded_bodies),
+                };
+                tokio::spawn(serve(conn, body.clone(), deadline_ms, recorder));
             }
         });
         let log = std::env::temp_dir().join(format!("{}.log", crate::unique("fdw-function")));
@@ -76,7 +114,12 @@ impl Stack {
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-        FunctionProcess { child, log, answers }
+        FunctionProcess {
+            child,
+            log,
+            answers,
+            bodies,
+        }
     }
 }
 
@@ -137,6 +180,39 @@ impl FunctionProcess {
         log
     }
 
+    /// Waits for the function's answer to its one event: `Ok(body)` for a
+    /// response, `Err(body)` for an error (Lambda's errorType and message).
+    /// Panics when the process ends first or after `timeout`. The process is
+    /// killed then (it would wait for a next event forever), and its log
+    /// checked: no known password in it.
+    pub async fn answer(mut self, timeout: Duration) -> Result<String, String> {
+        let started = std::time::Instant::now();
+        loop {
+            let answered = self.answers.lock().expect("lock").first().cloned();
+            if let Some(request) = answered {
+                let body = self.bodies.lock().expect("lock").first().cloned().unwrap_or_default();
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                assert_no_password_in(Stack::get(), &log, "the function's log");
+                let _ = std::fs::remove_file(&self.log);
+                return if request.contains("/response") {
+                    Ok(body)
+                } else {
+                    Err(body)
+                };
+            }
+            if !self.is_running() || started.elapsed() > timeout {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                panic!(
+                    "the function gave no answer within {timeout:?} (running: {}). Its log:\n{log}",
+                    self.is_running()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -153,13 +229,18 @@ impl Drop for FunctionProcess {
 /// One connection of the function's runtime client: the event once, then
 /// every request for the next event held; a response or an error recorded
 /// and acknowledged.
-async fn serve(
-    conn: TcpStream,
-    event: String,
-    deadline_ms: u128,
+struct Recorder {
     served: Arc<Mutex<bool>>,
     answers: Arc<Mutex<Vec<String>>>,
-) {
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+async fn serve(conn: TcpStream, event: String, deadline_ms: u128, recorder: Recorder) {
+    let Recorder {
+        served,
+        answers,
+        bodies,
+    } = recorder;
     let mut conn = BufReader::new(conn);
     loop {
         let mut head = Vec::new();
@@ -180,10 +261,22 @@ async fn serve(
                     .then(|| v.trim().parse().ok())?
             })
             .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        if conn.read_exact(&mut body).await.is_err() {
-            return;
-        }
+        let chunked = head.iter().any(|h| {
+            h.split_once(':')
+                .is_some_and(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+        });
+        let body = if chunked {
+            match read_chunked(&mut conn).await {
+                Some(body) => body,
+                None => return,
+            }
+        } else {
+            let mut body = vec![0u8; length];
+            if conn.read_exact(&mut body).await.is_err() {
+                return;
+            }
+            body
+        };
         if request.starts_with("GET ") && request.contains("/runtime/invocation/next") {
             let first = {
                 let mut served = served.lock().expect("lock");
@@ -204,13 +297,34 @@ async fn serve(
                 return;
             }
         } else {
+            bodies
+                .lock()
+                .expect("lock")
+                .push(String::from_utf8_lossy(&body).into_owned());
             answers.lock().expect("lock").push(request.trim().to_string());
-            // Closed after the answer: a chunked body is not parsed, the client reconnects.
+            // Closed after the answer: the client reconnects for the next event.
             let _ = conn
                 .get_mut()
                 .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
                 .await;
             return;
         }
+    }
+}
+
+/// A body sent with `Transfer-Encoding: chunked` (hex size line, data, CRLF;
+/// a zero size ends it); None when the connection ends first.
+async fn read_chunked(conn: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        conn.read_line(&mut size).await.ok()?;
+        let size = usize::from_str_radix(size.trim().split(';').next()?.trim(), 16).ok()?;
+        let mut chunk = vec![0u8; size + 2];
+        conn.read_exact(&mut chunk).await.ok()?;
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
     }
 }

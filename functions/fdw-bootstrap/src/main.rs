@@ -4,7 +4,8 @@
 
 use fdw_bridge::aws::RdsEndpointSource;
 use fdw_bridge::aws::SecretsManagerSource;
-use fdw_bridge::bootstrap::{deadline_from_epoch_ms, Bootstrap, InvocationFailed};
+use fdw_bridge::bootstrap::{Bootstrap, InvocationFailed};
+use fdw_bridge::deadline::deadline_from_epoch_ms;
 use fdw_bridge::pg::Connector;
 use fdw_bridge::settings::ConnectSettings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -35,6 +36,6 @@ async fn main() -> Result<(), Error> {
 /// it) or a link could not be refreshed; Lambda reports the failure with its
 /// errorType (InvalidEvent, ResponseUndeliverable, RefreshFailed, ...).
 async fn handle(bootstrap: &Bootstrap, event: LambdaEvent<Value>) -> Result<Value, InvocationFailed> {
-    let deadline = deadline_from_epoch_ms(event.context.deadline);
+    let deadline = tokio::time::Instant::from_std(deadline_from_epoch_ms(event.context.deadline));
     bootstrap.handle_invocation(event.payload, deadline).await
 }

@@ -415,27 +415,6 @@ fn delete_hint(reason: String, request: &Request) -> String {
     )
 }
 
-/// Lambda's longest timeout: the budget when a runtime gives no usable deadline.
-const LONGEST_LAMBDA_TIMEOUT: Duration = Duration::from_secs(900);
-
-/// The Lambda deadline (milliseconds since the epoch) as a tokio instant. A
-/// deadline already past at the start (local emulators send 0) gets the
-/// longest Lambda timeout instead, so that the work is not cut off at once.
-pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    if deadline_ms <= now_ms {
-        tracing::warn!(
-            deadline_ms,
-            "the runtime gave no deadline in the future; assuming Lambda's longest timeout (900 s)"
-        );
-        return Instant::now() + LONGEST_LAMBDA_TIMEOUT;
-    }
-    Instant::now() + Duration::from_millis(deadline_ms - now_ms)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,9 +2,11 @@
 //! ([`properties`], pure), resolving secrets and endpoints ([`resolve`]),
 //! converging or removing the link ([`converge`]), answering CloudFormation
 //! ([`custom_resource`], [`response`]), and refreshing the links stored on a
-//! local cluster without CloudFormation ([`refresh_event`], pure, and [`refresh`]).
+//! local cluster without CloudFormation ([`refresh_event`], pure, and [`refresh`],
+//! which first re-derives each link's budget on the remote cluster: [`budget`]).
 //! [`invocation`] tells the two kinds of event apart.
 
+mod budget;
 mod converge;
 pub(crate) mod custom_resource;
 mod diagnostic;
@@ -16,7 +18,7 @@ pub(crate) mod refresh_event;
 mod resolve;
 mod response;
 
-pub use custom_resource::{deadline_from_epoch_ms, Answer, Bootstrap, EventNotAnswered};
+pub use custom_resource::{Answer, Bootstrap, EventNotAnswered};
 pub use invocation::InvocationFailed;
 pub use properties::{parse as parse_link_properties, LinkProperties, PropertyErrors};
 pub use refresh::{refresh_metric_line, LinkRefresh, RefreshError, RefreshOutcome};

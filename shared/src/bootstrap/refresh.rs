@@ -13,6 +13,7 @@
 //! so a refresh between setSecret and finishSecret (or after an abandoned
 //! rotation) never moves the mappings back.
 
+use super::budget::align_budget;
 use super::converge::{converge, ConvergeMode, LinkChanges};
 use super::custom_resource::Bootstrap;
 use super::properties;
@@ -151,24 +152,56 @@ impl Bootstrap {
             dry_run: request.dry_run,
             links: Vec::new(),
         };
+        let too_late = || {
+            (
+                "did not finish before the Lambda timeout: raise the function's Timeout, or refresh fewer links per \
+                 invocation (ServerNames)"
+                    .to_string(),
+                kind::REFRESH_FAILED,
+            )
+        };
+        // First pass, every link: resolved, and its budget on the remote
+        // cluster re-derived from what that cluster holds now (it changes at a
+        // restart), before any link's slower work runs or fails.
+        let mut resolved = Vec::new();
         for stored in &links {
+            let link = tokio::time::timeout_at(work_until, self.resolve_stored(&client, stored))
+                .await
+                .unwrap_or_else(|_| Err(too_late()));
+            let budget = match &link {
+                Ok(link) => tokio::time::timeout_at(work_until, check_budget(&self.connector, link, !request.dry_run))
+                    .await
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            // A dry run's convergence plans the same limits again: list them once.
+            let budget = if request.dry_run { Vec::new() } else { budget };
+            resolved.push((link, budget));
+        }
+        for (stored, (link, budget)) in links.iter().zip(resolved) {
             let started = std::time::Instant::now();
-            let result = match tokio::time::timeout_at(work_until, self.refresh_link(&client, stored, mode)).await {
-                Ok(result) => result,
-                Err(_) => Err((
-                    "did not finish before the Lambda timeout: raise the function's Timeout, or refresh fewer links per \
-                     invocation (ServerNames)"
-                        .to_string(),
-                    kind::REFRESH_FAILED,
-                )),
+            let result = match link {
+                Ok(link) => tokio::time::timeout_at(work_until, async {
+                    converge(&self.connector, &link, mode)
+                        .await
+                        .map_err(|e| (error_chain(&e), e.error_type()))
+                })
+                .await
+                .unwrap_or_else(|_| Err(too_late())),
+                Err(e) => Err(e),
             };
             let changes = result.as_ref().ok();
             let link = LinkRefresh {
                 server_name: stored.server_name.clone(),
                 link_id: stored.link_id.clone(),
-                drift: changes.map_or(0, LinkChanges::statement_count),
+                drift: budget.len() + changes.map_or(0, LinkChanges::statement_count),
                 analyzed: changes.map_or(0, |c| c.analyzed),
-                statements: changes.map_or_else(Vec::new, |c| c.remote.iter().chain(&c.local).cloned().collect()),
+                statements: budget
+                    .iter()
+                    .chain(changes.map_or(&[][..], |c| &c.remote[..]))
+                    .chain(changes.map_or(&[][..], |c| &c.local[..]))
+                    .cloned()
+                    .collect(),
                 duration_ms: started.elapsed().as_millis() as u64,
                 error: result.err(),
             };
@@ -198,13 +231,12 @@ impl Bootstrap {
     }
 
     /// One stored link: its stored properties resolved as an Update would,
-    /// with the credentials in use on the local cluster, then converged.
-    async fn refresh_link(
+    /// with the credentials in use on the local cluster.
+    async fn resolve_stored(
         &self,
         local_admin: &Client,
         stored: &StoredLink,
-        mode: ConvergeMode,
-    ) -> Result<LinkChanges, (String, &'static str)> {
+    ) -> Result<ResolvedLink, (String, &'static str)> {
         let props = properties::parse(&stored.properties).map_err(|e| {
             (
                 format!(
@@ -224,9 +256,36 @@ impl Bootstrap {
         keep_credentials_in_use(local_admin, &mut link)
             .await
             .map_err(|e| (format!("local cluster: {e}"), pg_error_type(&e, kind::REFRESH_FAILED)))?;
-        converge(&self.connector, &link, mode)
-            .await
-            .map_err(|e| (error_chain(&e), e.error_type()))
+        Ok(link)
+    }
+}
+
+/// The budget pass for one link: the statements applied (or planned), each
+/// logged with what the remote cluster holds. A failure is logged only: the
+/// link's convergence next aligns the same limits, or fails naming the cause.
+async fn check_budget(connector: &crate::pg::Connector, link: &ResolvedLink, apply: bool) -> Vec<String> {
+    let server = &link.spec.server_name;
+    match align_budget(connector, link, apply).await {
+        Ok(check) if check.statements.is_empty() => {
+            tracing::info!(server = %server, ordinary_slots = check.connection_budget, remote_started_at = %check.started_at, "the link's budget fits the remote cluster");
+            Vec::new()
+        }
+        Ok(check) => {
+            tracing::warn!(
+                server = %server,
+                ordinary_slots = check.connection_budget,
+                remote_started_at = %check.started_at,
+                applied = apply,
+                statements = %check.statements.join("; "),
+                "the remote cluster holds another number of connections than the link's budget was sized for \
+                 (a restart with other settings): budget re-derived first"
+            );
+            check.statements
+        }
+        Err(e) => {
+            tracing::warn!(server = %server, error = %error_chain(&e), "could not check the link's budget on the remote cluster first; the link's convergence tries again");
+            Vec::new()
+        }
     }
 }
 

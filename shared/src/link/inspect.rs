@@ -6,7 +6,7 @@ use super::state::{
     Column, ForeignTableState, LocalRoleState, LocalSchemaState, LocalState, RegistryState, RemoteState,
     ReportRolesState, ReportsSchemaState, RoleGrants, RoleState, ServerState, StoredLink, TypeKey, UserType,
 };
-use crate::pg::role::clone_role_name;
+use crate::pg::role::{clone_role_name, ORDINARY_SLOTS_SQL};
 use crate::pg::PgError;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
@@ -17,13 +17,7 @@ use tokio_postgres::Client;
 pub async fn read_remote(client: &Client, spec: &LinkSpec) -> Result<RemoteState, PgError> {
     let ctx = "reading the remote cluster's catalog";
     let row = client
-        .query_one(
-            "SELECT current_database()::text,
-                    current_setting('max_connections')::int
-                  - current_setting('superuser_reserved_connections')::int
-                  - coalesce(current_setting('reserved_connections', true)::int, 0)",
-            &[],
-        )
+        .query_one(&format!("SELECT current_database()::text, {ORDINARY_SLOTS_SQL}"), &[])
         .await
         .map_err(|e| PgError::new(ctx, &e))?;
     let mut state = RemoteState {
@@ -96,7 +90,7 @@ pub async fn read_remote(client: &Client, spec: &LinkSpec) -> Result<RemoteState
     Ok(state)
 }
 
-async fn read_role(client: &Client, role: &str) -> Result<Option<RoleState>, PgError> {
+pub(crate) async fn read_role(client: &Client, role: &str) -> Result<Option<RoleState>, PgError> {
     let ctx = "reading role grants on the remote cluster";
     let Some(row) = client
         .query_opt(

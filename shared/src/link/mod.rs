@@ -1,10 +1,11 @@
 //! The FDW link: one desired state ([`spec::LinkSpec`]), the state read back from
 //! the catalogs of both clusters ([`state`], read by [`inspect`]), a pure planner
 //! that turns the difference into SQL ([`plan`]), and ANALYZE of the foreign
-//! tables ([`analyze`]), and finding the CA file that verifies the remote
+//! tables ([`analyze`]), what the remote cluster can hold now ([`budget`]), and finding the CA file that verifies the remote
 //! cluster when none is given ([`remote_ca`]). Changes are applied with [`crate::pg`]'s transaction helper.
 
 pub mod analyze;
+pub mod budget;
 pub mod inspect;
 mod inspect_types;
 pub mod plan;

@@ -80,6 +80,21 @@ pub(crate) fn set_password(name: &str, password: &str) -> Statement {
     Statement::secret(alter(&literal(password)), alter(REDACTED))
 }
 
+/// Connections ordinary roles may open on a server. `reserved_connections`
+/// exists from PostgreSQL 16 only: read with `missing_ok`, so 15 counts 0.
+pub(crate) const ORDINARY_SLOTS_SQL: &str = "current_setting('max_connections')::int
+                  - current_setting('superuser_reserved_connections')::int
+                  - coalesce(current_setting('reserved_connections', true)::int, 0)";
+
+/// The FDW role's default `CONNECTION LIMIT`: a third of the connections ordinary
+/// roles may open on the remote cluster. Every session on the local cluster that
+/// touches a foreign table holds one of them until it ends; during a rotation the
+/// role and its clone may both hold sessions, so together they stay within two
+/// thirds and the remote cluster's own applications keep at least a third.
+pub(crate) fn default_connection_limit(budget: u32) -> u32 {
+    (budget / 3).max(1)
+}
+
 /// `ALTER ROLE ... CONNECTION LIMIT`: how many sessions the role may hold at once.
 pub(crate) fn set_connection_limit(name: &str, limit: u32) -> Statement {
     Statement::plain(format!("ALTER ROLE {} CONNECTION LIMIT {limit}", ident(name)))

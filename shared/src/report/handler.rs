@@ -19,13 +19,6 @@ use std::time::{Duration, Instant};
 /// How long reports may be retried when the caller gives no deadline.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
 
-/// The Lambda deadline (Unix epoch milliseconds, from the runtime API's
-/// Lambda-Runtime-Deadline-Ms) as an Instant; now when it is already past or 0.
-pub fn deadline_from_epoch_ms(epoch_ms: u64) -> Instant {
-    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
-    Instant::now() + Duration::from_millis(epoch_ms.saturating_sub(now_ms))
-}
-
 #[derive(Clone)]
 pub struct ReportFunction {
     pub settings: ReportSettings,
@@ -83,7 +76,7 @@ impl ReportFunction {
     /// reports it through `From<HandleError> for Diagnostic`, so its retries
     /// and a dead-letter target apply).
     pub async fn invoke(&self, event: &Value, context: &lambda_runtime::Context) -> Result<Value, HandleError> {
-        let deadline = deadline_from_epoch_ms(context.deadline);
+        let deadline = crate::deadline::deadline_from_epoch_ms(context.deadline);
         Ok(summary(&self.handle_until(event, &context.request_id, deadline).await?))
     }
 
@@ -117,6 +110,7 @@ impl ReportFunction {
             schema: self.settings.schema.clone(),
             concurrency: self.settings.concurrency,
             pushdown_rows: self.settings.pushdown_rows,
+            remote_slots: super::slots::Slots::new(self.settings.remote_slots, &self.settings.schema),
         };
         let context = RunContext {
             request_id: request_id.to_string(),

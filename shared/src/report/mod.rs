@@ -6,7 +6,8 @@
 //! from where a scan sits in the plan: [`fix`]) and the
 //! CloudWatch metric lines ([`emf`]). I/O: [`settings`] and [`targets`] (who and
 //! where), [`store`] (`fdw_reports` on the writer), [`run`] (one report on the
-//! reader) and [`handler`] (one invocation).
+//! reader), [`slots`] (the budget on cluster B that invocations share) and
+//! [`handler`] (one invocation).
 
 pub(crate) mod catalog;
 mod diagnostic;
@@ -19,6 +20,7 @@ mod retry;
 mod run;
 mod settings;
 mod shipped;
+mod slots;
 mod store;
 mod targets;
 mod window;
@@ -29,6 +31,7 @@ pub use event::{parse as parse_event, ReportEventError, ReportRequest};
 pub use handler::{summary, HandleError, ReportFunction};
 pub use run::{as_json_rows, params, ReportOutcome, Runner, Status};
 pub use settings::{ReportSettings, ReportSettingsError};
+pub use slots::Slots;
 pub use targets::{resolve_targets, ReportTargetError, Targets};
 pub use window::Window;
 

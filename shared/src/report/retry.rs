@@ -29,6 +29,25 @@ pub fn refused_for_now(code: Option<&SqlState>, message: &str) -> bool {
     crate::diagnostic::is_refused_for_now(code) || REFUSED_FOR_NOW.iter().any(|m| message.contains(m))
 }
 
+/// What cluster B says when it has no slot left for an ordinary role, as
+/// postgres_fdw reports it on A ("could not connect to server ...").
+const REMOTE_FULL: [&str; 2] = [
+    "remaining connection slots are reserved",
+    "sorry, too many clients already",
+];
+
+/// What a report says when B itself was full although the FDW role was within
+/// its CONNECTION LIMIT: the link's budget no longer fits B.
+pub const OVER_BUDGET_ADVICE: &str = "cluster B refused the FDW role for lack of free slots, not by the role's CONNECTION LIMIT: \
+     the link's budget is larger than B holds now (B restarted with fewer max_connections?) or B's own sessions took \
+     its slots; run fdw-bootstrap's refresh (it re-derives the budget from B) and see README \"Sizing cluster B's connections\"";
+
+/// Whether a failure through postgres_fdw is cluster B out of slots for ordinary
+/// roles (rather than the FDW role's own limit, or cluster A refusing).
+pub fn remote_cluster_full(message: &str) -> bool {
+    message.contains("could not connect to server") && REMOTE_FULL.iter().any(|m| message.contains(m))
+}
+
 /// The delay before attempt `attempt + 1` (attempt 0 failed first): half of
 /// the exponential step fixed, half random ("equal jitter"), so invocations
 /// that failed together do not come back together. `random` is any u64.
@@ -82,6 +101,12 @@ mod tests {
             "canceling statement due to statement timeout"
         ));
         assert!(!refused_for_now(None, "connection refused"));
+        assert!(remote_cluster_full(fdw));
+        assert!(!remote_cluster_full(
+            "could not connect to server \"l\" (...): FATAL:  too many connections for role \"fdw_orders\""
+        ));
+        // Cluster A refusing the report session itself is not B.
+        assert!(!remote_cluster_full("FATAL:  sorry, too many clients already"));
     }
 
     #[test]

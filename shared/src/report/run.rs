@@ -6,6 +6,7 @@
 use super::catalog::{Param, Report};
 use super::pushdown::{self, PushdownReport};
 use super::retry;
+use super::slots::Slots;
 use super::store::{self, Claim, Record};
 use super::targets::Targets;
 use super::window::Window;
@@ -26,6 +27,8 @@ pub struct Runner {
     pub schema: String,
     pub concurrency: usize,
     pub pushdown_rows: f64,
+    /// The report sessions on cluster B that all invocations share.
+    pub remote_slots: Slots,
 }
 
 /// One report over one window.
@@ -86,6 +89,11 @@ pub struct RunContext {
 /// Time kept back from the deadline to store the run record after the last attempt.
 const STORE_MARGIN: Duration = Duration::from_secs(2);
 
+/// Tries of a session whose connect timed out: a busy cluster (or a busy
+/// client: many sandboxes starting at once, TLS and SCRAM first) may answer the
+/// next time; a cluster that is down does not, so a few tries and no more.
+const CONNECT_TIMEOUT_TRIES: u32 = 3;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot store report results: {0}")]
@@ -101,6 +109,8 @@ struct QueryFailure {
     pushdown: PushdownReport,
     /// A cluster refused a session for now (no free slot): worth another attempt.
     refused_for_now: bool,
+    /// The session on A's reader did not answer within the connect bound.
+    connect_timeout: bool,
 }
 
 impl Runner {
@@ -121,19 +131,23 @@ impl Runner {
     /// refuses it for lack of slots and the invocation has time left (as the
     /// reports' own sessions are): without it, nothing can be recorded.
     async fn writer_retried(&self, deadline: Option<Instant>) -> Result<Client, ConnectError> {
-        let mut attempt = 0;
+        let (mut attempt, mut timeouts) = (0, 0);
         loop {
             let e = match self.connector.connect(&self.targets.writer).await {
                 Ok(client) => return Ok(client),
                 Err(e) => e,
             };
             let refused = matches!(&e, ConnectError::Other { sqlstate, reason, .. } if retry::refused_for_now(sqlstate.as_ref(), reason));
+            if matches!(e, ConnectError::Timeout { .. }) {
+                timeouts += 1;
+            }
+            let busy = matches!(e, ConnectError::Timeout { .. }) && timeouts < CONNECT_TIMEOUT_TRIES;
             let pause = retry::delay(attempt, retry::random());
             let time_left = deadline.is_some_and(|d| Instant::now() + pause + STORE_MARGIN < d);
-            if !(refused && time_left) {
+            if !((refused || busy) && time_left) {
                 return Err(e);
             }
-            tracing::warn!(attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %e, "cluster A refused the writer session for lack of slots; retrying");
+            tracing::warn!(attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %e, "cluster A refused the writer session for lack of slots, or did not answer in time; retrying");
             tokio::time::sleep(pause).await;
             attempt += 1;
         }
@@ -181,7 +195,7 @@ impl Runner {
         };
 
         let started = Instant::now();
-        let result = self.query_retried(job.report, &window, context.deadline).await;
+        let result = self.query_in_slot(job.report, &window, writer, context.deadline).await;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (status, rows, error, pushdown) = match result {
             Ok((pushdown, rows)) => (Status::Succeeded, rows, None, pushdown),
@@ -245,6 +259,41 @@ impl Runner {
         Ok(pushdown::check(scans, self.pushdown_rows, server_major(tx).await?))
     }
 
+    /// [`Self::query_retried`] holding one of the slots on cluster B's budget
+    /// that all invocations share (a report that reads only cluster A needs none).
+    async fn query_in_slot(
+        &self,
+        report: &Report,
+        window: &Window,
+        writer: &Mutex<Client>,
+        deadline: Option<Instant>,
+    ) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
+        if !report.uses_remote() {
+            return self.query_retried(report, window, deadline).await;
+        }
+        // Without a deadline (a direct call), a slot is waited for as long as reports are retried.
+        let until = deadline.unwrap_or_else(|| Instant::now() + super::handler::DEFAULT_BUDGET);
+        let slot = match self
+            .remote_slots
+            .acquire(writer, until.checked_sub(STORE_MARGIN).unwrap_or(until))
+            .await
+        {
+            Ok(slot) => slot,
+            Err(e) => {
+                return Err(QueryFailure {
+                    status: Status::Failed,
+                    refused_for_now: false,
+                    connect_timeout: false,
+                    error: e.to_string(),
+                    pushdown: PushdownReport::default(),
+                })
+            }
+        };
+        let result = self.query_retried(report, window, deadline).await;
+        self.remote_slots.release(writer, slot).await;
+        result
+    }
+
     /// [`Self::query`], tried again with jittered backoff while a cluster
     /// refuses sessions for lack of slots and the invocation has time left.
     async fn query_retried(
@@ -253,26 +302,45 @@ impl Runner {
         window: &Window,
         deadline: Option<Instant>,
     ) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
-        let mut attempt = 0;
+        let (mut attempt, mut timeouts) = (0, 0);
         loop {
             let result = self.query(report, window).await;
             let failure = match result {
                 Err(f) if f.refused_for_now => f,
+                Err(f) if f.connect_timeout && timeouts + 1 < CONNECT_TIMEOUT_TRIES => {
+                    timeouts += 1;
+                    f
+                }
                 other => return other,
             };
             let pause = retry::delay(attempt, retry::random());
             let time_left = deadline.is_some_and(|d| Instant::now() + pause + STORE_MARGIN < d);
+            let over_budget = retry::remote_cluster_full(&failure.error);
+            if over_budget {
+                // B ran out of slots before the FDW role reached its CONNECTION LIMIT.
+                tracing::warn!(report = %report.name, error = %failure.error, "{}", retry::OVER_BUDGET_ADVICE);
+            }
             if !time_left {
+                let advice = if over_budget {
+                    format!("; {}", retry::OVER_BUDGET_ADVICE)
+                } else {
+                    String::new()
+                };
+                let why = if failure.refused_for_now {
+                    "refused for lack of connection slots"
+                } else {
+                    "no answer within the connect bound"
+                };
                 return Err(QueryFailure {
                     error: format!(
-                        "{} (refused for lack of connection slots; tried {} time(s) until the invocation's time ran out)",
+                        "{} ({why}; tried {} time(s) until the invocation's time ran out{advice})",
                         failure.error,
                         attempt + 1
                     ),
                     ..failure
                 });
             }
-            tracing::warn!(report = %report.name, window = %window, attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %failure.error, "a cluster refused a session for lack of slots; retrying");
+            tracing::warn!(report = %report.name, window = %window, attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %failure.error, "a cluster refused a session for lack of slots, or did not answer in time; retrying");
             tokio::time::sleep(pause).await;
             attempt += 1;
         }
@@ -289,6 +357,7 @@ impl Runner {
             .map_err(|e| QueryFailure {
                 status: Status::Failed,
                 refused_for_now: matches!(&e, ConnectError::Other { sqlstate, reason, .. } if retry::refused_for_now(sqlstate.as_ref(), reason)),
+                connect_timeout: matches!(e, ConnectError::Timeout { .. }),
                 error: e.to_string(),
                 pushdown: pushdown.clone(),
             })?;
@@ -323,7 +392,8 @@ impl Runner {
                     ));
                 } else if report.uses_remote() {
                     if let Some(servers) = foreign_servers(&client, &self.schema).await {
-                        if lost_remote_connection(e.code.as_ref()) {
+                        // A refusal for lack of slots is no broken connection: it keeps B's own words first.
+                        if lost_remote_connection(e.code.as_ref()) && !refused_for_now {
                             // postgres_fdw's own text ("SSL SYSCALL error: EOF detected")
                             // names neither the cluster nor the server: lead with them.
                             error = format!(
@@ -340,6 +410,7 @@ impl Runner {
                     error,
                     pushdown,
                     refused_for_now,
+                    connect_timeout: false,
                 })
             }
         }

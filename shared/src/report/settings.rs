@@ -6,6 +6,11 @@ use crate::settings::{ConnectSettings, ConnectSettingsError};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Report sessions on cluster B shared by all invocations: at B's smallest
+/// sizes (max_connections 50, a link budget of 15) it leaves the budget room
+/// for interactive sessions; raise it with B.
+pub const DEFAULT_REMOTE_SLOTS: u32 = 8;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReportSettings {
     /// CA bundle that verifies the cluster's certificates (FDW_CA_BUNDLE).
@@ -29,6 +34,8 @@ pub struct ReportSettings {
     pub concurrency: usize,
     /// Estimated rows over which a whole-table foreign scan is flagged (FDW_REPORT_PUSHDOWN_ROWS).
     pub pushdown_rows: f64,
+    /// Report sessions on cluster B at once across every invocation (FDW_REPORT_REMOTE_SLOTS, default 8).
+    pub remote_slots: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +97,19 @@ impl ReportSettings {
                 }
             },
         };
+        let remote_slots = match get("FDW_REPORT_REMOTE_SLOTS") {
+            None => DEFAULT_REMOTE_SLOTS,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return Err(ReportSettingsError::Invalid {
+                        name: "FDW_REPORT_REMOTE_SLOTS",
+                        value: v,
+                        expected: "a whole number from 1 to 1000, below the FDW role's CONNECTION LIMIT on cluster B",
+                    })
+                }
+            },
+        };
         Ok(Self {
             ca_bundle: connect.ca_bundle,
             connect_timeout: connect.connect_timeout,
@@ -102,6 +122,7 @@ impl ReportSettings {
             schema: get("FDW_REPORT_SCHEMA").unwrap_or_else(|| "orders_remote".into()),
             concurrency,
             pushdown_rows,
+            remote_slots,
         })
     }
 }
@@ -171,6 +192,18 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("FDW_REPORT_CONCURRENCY"));
+        assert_eq!(s.remote_slots, DEFAULT_REMOTE_SLOTS);
+        let mut slots = BASE.to_vec();
+        slots.push(("FDW_REPORT_REMOTE_SLOTS", "15"));
+        assert_eq!(ReportSettings::from_lookup(lookup(&slots)).unwrap().remote_slots, 15);
+        for v in ["0", "-1", "lots", "1001"] {
+            let mut bad = BASE.to_vec();
+            bad.push(("FDW_REPORT_REMOTE_SLOTS", v));
+            assert!(ReportSettings::from_lookup(lookup(&bad))
+                .unwrap_err()
+                .to_string()
+                .contains("FDW_REPORT_REMOTE_SLOTS"));
+        }
         let mut bad = BASE.to_vec();
         bad.push(("FDW_REPORT_WRITER_ENDPOINT", "h:notaport"));
         assert!(ReportSettings::from_lookup(lookup(&bad))

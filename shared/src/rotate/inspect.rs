@@ -1,18 +1,19 @@
 //! What setSecret and testSecret read from the catalogs of both clusters.
 
 use super::plan::{MappedRole, PendingRole, RemoteFacts};
-use crate::pg::role::RolePair;
+use crate::pg::role::{RolePair, ORDINARY_SLOTS_SQL};
 use crate::pg::PgError;
 use tokio_postgres::Client;
 
 /// Cluster B: the pending role (if it exists), and the base role's comment.
 pub async fn remote_facts(client: &Client, pair: &RolePair, pending_user: &str) -> Result<RemoteFacts, PgError> {
     let ctx = "reading the FDW role and its clone on cluster B";
-    let database: String = client
-        .query_one("SELECT current_database()::text", &[])
+    let row = client
+        .query_one(&format!("SELECT current_database()::text, {ORDINARY_SLOTS_SQL}"), &[])
         .await
-        .map_err(|e| PgError::new(ctx, &e))?
-        .get(0);
+        .map_err(|e| PgError::new(ctx, &e))?;
+    let database: String = row.get(0);
+    let ordinary_slots = u32::try_from(row.get::<_, i32>(1)).unwrap_or(0);
     let pending = client
         .query_opt(
             "SELECT r.rolcanlogin,
@@ -46,6 +47,7 @@ pub async fn remote_facts(client: &Client, pair: &RolePair, pending_user: &str) 
         base_exists: base.is_some(),
         base_comment: base.as_ref().and_then(|row| row.get(0)),
         base_connection_limit: base.as_ref().and_then(|row| u32::try_from(row.get::<_, i32>(1)).ok()),
+        ordinary_slots,
     })
 }
 

@@ -34,6 +34,27 @@ pub struct RemoteFacts {
     /// The base role's CONNECTION LIMIT (None: unlimited), given to a new clone
     /// so that the link's connection budget holds whichever role logs in.
     pub base_connection_limit: Option<u32>,
+    /// Connections ordinary roles may open on cluster B now (0: not read).
+    pub ordinary_slots: u32,
+}
+
+/// What setSecret says when the FDW role's CONNECTION LIMIT no longer fits
+/// cluster B: more than the default share (a third) of the connections B holds
+/// for ordinary roles now, as after B restarted smaller. Rotation does not
+/// change it (an explicit FdwConnectionLimit is the link's to keep): the
+/// refresh re-derives a default budget. Pure.
+pub fn budget_warning(facts: &RemoteFacts) -> Option<String> {
+    let limit = facts.base_connection_limit?;
+    let share = crate::pg::role::default_connection_limit(facts.ordinary_slots);
+    (facts.ordinary_slots > 0 && limit > share).then(|| {
+        format!(
+            "the FDW role's CONNECTION LIMIT ({limit}) is more than a third ({share}) of the {} connections cluster B \
+             holds for ordinary roles now (B restarted smaller since the link's budget was set?); during a rotation \
+             the role and its clone may each use it. Run fdw-bootstrap's refresh, which re-derives a default budget, \
+             or lower FdwConnectionLimit",
+            facts.ordinary_slots
+        )
+    })
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -165,6 +186,25 @@ mod tests {
     }
 
     #[test]
+    fn a_limit_over_a_third_of_what_b_holds_now_is_said_not_changed() {
+        let facts = |limit, slots| RemoteFacts {
+            base_connection_limit: limit,
+            ordinary_slots: slots,
+            ..Default::default()
+        };
+        // Created at max_connections 200 (197 ordinary: 65), B restarted at 50 (47: 15).
+        let said = budget_warning(&facts(Some(65), 47)).expect("65 > 15");
+        assert!(
+            said.contains("(65)") && said.contains("(15)") && said.contains("47") && said.contains("refresh"),
+            "{said}"
+        );
+        assert_eq!(budget_warning(&facts(Some(65), 197)), None);
+        assert_eq!(budget_warning(&facts(Some(15), 47)), None);
+        assert_eq!(budget_warning(&facts(None, 47)), None, "no limit: nothing to compare");
+        assert_eq!(budget_warning(&facts(Some(65), 0)), None, "B's capacity not read");
+    }
+
+    #[test]
     fn a_missing_clone_is_created_as_member_with_the_base_comment_and_connection_limit() {
         let facts = RemoteFacts {
             database: "orders".into(),
@@ -172,6 +212,7 @@ mod tests {
             base_comment: Some("managed by fdw-bridge: stack=s resource=r link=l".into()),
             base_exists: true,
             base_connection_limit: Some(30),
+            ordinary_slots: 197,
         };
         let plan = plan_remote(&pair(), "fdw_orders_clone", "p'w", &facts).unwrap();
         let shown: Vec<String> = plan.iter().map(|s| s.shown().to_string()).collect();
@@ -201,6 +242,7 @@ mod tests {
             base_comment: None,
             base_exists: true,
             base_connection_limit: None,
+            ordinary_slots: 197,
         };
         for user in ["fdw_orders", "fdw_orders_clone"] {
             let plan = plan_remote(&pair(), user, r"a\b", &facts).unwrap();
@@ -218,6 +260,7 @@ mod tests {
             base_comment: None,
             base_exists: true,
             base_connection_limit: None,
+            ordinary_slots: 197,
         };
         let plan = plan_remote(&pair(), "fdw_orders_clone", "p", &facts).unwrap();
         let shown: Vec<&str> = plan.iter().map(|s| s.shown()).collect();

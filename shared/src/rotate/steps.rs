@@ -4,7 +4,7 @@
 use super::error::{RotateError, RotationFailure};
 use super::event;
 use super::inspect;
-use super::plan::{check_pending_user, plan_mappings, plan_remote, MappedRole};
+use super::plan::{budget_warning, check_pending_user, plan_mappings, plan_remote, MappedRole};
 use super::secret::{RotationSecret, Strategy};
 use super::stages::{check, finish_move, pending_left_on, Decision, SecretMetadata, Step, AWSCURRENT, AWSPENDING};
 use super::store::RotationStore;
@@ -278,6 +278,9 @@ impl Rotator {
                 cluster: remote_label(pending),
                 source,
             })?;
+        if let Some(warning) = budget_warning(&facts) {
+            tracing::warn!(role = %pair.base, "{warning}");
+        }
         let statements = plan_remote(&pair, &pending.username, &pending.password, &facts)?;
         Ok((master, master_user, statements))
     }

@@ -61,6 +61,7 @@ pub async fn runner(function: &ReportFunction) -> Runner {
         schema: function.settings.schema.clone(),
         concurrency: function.settings.concurrency,
         pushdown_rows: function.settings.pushdown_rows,
+        remote_slots: fdw_bridge::report::Slots::new(function.settings.remote_slots, &function.settings.schema),
     }
 }
 

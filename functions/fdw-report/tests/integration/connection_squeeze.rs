@@ -86,7 +86,11 @@ async fn concurrent_invocations_on_a_squeezed_cluster_b_fail_no_report() {
         .assert_success();
     let (now, _, _b) = limit(b, link.fdw_user.clone()).await;
     assert_eq!(now, 2);
-    let f = function(stack, &link.local_schema, Catalog::shipped().unwrap()).await;
+    let mut f = function(stack, &link.local_schema, Catalog::shipped().unwrap()).await;
+    // A report slot for every report: here the role's limit is what bounds the
+    // reports on B, and its refusals are what they retry (or, without time,
+    // fail with).
+    f.settings.remote_slots = (INVOCATIONS * 4) as u32;
 
     let started = Instant::now();
     let (failed_without, total_without) = overlap(&f, 3, Duration::ZERO).await;

@@ -1,6 +1,7 @@
 //! fdw-report's integration tests, one binary (each binary links the whole AWS
 //! SDK). Tests run on parallel threads: ordinary ones take a shared turn on the
-//! stack, remote_down (it stops cluster B), max_connections (it restarts B),
+//! stack, remote_down (it stops cluster B), max_connections and
+//! through_runtime's burst (they restart B),
 //! writer_refused (it limits the writer role) and report_roles
 //! (it hands fdw_reports to the link) an exclusive one.
 
@@ -17,5 +18,6 @@ mod pushdown_advice;
 mod remote_down;
 mod report_roles;
 mod reports;
+mod through_runtime;
 mod versions;
 mod writer_refused;

@@ -84,7 +84,10 @@ async fn b_at_50_connections_under_overlapping_invocations_fails_no_report() {
     assert_eq!(limit, 15, "a third of B's 47 slots for ordinary roles");
     let proxy = DelayProxy::start(stack.port('b'), Duration::from_millis(25));
     stack.point_server_at(&link.server, proxy.port).await;
-    let f = function(stack, &link.local_schema, Catalog::shipped().unwrap()).await;
+    let mut f = function(stack, &link.local_schema, Catalog::shipped().unwrap()).await;
+    // More report slots than the role's limit: here the limit is what bounds
+    // the reports on B, and refused sessions are what they retry.
+    f.settings.remote_slots = 40;
 
     // B's own application, and the peak of sessions on B, while the reports run.
     let stop = Arc::new(AtomicBool::new(false));

@@ -20,7 +20,7 @@ mod server;
 mod statistics;
 mod types;
 
-pub use remote::{plan_remote, plan_remote_removal};
+pub use remote::{plan_connection_limits, plan_remote, plan_remote_removal};
 pub use removal::plan_local_removal;
 pub use statistics::moved_tables;
 

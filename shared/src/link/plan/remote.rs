@@ -28,9 +28,7 @@ pub fn plan_remote(
     // The base role holds the grants; it carries the password unless rotation
     // has switched the mappings to its clone.
     let base_password = (!as_clone).then_some((&spec.fdw_password, remote.fdw_password_works));
-    let limit = spec
-        .fdw_connection_limit
-        .unwrap_or_else(|| default_connection_limit(remote.connection_budget));
+    let limit = connection_limit(spec, remote.connection_budget);
     ensure_role(spec, &spec.fdw_user, remote.fdw_role.as_ref(), base_password, &mut out)?;
     align_connection_limit(&spec.fdw_user, remote.fdw_role.as_ref(), limit, &mut out);
     if as_clone {
@@ -108,14 +106,36 @@ pub fn plan_remote(
     Ok(out)
 }
 
-/// The FDW role's default `CONNECTION LIMIT`: a third of the connections ordinary
-/// roles may open on the remote cluster. Every session on the local cluster that
-/// touches a foreign table holds one of them until it ends; during a rotation the
-/// role and its clone may both hold sessions, so together they stay within two
-/// thirds and the remote cluster's own applications keep at least a third.
-pub(crate) fn default_connection_limit(budget: u32) -> u32 {
-    (budget / 3).max(1)
+/// The CONNECTION LIMIT the link wants for its FDW role (and clone) with the
+/// remote cluster holding `budget` ordinary connections now: FdwConnectionLimit,
+/// else the default share of `budget`.
+pub(crate) fn connection_limit(spec: &LinkSpec, budget: u32) -> u32 {
+    spec.fdw_connection_limit
+        .unwrap_or_else(|| default_connection_limit(budget))
 }
+
+/// Only the CONNECTION LIMIT statements [`plan_remote`] would make, for the
+/// link's roles that exist and are its own: what a refresh applies first, so
+/// that the budget follows a remote cluster restarted with fewer connections
+/// before the rest of the link's work (IMPORT, ANALYZE) runs, or fails.
+pub fn plan_connection_limits(
+    spec: &LinkSpec,
+    budget: u32,
+    fdw_role: Option<&RoleState>,
+    clone_role: Option<&RoleState>,
+) -> Vec<Statement> {
+    let limit = connection_limit(spec, budget);
+    let mut out = Vec::new();
+    if let Some(role) = fdw_role.filter(|r| spec.owns(r.comment.as_ref())) {
+        align_connection_limit(&spec.fdw_user, Some(role), limit, &mut out);
+    }
+    if let Some(clone) = clone_role.filter(|c| spec.owns(c.comment.as_ref())) {
+        align_connection_limit(&clone_role_name(&spec.fdw_user), Some(clone), limit, &mut out);
+    }
+    out
+}
+
+pub(crate) use crate::pg::role::default_connection_limit;
 
 /// Sets the role's connection limit when it is new or differs.
 fn align_connection_limit(name: &str, state: Option<&RoleState>, limit: u32, out: &mut Vec<Statement>) {

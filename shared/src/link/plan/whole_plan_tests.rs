@@ -427,6 +427,55 @@ fn the_fdw_roles_share_of_the_remote_connections_is_kept_or_set() {
 }
 
 #[test]
+fn the_budget_alone_follows_a_remote_cluster_restarted_smaller_as_the_whole_plan_would() {
+    // Created at max_connections 200 (197 ordinary slots: 65), B restarted at 50 (47: 15).
+    let mut remote = remote_converged();
+    let ours = remote.fdw_role.as_ref().unwrap().comment.clone();
+    for role in [&mut remote.fdw_role, &mut remote.clone_role] {
+        *role = Some(RoleState {
+            can_login: true,
+            connection_limit: 65,
+            comment: ours.clone(),
+            ..Default::default()
+        });
+    }
+    remote.connection_budget = 47;
+    let s = spec();
+    let alone = shown(&plan_connection_limits(
+        &s,
+        47,
+        remote.fdw_role.as_ref(),
+        remote.clone_role.as_ref(),
+    ));
+    assert_eq!(
+        alone,
+        [
+            "ALTER ROLE \"fdw_orders\" CONNECTION LIMIT 15",
+            "ALTER ROLE \"fdw_orders_clone\" CONNECTION LIMIT 15",
+        ]
+    );
+    // The same statements the whole plan makes for the roles.
+    let exposed = exposed_tables(&s, &remote).unwrap();
+    let whole = shown(&plan_remote(&s, &remote, &exposed).unwrap());
+    assert!(alone.iter().all(|st| whole.contains(st)), "{whole:?}");
+    // Already fitting: nothing. An explicit FdwConnectionLimit wins. A role not ours: untouched.
+    assert!(plan_connection_limits(&s, 197, remote.fdw_role.as_ref(), remote.clone_role.as_ref()).is_empty());
+    let mut explicit = spec();
+    explicit.fdw_connection_limit = Some(5);
+    assert_eq!(
+        plan_connection_limits(&explicit, 47, remote.fdw_role.as_ref(), None).len(),
+        1
+    );
+    let foreign = RoleState {
+        connection_limit: 65,
+        comment: Some("someone else's".into()),
+        ..Default::default()
+    };
+    assert!(plan_connection_limits(&s, 47, Some(&foreign), None).is_empty());
+    assert!(plan_connection_limits(&s, 47, None, None).is_empty());
+}
+
+#[test]
 fn a_renamed_local_schema_leaves_nothing_behind_on_update() {
     let mut s = spec();
     s.imports[0].local_schema = "orders_remote_v2".into();
