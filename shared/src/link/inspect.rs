@@ -380,7 +380,7 @@ pub async fn read_registry(client: &Client) -> Result<Option<RegistryState>, PgE
         other_objects: row.get(1),
         links: BTreeMap::new(),
     };
-    for r in client
+    let rows = match client
         .query(
             &format!(
                 "SELECT server_name, link_id, stack_id, logical_resource_id, properties::text FROM {}",
@@ -389,8 +389,15 @@ pub async fn read_registry(client: &Client) -> Result<Option<RegistryState>, PgE
             &[],
         )
         .await
-        .map_err(q)?
     {
+        Ok(rows) => rows,
+        // Dropped with another link's last row between the two reads: only a read outside
+        // fdw-bridge's lock (a preflight plan, a refresh's listing) can see that; the plan
+        // made under the lock reads the registry again.
+        Err(e) if e.code() == Some(&crate::pg::SqlState::UNDEFINED_TABLE) => return Ok(None),
+        Err(e) => return Err(q(e)),
+    };
+    for r in rows {
         let server_name: String = r.get(0);
         let text: String = r.get(4);
         // Written by the link itself as jsonb: text that is not JSON cannot come back from it.
