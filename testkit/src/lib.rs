@@ -17,6 +17,7 @@
 //! - `leak_watch`: no password in the function's log or either server's log;
 //! - `request_gate`: a forwarder to moto that holds the request after a given call (a kill point);
 //! - `names`: names no other test uses;
+//! - `own_database`: a database of a test's own on cluster A;
 //! - `delay_proxy`: a TCP proxy that adds latency between the clusters (benchmarks)
 //!   and cuts connections mid-stream (fault tests).
 
@@ -28,6 +29,7 @@ mod leak_watch;
 mod link;
 mod names;
 mod outage;
+mod own_database;
 pub mod request_gate;
 mod rotation;
 mod secrets;
@@ -40,4 +42,5 @@ pub use leak_watch::{remember_secret, LeakWatch};
 pub use link::{assert_link_gone, TestLink};
 pub use names::unique;
 pub use outage::{ExclusiveTurn, RestartOnDrop, SettingOnDrop, SharedTurn};
+pub use own_database::OwnDatabase;
 pub use stack::Stack;

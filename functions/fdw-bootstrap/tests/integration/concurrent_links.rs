@@ -5,7 +5,7 @@
 
 use fdw_bridge_testkit as harness;
 
-use harness::{unique, Invocation, Stack, TestLink};
+use harness::{unique, Invocation, OwnDatabase, Stack, TestLink};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
@@ -67,15 +67,9 @@ async fn orders_through(stack: &Stack, local_schema: &str) -> String {
 /// A database of its own on A, as the stack makes `users` (owned by the admin,
 /// postgres_fdw there and usable by the admin), so that its registry holds only
 /// the links of the test that made it.
-async fn own_database(stack: &Stack) -> String {
-    let name = unique("race_db");
-    let quoted = fdw_bridge::pg::ident(&name);
-    let a = stack.superuser('a', "postgres").await;
-    a.batch_execute(&format!("CREATE DATABASE {quoted} OWNER users_admin"))
-        .await
-        .unwrap();
-    stack
-        .superuser('a', &name)
+async fn own_database(stack: &Stack) -> OwnDatabase {
+    let db = OwnDatabase::new(stack, "race_db", "users_admin").await;
+    db.superuser(stack)
         .await
         .batch_execute(
             "CREATE EXTENSION postgres_fdw;
@@ -83,7 +77,7 @@ async fn own_database(stack: &Stack) -> String {
         )
         .await
         .unwrap();
-    name
+    db
 }
 
 /// The order that lost the race before: the Delete of the last registered link
@@ -98,7 +92,8 @@ async fn a_create_queued_behind_the_delete_of_the_last_link_makes_the_registry_a
     // Alone: the test's lock on A must be the only fdw-bridge lock anyone waits for.
     let _turn = stack.exclusive().await;
     let bootstrap = stack.bootstrap().await;
-    let dbname = own_database(stack).await;
+    let db = own_database(stack).await;
+    let dbname = db.name.clone();
     let in_own_db = |p: &mut Value| p["LocalCluster"]["Database"] = Value::from(dbname.clone());
     let a = stack.superuser('a', &dbname).await;
     let last = stack.create_link_with("last", in_own_db).await;
@@ -179,15 +174,7 @@ async fn a_create_queued_behind_the_delete_of_the_last_link_makes_the_registry_a
         "the registry goes with its last link"
     );
     drop((a, holder));
-    stack
-        .superuser('a', "postgres")
-        .await
-        .batch_execute(&format!(
-            "DROP DATABASE {} WITH (FORCE)",
-            fdw_bridge::pg::ident(&dbname)
-        ))
-        .await
-        .unwrap();
+    db.drop(stack).await;
     for user in [&last.fdw_user, &fdw_user] {
         let left: i64 = stack
             .superuser('b', "orders")

@@ -6,47 +6,8 @@
 
 use fdw_bridge_testkit as harness;
 
-use harness::{unique, Stack};
+use harness::{unique, OwnDatabase, Stack};
 use serde_json::{json, Value};
-use tokio_postgres::Client;
-
-/// A database on A without postgres_fdw, owned by `owner` (made and dropped by the superuser).
-struct OwnDatabase {
-    name: String,
-}
-
-impl OwnDatabase {
-    async fn new(stack: &Stack, tag: &str, owner: &str) -> Self {
-        let name = unique(tag);
-        stack
-            .superuser('a', "postgres")
-            .await
-            .batch_execute(&format!(
-                "CREATE DATABASE {} OWNER {}",
-                fdw_bridge::pg::ident(&name),
-                fdw_bridge::pg::ident(owner)
-            ))
-            .await
-            .unwrap();
-        Self { name }
-    }
-
-    async fn superuser(&self, stack: &Stack) -> Client {
-        stack.superuser('a', &self.name).await
-    }
-
-    async fn drop(self, stack: &Stack) {
-        stack
-            .superuser('a', "postgres")
-            .await
-            .batch_execute(&format!(
-                "DROP DATABASE {} WITH (FORCE)",
-                fdw_bridge::pg::ident(&self.name)
-            ))
-            .await
-            .unwrap();
-    }
-}
 
 async fn props_in(stack: &Stack, database: &str, tag: &str) -> (Value, String) {
     let user = unique(&format!("fdw_{tag}"));
