@@ -118,6 +118,16 @@ impl Stack {
         num.parse::<u32>().expect("server_version_num is a number") / 10000
     }
 
+    /// A role's `CONNECTION LIMIT` on cluster B (`rolconnlimit`; -1 for none).
+    pub async fn connection_limit_on_b(&self, role: &str) -> i32 {
+        self.superuser('b', "orders")
+            .await
+            .query_one("SELECT rolconnlimit FROM pg_roles WHERE rolname = $1", &[&role])
+            .await
+            .expect("rolconnlimit")
+            .get(0)
+    }
+
     /// A session over TLS (verify-full against the stack's CA) as a login role.
     pub async fn login(&self, cluster: char, dbname: &str, user: &str, password: &str) -> Client {
         self.connector()

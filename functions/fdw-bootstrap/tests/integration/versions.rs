@@ -14,17 +14,6 @@ use std::time::Duration;
 
 const LAMBDA_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The FDW role's connection limit on B.
-async fn connection_limit(stack: &Stack, role: &str) -> i32 {
-    stack
-        .superuser('b', "orders")
-        .await
-        .query_one("SELECT rolconnlimit FROM pg_roles WHERE rolname = $1", &[&role])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// On 16 and later, B's admin loses ADMIN OPTION on the FDW role it made (as
 /// after a restored dump, or a new admin secret): the Update that changes the
 /// role answers FAILED naming ADMIN OPTION and the exact GRANT, which, run by a
@@ -75,7 +64,7 @@ async fn an_fdw_role_without_the_admins_admin_option_is_named_with_the_grant_tha
         );
         first.assert_failed_with(&["remote cluster", "orders_admin lacks ADMIN OPTION on role", &grant]);
         assert_eq!(
-            connection_limit(stack, &link.fdw_user).await,
+            stack.connection_limit_on_b(&link.fdw_user).await,
             65,
             "nothing changed on B"
         );
@@ -92,7 +81,7 @@ async fn an_fdw_role_without_the_admins_admin_option_is_named_with_the_grant_tha
         assert!(grants.is_empty(), "PostgreSQL {major} records no grant for CREATE ROLE");
         first.assert_success();
     }
-    assert_eq!(connection_limit(stack, &link.fdw_user).await, 7);
+    assert_eq!(stack.connection_limit_on_b(&link.fdw_user).await, 7);
     let updated = harness::TestLink {
         properties: props,
         ..link
@@ -122,7 +111,7 @@ async fn the_budget_leaves_out_the_reserved_connections_where_the_server_has_the
     let (max, superuser): (i32, i32) = (row.get(0), row.get(1));
     let reserved: Option<String> = row.get(2);
     let link = stack.create_link("reserved").await;
-    let limit = connection_limit(stack, &link.fdw_user).await;
+    let limit = stack.connection_limit_on_b(&link.fdw_user).await;
     if major >= 16 {
         assert_eq!(reserved.as_deref(), Some("30"));
         assert_eq!(

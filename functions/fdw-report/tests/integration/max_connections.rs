@@ -72,15 +72,8 @@ async fn b_at_50_connections_under_overlapping_invocations_fails_no_report() {
     let _turn = stack.exclusive().await;
     let _b50 = stack.restart_with('b', &[("max_connections", "50")]);
     let link = stack.create_link("overlap").await;
+    let limit = stack.connection_limit_on_b(&link.fdw_user).await;
     let b = stack.superuser('b', "orders").await;
-    let limit: i32 = b
-        .query_one(
-            "SELECT rolconnlimit FROM pg_roles WHERE rolname = $1",
-            &[&link.fdw_user],
-        )
-        .await
-        .unwrap()
-        .get(0);
     assert_eq!(limit, 15, "a third of B's 47 slots for ordinary roles");
     let proxy = DelayProxy::start(stack.port('b'), Duration::from_millis(25));
     stack.point_server_at(&link.server, proxy.port).await;

@@ -155,15 +155,8 @@ async fn b_shrunk_after_create_under_a_burst_of_invocations_fails_no_report() {
     let _turn = stack.exclusive().await;
     // Created while B has the stack's 200 connections: the FDW role's budget is 65.
     let link = stack.create_link("shrunk").await;
+    let limit = stack.connection_limit_on_b(&link.fdw_user).await;
     let b = stack.superuser('b', "orders").await;
-    let limit: i32 = b
-        .query_one(
-            "SELECT rolconnlimit FROM pg_roles WHERE rolname = $1",
-            &[&link.fdw_user],
-        )
-        .await
-        .unwrap()
-        .get(0);
     assert_eq!(limit, 65, "a third of B's 197 slots for ordinary roles at Create");
     drop(b);
     // Then B is resized: restarted at 50 (47 slots for ordinary roles), no Update.
