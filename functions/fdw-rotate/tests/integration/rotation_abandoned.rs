@@ -9,7 +9,7 @@ use crate::common::{assert_mappings_follow_current, mapping_options, put_pending
 use fdw_bridge_testkit as harness;
 use harness::{LeakWatch, Stack};
 use serde_json::json;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const PAIRS: usize = 40;
 
@@ -101,7 +101,8 @@ async fn set_secret_refuses_a_pending_version_for_the_role_in_use() {
 
 /// Single user, setSecret killed after B's commit and before A's: every new FDW
 /// connection fails. The first step of the next attempt (a new token)
-/// repairs it before anything else: afterwards no query fails.
+/// repairs it before anything else: afterwards a query fails only inside the
+/// new rotation's own setSecret window (single user: B's commit before A's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn single_user_killed_in_set_secret_is_repaired_by_the_next_attempt() {
     let stack = Stack::get();
@@ -143,13 +144,19 @@ async fn single_user_killed_in_set_secret_is_repaired_by_the_next_attempt() {
     assert!(created.did.contains("repaired"), "{}", created.did);
     let load = Load::start(&link, 4, 0);
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut set_window = None;
     for name in ["setSecret", "testSecret", "finishSecret"] {
+        let started = Instant::now();
         step(&mut watch, &rotator, name, &secret, &token)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
+        if name == "setSecret" {
+            set_window = Some((started, Instant::now()));
+        }
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let after = load.stop().await;
+    let (set_started, set_ended) = set_window.expect("setSecret ran");
     println!(
         "half-done single-user rotation: before the repair {} of {} queries failed; after it {} ok, {} failed (during the new rotation's setSecret window)",
         broken.failed,
@@ -163,11 +170,19 @@ async fn single_user_killed_in_set_secret_is_repaired_by_the_next_attempt() {
             "another kind of failure: {e}"
         );
     }
-    assert!(
-        after.failed <= 2,
-        "more than the two-commit window failed: {:?}",
-        after.errors
-    );
+    // How many queries meet the window between B's commit and A's depends on
+    // how long that window lasts on a loaded machine; where they fail does
+    // not: every failure lies inside the new rotation's setSecret (plus the
+    // moment a refused connection takes to come back to the client).
+    let slack = Duration::from_millis(1000);
+    for (at, e) in after.failed_at.iter().zip(&after.errors) {
+        assert!(
+            *at >= set_started && *at <= set_ended + slack,
+            "a query failed outside the new rotation's setSecret ({:?} after it began, which took {:?}): {e}",
+            at.saturating_duration_since(set_started),
+            set_ended - set_started
+        );
+    }
     assert_mappings_follow_current(stack, &link, &secret).await;
     stack.delete_link(&link).await;
 }
