@@ -3,7 +3,8 @@
 //! Layers, each calling only downward (see ARCHITECTURE.md):
 //! [`aws`] and [`pg`] at the bottom; [`link`] (the FDW link: desired state,
 //! catalog reads, pure planner, apply) on them; [`bootstrap`], [`report`] and
-//! [`rotate`] (one per function) on top, never calling each other.
+//! [`rotate`] (one per function) on top, never calling each other. [`retry`] (the
+//! one retry policy) and [`deadline`] stand beside [`pg`] for all three.
 
 pub mod aws;
 pub mod bootstrap;
@@ -13,6 +14,7 @@ mod link;
 pub mod logging;
 pub mod pg;
 pub mod report;
+pub mod retry;
 pub mod rotate;
 pub mod settings;
 

@@ -26,7 +26,8 @@ async fn main() -> Result<(), Error> {
     // The event is read by the library, so a malformed one is an InvalidEvent.
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let rotator = rotator.clone();
-        async move { rotator.handle_event(&event.payload).await }
+        let deadline = fdw_bridge::deadline::deadline_from_epoch_ms(event.context.deadline);
+        async move { rotator.handle_event(&event.payload, deadline).await }
     }))
     .await
 }

@@ -9,6 +9,7 @@ use super::response::{deliver, url_host, DeliveryError};
 use crate::aws::rds::EndpointSource;
 use crate::aws::secrets::SecretSource;
 use crate::pg::{error_chain, Connector};
+use crate::retry::{retry, Retrier};
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
     CloudFormationCustomResourceResponseStatus,
@@ -23,6 +24,10 @@ pub const FAILED_CREATE_PREFIX: &str = "fdw-link-failed/";
 
 /// Time kept back from the Lambda deadline to deliver the response.
 pub const RESPONSE_MARGIN: Duration = Duration::from_secs(10);
+
+/// Time kept back, beyond one session's connect bound, for the last attempt
+/// after a retry to run and its error to be the answer's Reason.
+const ATTEMPT_MARGIN: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestKind {
@@ -197,7 +202,7 @@ impl Bootstrap {
             "custom resource request"
         );
         let work_until = deadline.checked_sub(RESPONSE_MARGIN).unwrap_or(deadline);
-        let answer = match tokio::time::timeout_at(work_until, self.answer(request)).await {
+        let answer = match tokio::time::timeout_at(work_until, self.answer(request, work_until)).await {
             Ok(answer) => answer,
             Err(_) => Answer::failed(
                 identity_on_failure(request),
@@ -248,55 +253,68 @@ impl Bootstrap {
         Ok(answer)
     }
 
-    async fn answer(&self, request: &Request) -> Answer {
+    async fn answer(&self, request: &Request, work_until: Instant) -> Answer {
+        // A cluster failing over, restarting or out of slots is waited for (the
+        // one retry policy) while an attempt can still finish before the work is cut off.
+        let attempts_until = work_until
+            .checked_sub(self.connector.timeout() + ATTEMPT_MARGIN)
+            .unwrap_or(work_until)
+            .into_std();
+        let retrier = Retrier::new(
+            format!("{:?} of {}", request.kind, request.logical_resource_id),
+            attempts_until,
+        );
         match request.kind {
-            RequestKind::Create => self.create(request).await,
-            RequestKind::Update => self.update(request).await,
-            RequestKind::Delete => self.delete(request).await,
+            RequestKind::Create => self.create(request, retrier).await,
+            RequestKind::Update => self.update(request, retrier).await,
+            RequestKind::Delete => self.delete(request, retrier).await,
         }
     }
 
-    async fn create(&self, request: &Request) -> Answer {
+    async fn create(&self, request: &Request, mut retrier: Retrier) -> Answer {
         let failed_id = identity_on_failure(request);
         let (props, link) = match self.prepare(request).await {
             Ok(ready) => ready,
             Err(reason) => return Answer::failed(failed_id, reason),
         };
-        if let Err(e) = prerequisites::check(&self.connector, &link).await {
-            return Answer::failed(failed_id, error_chain(&e));
+        if let Err(e) = retry(&mut retrier, || prerequisites::check(&self.connector, &link)).await {
+            return Answer::failed(failed_id, retrier.explain(&e, &error_chain(&e)));
         }
-        match converge(&self.connector, &link, ConvergeMode::Apply).await {
+        match retry(&mut retrier, || converge(&self.connector, &link, ConvergeMode::Apply)).await {
             Ok(outcome) => success(&props, &outcome, "created"),
             Err(e) => {
-                let reason = error_chain(&e);
+                let reason = retrier.explain(&e, &error_chain(&e));
                 Answer::failed(failed_id, self.clean_up(&link, reason).await)
             }
         }
     }
 
-    async fn update(&self, request: &Request) -> Answer {
+    async fn update(&self, request: &Request, mut retrier: Retrier) -> Answer {
         let old_id = identity_on_failure(request);
         let (props, link) = match self.prepare(request).await {
             Ok(ready) => ready,
             Err(reason) => return Answer::failed(old_id, reason),
         };
         let replacing = props.physical_id() != old_id;
-        if let Err(e) = prerequisites::check(&self.connector, &link).await {
-            return Answer::failed(old_id, error_chain(&e));
+        if let Err(e) = retry(&mut retrier, || prerequisites::check(&self.connector, &link)).await {
+            return Answer::failed(old_id, retrier.explain(&e, &error_chain(&e)));
         }
-        match converge(&self.connector, &link, ConvergeMode::Apply).await {
+        match retry(&mut retrier, || converge(&self.connector, &link, ConvergeMode::Apply)).await {
             Ok(outcome) if replacing => {
                 success(&props, &outcome, "replaced (CloudFormation removes the old link next)")
             }
             Ok(outcome) => success(&props, &outcome, "updated"),
             // A failed replacement must not leave a second link behind: CloudFormation
             // only knows the old identity.
-            Err(e) if replacing => Answer::failed(old_id, self.clean_up(&link, error_chain(&e)).await),
-            Err(e) => Answer::failed(old_id, error_chain(&e)),
+            Err(e) if replacing => {
+                let reason = retrier.explain(&e, &error_chain(&e));
+                Answer::failed(old_id, self.clean_up(&link, reason).await)
+            }
+            Err(e) => Answer::failed(old_id, retrier.explain(&e, &error_chain(&e))),
         }
     }
 
-    async fn delete(&self, request: &Request) -> Answer {
+    async fn delete(&self, request: &Request, mut retrier: Retrier) -> Answer {
         let id = identity_on_failure(request);
         if id.starts_with(FAILED_CREATE_PREFIX) {
             return Answer {
@@ -324,7 +342,7 @@ impl Bootstrap {
             Ok(l) => l,
             Err(reason) => return Answer::failed(id, delete_hint(reason, request)),
         };
-        match remove(&self.connector, &link).await {
+        match retry(&mut retrier, || remove(&self.connector, &link)).await {
             Ok(outcome) => Answer {
                 success: true,
                 physical_resource_id: id,
@@ -339,7 +357,7 @@ impl Bootstrap {
                 },
                 data: Vec::new(),
             },
-            Err(e) => Answer::failed(id, delete_hint(error_chain(&e), request)),
+            Err(e) => Answer::failed(id, delete_hint(retrier.explain(&e, &error_chain(&e)), request)),
         }
     }
 

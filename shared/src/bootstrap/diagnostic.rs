@@ -1,14 +1,49 @@
 //! fdw-bootstrap's failures as Lambda error types (see [`crate::diagnostic`]).
 //! A CloudFormation request fails the invocation only when it cannot be
 //! answered (every other failure is a FAILED response); a refresh fails it
-//! when a link could not be refreshed.
+//! when a link could not be refreshed. And which of them pass by themselves
+//! (a failover, no free slot): those are retried ([`crate::retry`]).
 
 use super::converge::ConvergeError;
 use super::custom_resource::EventNotAnswered;
+use super::prerequisites::PrerequisiteError;
 use super::refresh::RefreshError;
 use super::resolve::ResolveLinkError;
 use crate::diagnostic::{self as kind, pg_error_type, Classified};
+use crate::retry::{Retryable, Transient};
 use lambda_runtime::Diagnostic;
+
+/// Converging is safe to repeat: each attempt plans from what the clusters hold.
+impl Retryable for ConvergeError {
+    fn transient(&self) -> Option<Transient> {
+        match self {
+            Self::Connect(e) => e.transient(),
+            Self::Sql { source, .. } => source.transient(),
+            Self::Plan(_) | Self::RemoteCa(_) => None,
+        }
+    }
+}
+
+/// The refresh's first read of the local cluster (the links stored there).
+impl Retryable for RefreshError {
+    fn transient(&self) -> Option<Transient> {
+        match self {
+            Self::Connect(e) => e.transient(),
+            Self::Registry(e) => e.transient(),
+            _ => None,
+        }
+    }
+}
+
+impl Retryable for PrerequisiteError {
+    fn transient(&self) -> Option<Transient> {
+        match self {
+            Self::Connect(e) => e.transient(),
+            Self::Read { source, .. } => source.transient(),
+            Self::Unmet(_) => None,
+        }
+    }
+}
 
 impl Classified for EventNotAnswered {
     fn error_type(&self) -> &'static str {
@@ -51,6 +86,7 @@ impl Classified for RefreshError {
             Self::Resolve(e) => e.error_type(),
             Self::Connect(e) => e.error_type(),
             Self::Registry(e) => pg_error_type(e, kind::REFRESH_FAILED),
+            Self::Outage { source, .. } => source.error_type(),
             Self::LinksFailed { .. } => kind::REFRESH_FAILED,
         }
     }

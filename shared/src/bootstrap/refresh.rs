@@ -25,6 +25,7 @@ use crate::link::spec::{Password, Registration};
 use crate::link::state::StoredLink;
 use crate::pg::role::RolePair;
 use crate::pg::{error_chain, mapping_login, ConnectError, PgError};
+use crate::retry::{retry, Outage, Retrier, Retryable};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -87,6 +88,12 @@ pub enum RefreshError {
     Connect(#[from] ConnectError),
     #[error("local cluster: {0}")]
     Registry(PgError),
+    #[error("local cluster {}", .outage.explain(source))]
+    Outage {
+        outage: Outage,
+        #[source]
+        source: Box<RefreshError>,
+    },
     #[error("{failed} of {total} link(s) could not be refreshed (the others were): {details}")]
     LinksFailed {
         failed: usize,
@@ -128,8 +135,26 @@ impl Bootstrap {
     pub async fn refresh(&self, request: &RefreshRequest, deadline: Instant) -> Result<RefreshOutcome, RefreshError> {
         let work_until = deadline.checked_sub(REFRESH_MARGIN).unwrap_or(deadline);
         let admin = resolve_local_admin(&request.local, self.secrets.as_ref(), self.endpoints.as_ref()).await?;
-        let client = self.connector.connect(&admin).await?;
-        let stored = read_registry(&client).await.map_err(RefreshError::Registry)?;
+        // A failover of either cluster is waited for (the one retry policy) while
+        // an attempt can still finish before the work is cut off.
+        let attempts_until = work_until
+            .checked_sub(self.connector.timeout())
+            .unwrap_or(work_until)
+            .into_std();
+        let mut retrier = Retrier::new("refresh: reading the links stored on the local cluster", attempts_until);
+        let (client, stored) = retry(&mut retrier, || async {
+            let client = self.connector.connect(&admin).await.map_err(RefreshError::Connect)?;
+            let stored = read_registry(&client).await.map_err(RefreshError::Registry)?;
+            Ok::<_, RefreshError>((client, stored))
+        })
+        .await
+        .map_err(|e| match retrier.outage() {
+            Some(outage) if e.transient().is_some() => RefreshError::Outage {
+                outage,
+                source: Box::new(e),
+            },
+            _ => e,
+        })?;
         let mut links: Vec<StoredLink> = stored.map(|r| r.links.into_values().collect()).unwrap_or_default();
         if !request.server_names.is_empty() {
             for name in &request.server_names {
@@ -182,9 +207,10 @@ impl Bootstrap {
             let started = std::time::Instant::now();
             let result = match link {
                 Ok(link) => tokio::time::timeout_at(work_until, async {
-                    converge(&self.connector, &link, mode)
+                    let mut retrier = Retrier::new(format!("refresh of link {}", stored.server_name), attempts_until);
+                    retry(&mut retrier, || converge(&self.connector, &link, mode))
                         .await
-                        .map_err(|e| (error_chain(&e), e.error_type()))
+                        .map_err(|e| (retrier.explain(&e, &error_chain(&e)), e.error_type()))
                 })
                 .await
                 .unwrap_or_else(|_| Err(too_late())),

@@ -57,6 +57,11 @@ impl Connector {
         Self { tls, timeout }
     }
 
+    /// How long a session may take to open (TCP, TLS and login).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// A connector that verifies servers against the CA bundle at `ca_bundle`
     /// (what every function builds once at cold start).
     pub fn with_ca_bundle(ca_bundle: &std::path::Path, timeout: Duration) -> Result<Self, super::TlsError> {

@@ -3,7 +3,9 @@
 use super::handler::HandleError;
 use super::run::RunError;
 use super::targets::ReportTargetError;
+use super::writer::{WriterError, WriterFailure};
 use crate::diagnostic::{self as kind, Classified};
+use crate::pg::PgError;
 use lambda_runtime::Diagnostic;
 
 impl Classified for HandleError {
@@ -16,6 +18,15 @@ impl Classified for HandleError {
             Self::Run(RunError::Writer(source)) => source.error_type(),
             Self::Run(RunError::Schema(source)) => kind::pg_error_type(source, kind::REPORT_STORE_FAILED),
             Self::ReportsFailed { .. } => kind::REPORT_FAILED,
+        }
+    }
+}
+
+impl Classified for WriterError<PgError> {
+    fn error_type(&self) -> &'static str {
+        match &self.failure {
+            WriterFailure::Connect(source) => source.error_type(),
+            WriterFailure::Use(source) => kind::pg_error_type(source, kind::REPORT_STORE_FAILED),
         }
     }
 }
@@ -44,12 +55,15 @@ mod tests {
             "{}",
             d.error_message
         );
-        let dead = HandleError::Run(RunError::Writer(ConnectError::Timeout {
-            label: "cluster A (writer)".into(),
-            endpoint: "a:5432".into(),
-            dbname: "users".into(),
-            user: "w".into(),
-            secs: 5,
+        let dead = HandleError::Run(RunError::Writer(WriterError {
+            failure: WriterFailure::Connect(ConnectError::Timeout {
+                label: "cluster A (writer)".into(),
+                endpoint: "a:5432".into(),
+                dbname: "users".into(),
+                user: "w".into(),
+                secs: 5,
+            }),
+            outage: None,
         }));
         assert_eq!(Diagnostic::from(dead).error_type, "ClusterUnreachable");
         let secret = HandleError::Resolve(ReportTargetError::Secret {

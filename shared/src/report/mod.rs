@@ -15,8 +15,8 @@ mod emf;
 pub(crate) mod event;
 mod fix;
 mod handler;
+mod over_budget;
 mod pushdown;
-mod retry;
 mod run;
 mod settings;
 mod shipped;
@@ -24,6 +24,7 @@ mod slots;
 mod store;
 mod targets;
 mod window;
+mod writer;
 
 pub use catalog::{Catalog, CatalogError, Report};
 pub use emf::metric_line;

@@ -4,16 +4,17 @@
 //! writer. A report that fails does not stop the others.
 
 use super::catalog::{Param, Report};
+use super::over_budget::{remote_cluster_full, OVER_BUDGET_ADVICE};
 use super::pushdown::{self, PushdownReport};
-use super::retry;
 use super::slots::Slots;
 use super::store::{self, Claim, Record};
 use super::targets::Targets;
 use super::window::Window;
+use super::writer::{Writer, WriterError, WriterFailure};
 use crate::pg::{ConnectError, Connector, PgError, SqlState};
+use crate::retry::{self, Retrier, Transient};
 use futures_util::stream::{self, StreamExt};
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
@@ -81,25 +82,43 @@ pub struct ReportOutcome {
 pub struct RunContext {
     pub request_id: String,
     pub event_id: String,
-    /// The invocation's deadline: a report refused a connection is retried
-    /// only while there is time left (None: never retried).
+    /// The invocation's deadline: a report or a use of the writer that failed
+    /// for a reason that passes (no free slot, a failover) is retried only
+    /// while there is time left (None: never retried).
     pub deadline: Option<Instant>,
+}
+
+impl RunContext {
+    /// The last moment to start an attempt: the deadline less the time to
+    /// store the run record after it (now, without a deadline: no retry).
+    fn attempts_until(&self) -> Instant {
+        self.deadline
+            .map(|d| d.checked_sub(STORE_MARGIN).unwrap_or(d))
+            .unwrap_or_else(Instant::now)
+    }
 }
 
 /// Time kept back from the deadline to store the run record after the last attempt.
 const STORE_MARGIN: Duration = Duration::from_secs(2);
 
-/// Tries of a session whose connect timed out: a busy cluster (or a busy
-/// client: many sandboxes starting at once, TLS and SCRAM first) may answer the
-/// next time; a cluster that is down does not, so a few tries and no more.
-const CONNECT_TIMEOUT_TRIES: u32 = 3;
-
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot store report results: {0}")]
-    Writer(#[from] ConnectError),
+    Writer(WriterError<PgError>),
     #[error("cannot prepare schema fdw_reports on the writer: {0} (the writer role needs CREATE on the database)")]
     Schema(#[source] PgError),
+}
+
+impl From<WriterError<PgError>> for RunError {
+    fn from(e: WriterError<PgError>) -> Self {
+        match e {
+            WriterError {
+                failure: WriterFailure::Use(source),
+                outage: None,
+            } => Self::Schema(source),
+            unreachable => Self::Writer(unreachable),
+        }
+    }
 }
 
 /// A report that did not complete on the reader.
@@ -107,19 +126,31 @@ struct QueryFailure {
     status: Status,
     error: String,
     pushdown: PushdownReport,
-    /// A cluster refused a session for now (no free slot): worth another attempt.
-    refused_for_now: bool,
-    /// The session on A's reader did not answer within the connect bound.
-    connect_timeout: bool,
+    /// Why another attempt may succeed (no free slot, a failover), if it may.
+    transient: Option<Transient>,
+    /// The error already says what to check.
+    advised: bool,
+}
+
+/// A report's own failure, as the one policy sees it: a report session is
+/// read-only by design, so a read-only error there is the report's SQL, not a
+/// demoted writer, and is not retried.
+fn report_transient(cause: Option<Transient>) -> Option<Transient> {
+    cause.filter(|c| *c != Transient::ReadOnly)
 }
 
 impl Runner {
     /// Runs every job; one outcome per job, in order. Errors only when the
     /// writer cannot be reached (then nothing can be recorded).
     pub async fn run(&self, jobs: &[Job<'_>], context: &RunContext) -> Result<Vec<ReportOutcome>, RunError> {
-        let mut writer = self.writer_retried(context.deadline).await?;
-        store::ensure_schema(&mut writer).await.map_err(RunError::Schema)?;
-        let writer = Mutex::new(writer);
+        let writer = Writer::new(self.connector.clone(), self.targets.writer.clone());
+        writer
+            .with_session(
+                "preparing schema fdw_reports on cluster A's writer",
+                context.attempts_until(),
+                |session, _| Box::pin(store::ensure_schema(&mut session.client)),
+            )
+            .await?;
         Ok(stream::iter(jobs)
             .map(|job| self.run_one(job, &writer, context))
             .buffered(self.concurrency.max(1))
@@ -127,33 +158,7 @@ impl Runner {
             .await)
     }
 
-    /// The writer session, tried again with jittered backoff while cluster A
-    /// refuses it for lack of slots and the invocation has time left (as the
-    /// reports' own sessions are): without it, nothing can be recorded.
-    async fn writer_retried(&self, deadline: Option<Instant>) -> Result<Client, ConnectError> {
-        let (mut attempt, mut timeouts) = (0, 0);
-        loop {
-            let e = match self.connector.connect(&self.targets.writer).await {
-                Ok(client) => return Ok(client),
-                Err(e) => e,
-            };
-            let refused = matches!(&e, ConnectError::Other { sqlstate, reason, .. } if retry::refused_for_now(sqlstate.as_ref(), reason));
-            if matches!(e, ConnectError::Timeout { .. }) {
-                timeouts += 1;
-            }
-            let busy = matches!(e, ConnectError::Timeout { .. }) && timeouts < CONNECT_TIMEOUT_TRIES;
-            let pause = retry::delay(attempt, retry::random());
-            let time_left = deadline.is_some_and(|d| Instant::now() + pause + STORE_MARGIN < d);
-            if !((refused || busy) && time_left) {
-                return Err(e);
-            }
-            tracing::warn!(attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %e, "cluster A refused the writer session for lack of slots, or did not answer in time; retrying");
-            tokio::time::sleep(pause).await;
-            attempt += 1;
-        }
-    }
-
-    async fn run_one(&self, job: &Job<'_>, writer: &Mutex<Client>, context: &RunContext) -> ReportOutcome {
+    async fn run_one(&self, job: &Job<'_>, writer: &Writer, context: &RunContext) -> ReportOutcome {
         let report = job.report.name.as_str();
         let window = job.window;
         let outcome = |status, rows, duration_ms, error, pushdown| ReportOutcome {
@@ -165,18 +170,23 @@ impl Runner {
             error,
             pushdown,
         };
-        let claim = {
-            let client = writer.lock().await;
-            store::claim(
-                &client,
-                report,
-                &window,
-                &context.request_id,
-                &context.event_id,
-                job.report.timeout + STALE_GRACE,
+        let stale_after = job.report.timeout + STALE_GRACE;
+        let claim = writer
+            .with_session(
+                &format!("claiming report {report} {window}"),
+                context.attempts_until(),
+                |session, _| {
+                    Box::pin(store::claim(
+                        &session.client,
+                        report,
+                        &window,
+                        &context.request_id,
+                        &context.event_id,
+                        stale_after,
+                    ))
+                },
             )
-            .await
-        };
+            .await;
         let attempt = match claim {
             Ok(Claim::Run { attempt }) => attempt,
             Ok(Claim::AlreadyDone { .. }) => {
@@ -195,7 +205,7 @@ impl Runner {
         };
 
         let started = Instant::now();
-        let result = self.query_in_slot(job.report, &window, writer, context.deadline).await;
+        let result = self.query_in_slot(job.report, &window, writer, context).await;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (status, rows, error, pushdown) = match result {
             Ok((pushdown, rows)) => (Status::Succeeded, rows, None, pushdown),
@@ -215,10 +225,15 @@ impl Runner {
             remote_sql: &pushdown.remote_sql(),
             flag_reasons: &pushdown.flagged,
         };
-        let stored = {
-            let mut client = writer.lock().await;
-            store::finish(&mut client, &record, &rows).await
-        };
+        // Until the deadline itself: the margin kept back was for this.
+        let store_until = context.deadline.unwrap_or_else(Instant::now);
+        let stored = writer
+            .with_session(
+                &format!("storing report {report} {window}"),
+                store_until,
+                |session, _| Box::pin(store::finish(&mut session.client, &record, &rows)),
+            )
+            .await;
         match (stored, status) {
             (Err(e), _) => {
                 let error = format!(
@@ -265,14 +280,16 @@ impl Runner {
         &self,
         report: &Report,
         window: &Window,
-        writer: &Mutex<Client>,
-        deadline: Option<Instant>,
+        writer: &Writer,
+        context: &RunContext,
     ) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
         if !report.uses_remote() {
-            return self.query_retried(report, window, deadline).await;
+            return self.query_retried(report, window, context).await;
         }
         // Without a deadline (a direct call), a slot is waited for as long as reports are retried.
-        let until = deadline.unwrap_or_else(|| Instant::now() + super::handler::DEFAULT_BUDGET);
+        let until = context
+            .deadline
+            .unwrap_or_else(|| Instant::now() + super::handler::DEFAULT_BUDGET);
         let slot = match self
             .remote_slots
             .acquire(writer, until.checked_sub(STORE_MARGIN).unwrap_or(until))
@@ -282,67 +299,59 @@ impl Runner {
             Err(e) => {
                 return Err(QueryFailure {
                     status: Status::Failed,
-                    refused_for_now: false,
-                    connect_timeout: false,
+                    transient: None,
+                    advised: true,
                     error: e.to_string(),
                     pushdown: PushdownReport::default(),
                 })
             }
         };
-        let result = self.query_retried(report, window, deadline).await;
+        let result = self.query_retried(report, window, context).await;
         self.remote_slots.release(writer, slot).await;
         result
     }
 
-    /// [`Self::query`], tried again with jittered backoff while a cluster
-    /// refuses sessions for lack of slots and the invocation has time left.
+    /// [`Self::query`], tried again under the one retry policy (a cluster out
+    /// of slots, restarting or failing over) while the invocation has time
+    /// left. Each attempt is a new read-only session: nothing is written twice.
     async fn query_retried(
         &self,
         report: &Report,
         window: &Window,
-        deadline: Option<Instant>,
+        context: &RunContext,
     ) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
-        let (mut attempt, mut timeouts) = (0, 0);
+        let mut retrier = Retrier::new(format!("report {} {window}", report.name), context.attempts_until());
         loop {
-            let result = self.query(report, window).await;
-            let failure = match result {
-                Err(f) if f.refused_for_now => f,
-                Err(f) if f.connect_timeout && timeouts + 1 < CONNECT_TIMEOUT_TRIES => {
-                    timeouts += 1;
-                    f
-                }
-                other => return other,
+            let failure = match self.query(report, window).await {
+                Err(f) => f,
+                done => return done,
             };
-            let pause = retry::delay(attempt, retry::random());
-            let time_left = deadline.is_some_and(|d| Instant::now() + pause + STORE_MARGIN < d);
-            let over_budget = retry::remote_cluster_full(&failure.error);
+            let over_budget = remote_cluster_full(&failure.error);
             if over_budget {
                 // B ran out of slots before the FDW role reached its CONNECTION LIMIT.
-                tracing::warn!(report = %report.name, error = %failure.error, "{}", retry::OVER_BUDGET_ADVICE);
+                tracing::warn!(report = %report.name, error = %failure.error, "{OVER_BUDGET_ADVICE}");
             }
-            if !time_left {
-                let advice = if over_budget {
-                    format!("; {}", retry::OVER_BUDGET_ADVICE)
-                } else {
-                    String::new()
-                };
-                let why = if failure.refused_for_now {
-                    "refused for lack of connection slots"
-                } else {
-                    "no answer within the connect bound"
-                };
-                return Err(QueryFailure {
-                    error: format!(
-                        "{} ({why}; tried {} time(s) until the invocation's time ran out{advice})",
-                        failure.error,
-                        attempt + 1
-                    ),
-                    ..failure
-                });
+            let Some(cause) = failure.transient else {
+                return Err(failure);
+            };
+            if retrier.pause(cause, &failure.error).await {
+                continue;
             }
-            tracing::warn!(report = %report.name, window = %window, attempt = attempt + 1, pause_ms = pause.as_millis() as u64, error = %failure.error, "a cluster refused a session for lack of slots, or did not answer in time; retrying");
-            tokio::time::sleep(pause).await;
-            attempt += 1;
+            let explained = match retrier.outage() {
+                // A broken connection to B already says what to check.
+                Some(outage) if failure.advised => format!("{outage}: {}", failure.error),
+                Some(outage) => outage.explain(&failure.error),
+                None => failure.error.clone(),
+            };
+            let advice = if over_budget {
+                format!("; {OVER_BUDGET_ADVICE}")
+            } else {
+                String::new()
+            };
+            return Err(QueryFailure {
+                error: format!("{explained}{advice}"),
+                ..failure
+            });
         }
     }
 
@@ -356,8 +365,8 @@ impl Runner {
             .await
             .map_err(|e| QueryFailure {
                 status: Status::Failed,
-                refused_for_now: matches!(&e, ConnectError::Other { sqlstate, reason, .. } if retry::refused_for_now(sqlstate.as_ref(), reason)),
-                connect_timeout: matches!(e, ConnectError::Timeout { .. }),
+                transient: report_transient(retry::of_connect(&e)),
+                advised: false,
                 error: e.to_string(),
                 pushdown: pushdown.clone(),
             })?;
@@ -382,9 +391,11 @@ impl Runner {
         match result {
             Ok(rows) => Ok((pushdown, rows)),
             Err(e) => {
-                let refused_for_now = retry::refused_for_now(e.code.as_ref(), &e.message_and_detail());
+                let transient = report_transient(retry::of_pg(e.code.as_ref(), &e.message_and_detail()));
+                let refused_for_now = transient == Some(Transient::NoSlot);
                 let timed_out = e.code == Some(SqlState::QUERY_CANCELED) && e.message.contains("statement timeout");
                 let mut error = e.to_string();
+                let mut advised = false;
                 if timed_out {
                     error.push_str(&format!(
                         " (the report's timeout is {} ms; the remote query was cancelled with it)",
@@ -400,6 +411,7 @@ impl Runner {
                                 "the connection from cluster A to cluster B ({servers}) failed or broke during the report: {error}; \
                                  check cluster B and the network between the clusters, then rerun the report"
                             );
+                            advised = true;
                         } else {
                             error.push_str(&format!(" (through {servers})"));
                         }
@@ -409,8 +421,8 @@ impl Runner {
                     status: if timed_out { Status::TimedOut } else { Status::Failed },
                     error,
                     pushdown,
-                    refused_for_now,
-                    connect_timeout: false,
+                    transient,
+                    advised,
                 })
             }
         }

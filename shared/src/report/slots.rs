@@ -8,11 +8,10 @@
 //! CONNECTION LIMIT says; the rest wait their turn on A, where waiting costs
 //! B nothing. An invocation that dies releases its slots with its session.
 
+use super::writer::{Session, Writer, WriterError};
 use crate::pg::PgError;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
-use tokio_postgres::Client;
 
 /// The advisory lock class of a link's report slots is `hashtext` of this and
 /// the link's local schema (the two-int form; fdw-bridge's one DDL lock uses
@@ -24,10 +23,14 @@ const SLOT_CLASS_PREFIX: &str = "fdw-bridge report slots ";
 const FIRST_PAUSE: Duration = Duration::from_millis(40);
 const MAX_PAUSE: Duration = Duration::from_millis(800);
 
-/// A slot held by the invocation's writer session; give it back with [`Slots::release`].
+/// A slot held by one of the invocation's writer sessions; give it back with [`Slots::release`].
 #[must_use = "give the slot back with Slots::release"]
 #[derive(Debug)]
-pub struct Slot(i32);
+pub struct Slot {
+    slot: i32,
+    /// The writer session that holds it: a slot ends with its session.
+    generation: u64,
+}
 
 /// Why no slot was had.
 #[derive(Debug, thiserror::Error)]
@@ -39,11 +42,18 @@ pub enum SlotError {
     )]
     TimedOut { slots: u32, waited_ms: u64 },
     #[error("cluster A's writer, taking a report slot: {0}")]
-    Pg(#[from] PgError),
+    Writer(#[from] WriterError<PgError>),
+}
+
+/// The slots this invocation holds, and in which of its writer sessions.
+#[derive(Debug, Default, Clone)]
+struct Held {
+    generation: u64,
+    slots: BTreeSet<i32>,
 }
 
 /// The slots of one database on cluster A, as one invocation (one writer
-/// session) takes them.
+/// session at a time) takes them.
 #[derive(Debug)]
 pub struct Slots {
     count: u32,
@@ -52,7 +62,7 @@ pub struct Slots {
     /// The slots this invocation's writer session holds. Advisory locks stack
     /// within a session (pg_try_advisory_lock on a lock the session holds says
     /// true again), so the session must never try one of its own.
-    held: std::sync::Mutex<BTreeSet<i32>>,
+    held: std::sync::Mutex<Held>,
 }
 
 impl Slots {
@@ -65,42 +75,58 @@ impl Slots {
         }
     }
 
-    /// The slots this session does not hold, from a random one on (so that
-    /// waiting reports do not all try slot 0 first).
-    fn candidates(&self) -> Vec<i32> {
+    /// The slots session `generation` does not hold, from a random one on (so
+    /// that waiting reports do not all try slot 0 first). A new session holds none.
+    fn candidates(&self, held: &Held, generation: u64) -> Vec<i32> {
         let count = i32::try_from(self.count).unwrap_or(i32::MAX);
-        let start = i32::try_from(super::retry::random() % u64::from(self.count)).unwrap_or(0);
-        let held = self.held.lock().map(|h| h.clone()).unwrap_or_default();
+        let start = i32::try_from(crate::retry::random() % u64::from(self.count)).unwrap_or(0);
         (0..count)
             .map(|i| (start + i) % count)
-            .filter(|s| !held.contains(s))
+            .filter(|s| held.generation != generation || !held.slots.contains(s))
             .collect()
     }
 
+    fn held(&self) -> Held {
+        self.held.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
     /// Waits for a free slot until `until`, trying all those the session does
-    /// not hold at each turn, with jittered, growing pauses.
-    pub async fn acquire(&self, writer: &Mutex<Client>, until: Instant) -> Result<Slot, SlotError> {
+    /// not hold at each turn, with jittered, growing pauses. A writer session
+    /// lost on the way (a failover of A) is opened again by the writer.
+    pub async fn acquire(&self, writer: &Writer, until: Instant) -> Result<Slot, SlotError> {
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
-            let got: Option<i32> = {
-                let client = writer.lock().await;
-                // The only condition, so it runs row by row in the array's
-                // order and stops at the first slot taken (LIMIT 1).
-                let got = client
-                    .query_opt(
-                        "SELECT s FROM unnest($1::int[]) AS s WHERE pg_try_advisory_lock(hashtext($2::text), s) LIMIT 1",
-                        &[&self.candidates(), &self.class],
-                    )
-                    .await
-                    .map_err(|e| PgError::new("taking a report slot (pg_try_advisory_lock)", &e))?
-                    .map(|r| r.get::<_, i32>(0));
-                if let (Some(slot), Ok(mut held)) = (got, self.held.lock()) {
-                    held.insert(slot);
+            let held = self.held();
+            let got: Option<(i32, u64)> = writer
+                .with_session("taking a report slot", until, |session: &mut Session, _| {
+                    let candidates = self.candidates(&held, session.generation);
+                    let class = self.class.clone();
+                    Box::pin(async move {
+                        // The only condition, so it runs row by row in the array's
+                        // order and stops at the first slot taken (LIMIT 1).
+                        let got = session
+                            .client
+                            .query_opt(
+                                "SELECT s FROM unnest($1::int[]) AS s WHERE pg_try_advisory_lock(hashtext($2::text), s) LIMIT 1",
+                                &[&candidates, &class],
+                            )
+                            .await
+                            .map_err(|e| PgError::new("taking a report slot (pg_try_advisory_lock)", &e))?;
+                        Ok(got.map(|r| (r.get::<_, i32>(0), session.generation)))
+                    })
+                })
+                .await?;
+            if let Some((slot, generation)) = got {
+                if let Ok(mut held) = self.held.lock() {
+                    if held.generation != generation {
+                        *held = Held {
+                            generation,
+                            slots: BTreeSet::new(),
+                        };
+                    }
+                    held.slots.insert(slot);
                 }
-                got
-            };
-            if let Some(slot) = got {
                 if attempt > 0 {
                     tracing::info!(
                         slot,
@@ -108,9 +134,9 @@ impl Slots {
                         "report slot on cluster B's budget taken"
                     );
                 }
-                return Ok(Slot(slot));
+                return Ok(Slot { slot, generation });
             }
-            let pause = pause(attempt, super::retry::random());
+            let pause = pause(attempt, crate::retry::random());
             if Instant::now() + pause >= until {
                 return Err(SlotError::TimedOut {
                     slots: self.count,
@@ -122,25 +148,45 @@ impl Slots {
         }
     }
 
-    /// Gives the slot back. A failure is only logged: the slot is freed with the
-    /// writer session at the end of the invocation anyway.
-    pub async fn release(&self, writer: &Mutex<Client>, slot: Slot) {
-        let client = writer.lock().await;
-        match client
-            .execute(
-                "SELECT pg_advisory_unlock(hashtext($1::text), $2::int)",
-                &[&self.class, &slot.0],
+    /// Gives the slot back. A failure is only logged, and a slot of a session
+    /// that is gone is gone with it: nothing to give back.
+    pub async fn release(&self, writer: &Writer, slot: Slot) {
+        let (class, number, generation) = (self.class.clone(), slot.slot, slot.generation);
+        // One attempt: a lost session has released its locks already.
+        let released = writer
+            .with_session(
+                "giving back a report slot",
+                Instant::now(),
+                |session: &mut Session, _| {
+                    let class = class.clone();
+                    Box::pin(async move {
+                        if session.generation != generation {
+                            return Ok(());
+                        }
+                        session
+                            .client
+                            .execute(
+                                "SELECT pg_advisory_unlock(hashtext($1::text), $2::int)",
+                                &[&class, &number],
+                            )
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| PgError::new("giving back a report slot", &e))
+                    })
+                },
             )
-            .await
-        {
-            Ok(_) => {
+            .await;
+        match released {
+            Ok(()) => {
                 if let Ok(mut held) = self.held.lock() {
-                    held.remove(&slot.0);
+                    if held.generation == slot.generation {
+                        held.slots.remove(&slot.slot);
+                    }
                 }
             }
             // Still held: the session is broken, and its locks end with it.
             Err(e) => {
-                tracing::warn!(slot = slot.0, error = %PgError::new("giving back a report slot", &e), "the slot is freed when the writer session ends")
+                tracing::warn!(slot = slot.slot, error = %e, "the slot is freed when the writer session ends")
             }
         }
     }
@@ -160,15 +206,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_session_never_tries_a_slot_it_holds() {
+    fn a_session_never_tries_a_slot_it_holds_and_a_new_session_holds_none() {
         let slots = Slots::new(4, "orders_remote");
-        slots.held.lock().unwrap().extend([0, 2]);
+        let held = Held {
+            generation: 1,
+            slots: BTreeSet::from([0, 2]),
+        };
         for _ in 0..20 {
-            let mut c = slots.candidates();
+            let mut c = slots.candidates(&held, 1);
             assert_eq!(c.len(), 2);
             c.sort_unstable();
             assert_eq!(c, [1, 3]);
         }
+        assert_eq!(slots.candidates(&held, 2).len(), 4);
     }
 
     #[test]

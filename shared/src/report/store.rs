@@ -81,8 +81,10 @@ pub enum Claim {
     Running { request_id: Option<String> },
 }
 
-/// Claims the key: a new key, a failed or timed-out one, or a `running` one
-/// older than `stale_after` (an invocation that died) becomes ours.
+/// Claims the key: a new key, a failed or timed-out one, a `running` one
+/// older than `stale_after` (an invocation that died), or one this request
+/// claimed already (a claim whose answer a failover lost, or Lambda's retry of
+/// an invocation that died, which keeps its request id) becomes ours.
 pub async fn claim(
     client: &Client,
     report: &str,
@@ -102,6 +104,7 @@ pub async fn claim(
                     request_id = EXCLUDED.request_id, event_id = EXCLUDED.event_id, attempt = r.attempt + 1
               WHERE r.status IN ('failed', 'timed_out')
                  OR (r.status = 'running' AND r.started_at < clock_timestamp() - $6::bigint * interval '1 millisecond')
+                 OR (r.status = 'running' AND r.request_id = EXCLUDED.request_id)
              RETURNING r.attempt",
             &[&report, &window.start, &window.end, &request_id, &event_id, &stale_ms],
         )
@@ -143,6 +146,15 @@ pub struct Record<'a> {
     pub flag_reasons: &'a [String],
 }
 
+impl crate::retry::Retryable for ReportStoreError {
+    fn transient(&self) -> Option<crate::retry::Transient> {
+        match self {
+            Self::Pg(e) => e.transient(),
+            Self::LostClaim { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReportStoreError {
     #[error(transparent)]
@@ -152,7 +164,7 @@ pub enum ReportStoreError {
 }
 
 /// Replaces the key's results with `rows` (JSON text, in order) and completes
-/// its record, in one transaction.
+/// its record, in one transaction. Safe to repeat after a lost answer.
 pub async fn finish(client: &mut Client, record: &Record<'_>, rows: &[String]) -> Result<(), ReportStoreError> {
     let during = |what: &str| format!("{what} for {} {}", record.report, record.window);
     let tx = client
@@ -181,6 +193,19 @@ pub async fn finish(client: &mut Client, record: &Record<'_>, rows: &[String]) -
         .await
         .map_err(|e| PgError::new(&during("completing the run record"), &e))?;
     if updated != 1 {
+        // A try whose commit reached the writer before the session broke (a
+        // failover) stored the result already: nothing is stored twice.
+        let stored: Option<(i32, String)> = tx
+            .query_opt(
+                "SELECT attempt, status FROM fdw_reports.runs WHERE report = $1 AND window_start = $2 AND window_end = $3",
+                &[&record.report, &record.window.start, &record.window.end],
+            )
+            .await
+            .map_err(|e| PgError::new(&during("reading the run record"), &e))?
+            .map(|r| (r.get(0), r.get(1)));
+        if stored.is_some_and(|(attempt, status)| attempt == record.attempt && status == record.status) {
+            return Ok(());
+        }
         return Err(ReportStoreError::LostClaim {
             report: record.report.to_string(),
             window: record.window.to_string(),

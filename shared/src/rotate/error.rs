@@ -9,6 +9,7 @@ use super::store::RotationStoreError;
 use crate::aws::secrets::SecretError;
 use crate::pg::ConnectError;
 use crate::pg::PgError;
+use crate::retry::{Outage, Retryable, Transient};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RotateError {
@@ -53,6 +54,25 @@ pub enum RotateError {
         table: String,
         source: PgError,
     },
+    /// A failover, restart or lack of slots that outlasted the invocation.
+    #[error("{}", .outage.explain(source))]
+    Outage {
+        outage: Outage,
+        #[source]
+        source: Box<RotateError>,
+    },
+}
+
+/// Every step is safe to repeat (it starts from what the secret and the
+/// clusters hold), so a step that met a failover is run again whole.
+impl Retryable for RotateError {
+    fn transient(&self) -> Option<Transient> {
+        match self {
+            Self::Connect(e) => e.transient(),
+            Self::Sql { source, .. } | Self::Probe { source, .. } => source.transient(),
+            _ => None,
+        }
+    }
 }
 
 /// Why an invocation failed: the event could not be read, or its step failed.

@@ -15,8 +15,14 @@ use crate::pg::{
     apply_in_transaction, mapping_login, prepare_in_transaction, probe_login, with_admin_option_advice, ConnectTarget,
     Connector, Login, PgError, DEFAULT_LOCK_TIMEOUT,
 };
+use crate::retry::{retry, Retrier, Retryable};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_postgres::Client;
+
+/// Time kept back, beyond one session's connect bound, for the last attempt
+/// after a retry and the invocation's answer.
+const ATTEMPT_MARGIN: Duration = Duration::from_secs(2);
 
 /// Clients built once per cold start.
 #[derive(Clone)]
@@ -38,10 +44,23 @@ impl Rotator {
     /// One Lambda invocation: the event read, its step run. A failure fails the
     /// invocation (Secrets Manager then retries the rotation); Lambda reports it
     /// through `From<RotationFailure> for Diagnostic`.
-    pub async fn handle_event(&self, event: &serde_json::Value) -> Result<serde_json::Value, RotationFailure> {
+    /// A step that meets a failover, a restart or no free slot on either
+    /// cluster is run again (the one retry policy) while an attempt can still
+    /// finish before `deadline`.
+    pub async fn handle_event(
+        &self,
+        event: &serde_json::Value,
+        deadline: std::time::Instant,
+    ) -> Result<serde_json::Value, RotationFailure> {
         let event = event::parse(event)?;
         let step = event.step.to_string();
-        match self.handle(&step, &event.secret_id, &event.token).await {
+        let attempts_until = deadline
+            .checked_sub(self.connector.timeout() + ATTEMPT_MARGIN)
+            .unwrap_or(deadline);
+        match self
+            .handle_until(&step, &event.secret_id, &event.token, attempts_until)
+            .await
+        {
             Ok(outcome) => Ok(serde_json::json!({ "Step": step, "Result": outcome.did })),
             Err(source) => {
                 let failure = RotationFailure::Step {
@@ -55,7 +74,27 @@ impl Rotator {
         }
     }
 
-    /// Runs one step for version `token` of secret `id`, after the reference checks.
+    /// [`Self::handle`], again while it fails for a reason that passes, until `until`.
+    pub async fn handle_until(
+        &self,
+        step: &str,
+        id: &str,
+        token: &str,
+        until: std::time::Instant,
+    ) -> Result<StepOutcome, RotateError> {
+        let mut retrier = Retrier::new(format!("{step} for secret {id}"), until);
+        retry(&mut retrier, || self.handle(step, id, token))
+            .await
+            .map_err(|e| match retrier.outage() {
+                Some(outage) if e.transient().is_some() => RotateError::Outage {
+                    outage,
+                    source: Box::new(e),
+                },
+                _ => e,
+            })
+    }
+
+    /// Runs one step for version `token` of secret `id`, after the reference checks: one attempt.
     pub async fn handle(&self, step: &str, id: &str, token: &str) -> Result<StepOutcome, RotateError> {
         let step = Step::parse(step)?;
         let meta = self.store.describe(id).await?;

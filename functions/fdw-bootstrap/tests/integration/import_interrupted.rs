@@ -3,7 +3,10 @@
 //! B's `pg_attrdef`, which postgres_fdw's import query reads (the login and the
 //! link's own statements on B do not), so the IMPORT waits on B; the test sees
 //! it waiting there and stops B (fast shutdown: every session ends, the lock
-//! holder's too). It stops a cluster, so it has the stack alone.
+//! holder's too). B stays down past the invocation's time (a 20 s Lambda
+//! timeout: 3 s of retries after the connect bound and the margins), so the
+//! Create answers FAILED saying how long B was unreachable; a B that comes back
+//! in time is the failover test's case. It stops a cluster, so it has the stack alone.
 
 use fdw_bridge_testkit::{self as harness, unique, Stack};
 use std::time::{Duration, Instant};
@@ -32,7 +35,8 @@ async fn catalog_of_a(stack: &Stack) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cluster_b_stopped_during_import_fails_naming_it_leaves_a_as_before_and_the_retry_succeeds() {
+async fn cluster_b_stopped_during_import_and_not_back_in_time_fails_naming_it_leaves_a_as_before_and_the_retry_succeeds(
+) {
     let stack = Stack::get();
     let _turn = stack.exclusive().await;
     let bootstrap = stack.bootstrap().await;
@@ -80,18 +84,15 @@ async fn cluster_b_stopped_during_import_fails_naming_it_leaves_a_as_before_and_
             .await
             .unwrap();
     });
-    let failed = stack.invoke(&bootstrap, event.clone(), Duration::from_secs(60)).await;
+    let failed = stack.invoke(&bootstrap, event.clone(), Duration::from_secs(20)).await;
     watcher.await.unwrap();
     drop(holder);
     println!("Reason: {}", failed.reason());
-    failed.assert_failed_with(&["IMPORT FOREIGN SCHEMA", "check that the remote cluster is up"]);
-    assert!(
-        failed
-            .reason()
-            .starts_with("remote cluster, as reached from the local cluster's foreign server: "),
-        "the Reason does not lead with cluster B: {}",
-        failed.reason()
-    );
+    failed.assert_failed_with(&[
+        "unreachable (refused, reset, timed out, starting up or shutting down) for ",
+        "remote cluster",
+        "check the cluster's status",
+    ]);
     assert_eq!(catalog_of_a(stack).await, before, "cluster A's catalog changed");
 
     drop(guard); // B is back: the same event again (Lambda's retry of the invocation)

@@ -1,4 +1,7 @@
-//! Cluster B stopped in the middle of an invocation. It stops a cluster, so it
+//! Cluster B stopped in the middle of an invocation and not back before the
+//! invocation's time runs out (10 s here: the report that needs B is retried,
+//! then fails saying for how long B was unreachable; a B that comes back in
+//! time is the failover test's case). It stops a cluster, so it
 //! has the stack alone (an exclusive turn: the other tests of the binary wait);
 //! the guard below starts B again even when the test fails.
 
@@ -7,7 +10,7 @@ use fdw_bridge::report::Catalog;
 use fdw_bridge::report::Status;
 use fdw_bridge_testkit as harness;
 use serde_json::json;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_cluster_stopped_mid_run_fails_that_report_and_a_rerun_replaces_it() {
@@ -41,7 +44,11 @@ async fn remote_cluster_stopped_mid_run_fails_that_report_and_a_rerun_replaces_i
             .unwrap();
     });
     let e = f
-        .handle(&event, &harness::unique("req"))
+        .handle_until(
+            &event,
+            &harness::unique("req"),
+            Instant::now() + Duration::from_secs(10),
+        )
         .await
         .expect_err("one report failed, so the invocation fails");
     stopper.await.unwrap();
@@ -59,6 +66,10 @@ async fn remote_cluster_stopped_mid_run_fails_that_report_and_a_rerun_replaces_i
         "the error does not name the foreign server: {error}"
     );
     assert!(error.contains(&host_port), "the error does not name B's host: {error}");
+    assert!(
+        error.starts_with("unreachable (refused, reset, timed out, starting up or shutting down) for "),
+        "the error does not say B was unreachable, for how long: {error}"
+    );
     assert!(e.to_string().contains("top_customers_by_spend"), "{e}");
 
     drop(guard); // B is back

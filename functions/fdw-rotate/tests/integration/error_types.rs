@@ -7,6 +7,13 @@ use fdw_bridge_testkit as harness;
 use harness::Stack;
 use lambda_runtime::Diagnostic;
 use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// A Lambda deadline that leaves `retrying` for the one retry policy after
+/// one connect bound of the test kit (5 s) and the step's margin (2 s).
+fn deadline_retrying(retrying: Duration) -> Instant {
+    Instant::now() + Duration::from_secs(7) + retrying
+}
 
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -27,7 +34,12 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
             "unknown rotation step \"dropSecret\"",
         ),
     ] {
-        let d = Diagnostic::from(rotator.handle_event(&event).await.expect_err("bad event"));
+        let d = Diagnostic::from(
+            rotator
+                .handle_event(&event, deadline_retrying(Duration::ZERO))
+                .await
+                .expect_err("bad event"),
+        );
         assert_eq!(d.error_type, "InvalidEvent", "{event}: {d:?}");
         assert!(
             d.error_message.contains(needle),
@@ -56,12 +68,30 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
     let token = stack.start_rotation(&secret).await;
     // createSecret reads which role A's mappings use: it fails on the dead cluster.
     let step = json!({"Step": "createSecret", "SecretId": secret, "ClientRequestToken": token});
-    let dead = Diagnostic::from(rotator.handle_event(&step).await.expect_err("cluster A is down"));
+    // Retried for 3 s (a failover would be over by then), then said so.
+    let dead = Diagnostic::from(
+        rotator
+            .handle_event(&step, deadline_retrying(Duration::from_secs(3)))
+            .await
+            .expect_err("cluster A is down"),
+    );
     println!("dead cluster A: {dead:?}");
     assert_eq!(dead.error_type, "ClusterUnreachable");
     assert!(
+        dead.error_message.starts_with(&format!(
+            "createSecret for secret {secret} failed: unreachable (refused, reset, timed out, starting up or shutting down) for "
+        )),
+        "{}",
         dead.error_message
-            .starts_with(&format!("createSecret for secret {secret} failed: cluster A")),
+    );
+    assert!(
+        dead.error_message
+            .contains("until the invocation's time ran out): cluster A"),
+        "{}",
+        dead.error_message
+    );
+    assert!(
+        dead.error_message.contains("check the cluster's status"),
         "{}",
         dead.error_message
     );
@@ -73,7 +103,12 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
 
     // A step for a version that is not being rotated: refused, not a cluster problem.
     let stale = json!({"Step": "setSecret", "SecretId": secret, "ClientRequestToken": "no-such-version"});
-    let refused = Diagnostic::from(rotator.handle_event(&stale).await.expect_err("no such version"));
+    let refused = Diagnostic::from(
+        rotator
+            .handle_event(&stale, deadline_retrying(Duration::ZERO))
+            .await
+            .expect_err("no such version"),
+    );
     assert_eq!(refused.error_type, "RotationRefused", "{refused:?}");
     stack.assert_no_password_leaked();
 }
