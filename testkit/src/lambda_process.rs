@@ -185,7 +185,12 @@ impl FunctionProcess {
     /// Panics when the process ends first or after `timeout`. The process is
     /// killed then (it would wait for a next event forever), and its log
     /// checked: no known password in it.
-    pub async fn answer(mut self, timeout: Duration) -> Result<String, String> {
+    pub async fn answer(self, timeout: Duration) -> Result<String, String> {
+        self.answer_and_log(timeout).await.0
+    }
+
+    /// [`Self::answer`] and the function's log (what it said about its retries).
+    pub async fn answer_and_log(mut self, timeout: Duration) -> (Result<String, String>, String) {
         let started = std::time::Instant::now();
         loop {
             let answered = self.answers.lock().expect("lock").first().cloned();
@@ -196,11 +201,12 @@ impl FunctionProcess {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 assert_no_password_in(Stack::get(), &log, "the function's log");
                 let _ = std::fs::remove_file(&self.log);
-                return if request.contains("/response") {
+                let answer = if request.contains("/response") {
                     Ok(body)
                 } else {
                     Err(body)
                 };
+                return (answer, log);
             }
             if !self.is_running() || started.elapsed() > timeout {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();

@@ -41,6 +41,6 @@ pub use lambda_process::{DeadlineHeader, FunctionProcess};
 pub use leak_watch::{remember_secret, LeakWatch};
 pub use link::{assert_link_gone, TestLink};
 pub use names::unique;
-pub use outage::{ExclusiveTurn, RestartOnDrop, SettingOnDrop, SharedTurn};
+pub use outage::{outage_length, ClusterOutage, ExclusiveTurn, RestartOnDrop, SettingOnDrop, SharedTurn};
 pub use own_database::OwnDatabase;
 pub use stack::Stack;

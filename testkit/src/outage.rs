@@ -7,6 +7,7 @@
 
 use crate::stack::{repo_dir, Stack};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The turns of one test binary: a read lock per ordinary test, the write lock
@@ -129,6 +130,26 @@ impl Stack {
         stack_sh(&["pg-stop", &cluster.to_string()]);
     }
 
+    /// Stops `cluster` now and starts it again `length` later, in the
+    /// background, so that the test can start work while it is down (as a
+    /// failover or a reboot of an Aurora cluster does to its endpoint: refused
+    /// until the new writer answers). Take [`Self::restart_on_drop`] first.
+    #[track_caller]
+    pub fn outage(&self, cluster: char, length: Duration) -> ClusterOutage {
+        self.assert_exclusive("outage");
+        let name = cluster.to_string();
+        stack_sh(&["pg-stop", &name]);
+        let down_at = Instant::now();
+        let back = tokio::spawn(async move {
+            tokio::time::sleep(length).await;
+            tokio::task::spawn_blocking(move || stack_sh(&["pg-start", &name]))
+                .await
+                .expect("starting the cluster again");
+            down_at.elapsed()
+        });
+        ClusterOutage { cluster, down_at, back }
+    }
+
     #[track_caller]
     fn assert_exclusive(&self, what: &str) {
         assert!(
@@ -140,6 +161,30 @@ impl Stack {
 }
 
 /// Runs `stack/stack.sh` (failure-injection commands of the local stack).
+/// How long the failover tests keep a cluster down: `FDW_OUTAGE_SECONDS`, 30 s
+/// unless set (Aurora's failovers typically end well under a minute).
+pub fn outage_length() -> Duration {
+    let seconds = std::env::var("FDW_OUTAGE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    Duration::from_secs(seconds)
+}
+
+/// A cluster that is down until [`ClusterOutage::end`] says it is back.
+pub struct ClusterOutage {
+    pub cluster: char,
+    pub down_at: Instant,
+    back: tokio::task::JoinHandle<Duration>,
+}
+
+impl ClusterOutage {
+    /// Waits until the cluster is started again; how long it was down.
+    pub async fn end(self) -> Duration {
+        self.back.await.expect("the outage's restart")
+    }
+}
+
 fn stack_sh(args: &[&str]) {
     let script = repo_dir().join("stack/stack.sh");
     let status = std::process::Command::new(&script)

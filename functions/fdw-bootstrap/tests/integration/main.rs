@@ -1,7 +1,7 @@
 //! fdw-bootstrap's integration tests, one binary (each binary links the whole
 //! AWS SDK). The stack tests take a shared turn ([`fdw_bridge_testkit::Stack::shared`]);
 //! remote_ca (it changes cluster A's ssl_ca_file), budget_follows_b (it restarts
-//! cluster B smaller), import_interrupted (it stops
+//! cluster B smaller), import_interrupted and failover (they stop
 //! cluster B) and real_schemas::locks (it
 //! holds locks on purpose) an exclusive one; the template
 //! agreement test needs no stack.
@@ -13,6 +13,7 @@ mod bad_input;
 mod budget_follows_b;
 mod concurrent_links;
 mod error_types;
+mod failover;
 mod import_interrupted;
 mod killed_process;
 mod lifecycle;

@@ -1,6 +1,7 @@
 //! fdw-report's integration tests, one binary (each binary links the whole AWS
 //! SDK). Tests run on parallel threads: ordinary ones take a shared turn on the
-//! stack, remote_down (it stops cluster B), max_connections and
+//! stack, remote_down (it stops cluster B), failover (it stops B, then A, and
+//! restarts A read-only), max_connections and
 //! through_runtime's burst (they restart B),
 //! writer_refused (it limits the writer role) and report_roles
 //! (it hands fdw_reports to the link) an exclusive one.
@@ -13,6 +14,7 @@ mod connection_cut;
 mod connection_release;
 mod connection_squeeze;
 mod error_types;
+mod failover;
 mod max_connections;
 mod pushdown_advice;
 mod remote_down;
