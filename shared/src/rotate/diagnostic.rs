@@ -25,6 +25,7 @@ impl Classified for RotateError {
             Self::Connect(source) => source.error_type(),
             Self::Sql { source, .. } => kind::pg_error_type(source, kind::ROTATION_STEP_FAILED),
             Self::MappingNotSwitched { .. } | Self::Probe { .. } => kind::ROTATION_TEST_FAILED,
+            Self::ReplicaLag(_) => kind::ROTATION_STEP_FAILED,
         }
     }
 }
