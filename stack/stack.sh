@@ -445,6 +445,7 @@ write_env() {
       # B's reader endpoint, as a link with RemoteCluster.ReadFrom: Readers names it.
       kv PG_B_READER_HOST 127.0.0.1; kv PG_B_READER_PORT "$PG_R_PORT"; kv PG_B_REPLICA_SOCKET_DIR "$PG_R_SOCKET_DIR"
       kv PG_B_REPLICA_LOG "$PG_R_LOG"; kv PG_B_REPLICA_DATA "$PG_R_DATA"
+      kv PG_R_PORT "$PG_R_PORT"; kv PG_R_SOCKET_DIR "$PG_R_SOCKET_DIR"   # the harness's superuser('r', ...)
     fi
   ) >> "$tmp"
   mv -f "$tmp" "$ENVF"
