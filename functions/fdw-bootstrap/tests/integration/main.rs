@@ -20,6 +20,7 @@ mod lifecycle;
 mod prerequisites;
 mod real_schemas;
 mod remote_ca;
+mod replica_cleanup;
 mod services_down;
 mod slow_response_url;
 mod template;
