@@ -107,7 +107,7 @@ async fn delete_removes_the_auto_scaled_readers_of_its_cluster_only() {
     assert_eq!(members(&rds, &cluster).await, kept, "only the auto-scaled readers go");
     assert_eq!(
         members(&rds, &other).await,
-        [bystander.clone()],
+        [bystander],
         "another cluster's are not this resource's"
     );
 
