@@ -96,6 +96,7 @@ derive() {
 }
 has_c() { [[ -n "${PG_C_PORT:-}" ]]; }   # this stack has cluster C
 has_r() { [[ -n "${PG_R_PORT:-}" ]]; }   # this stack has B's streaming replica
+name_of() { if [[ $1 == r ]]; then echo b-replica; else echo "$1"; fi; }   # a cluster as messages name it
 cl() {  # cl a|b FIELD -> value
   local x="${1^^}" f="$2"; local v="PG_${x}_${f}"; echo "${!v}"
 }
@@ -278,21 +279,21 @@ start_cluster() {
   local pv="PG_${x^^}_PORT"
   if ! port_free "${!pv}"; then
     printf -v "$pv" '%s' "$(new_port "$PG_A_PORT" "$PG_B_PORT" "${PG_C_PORT:-}" "${PG_R_PORT:-}" "$MOTO_PORT" "$LISTENER_PORT")"
-    say "port taken; cluster $x moves to ${!pv}"
+    say "port taken; cluster $(name_of "$x") moves to ${!pv}"
     save_state
   fi
   init_cluster "$x"
   # 9>&-: the server must not inherit the stack lock
   as_pg "$(server_bin "$x")/pg_ctl" -D "$(cl "$x" DATA)" -l "$(cl "$x" LOG)" -w -t 60 -s start 9>&- \
-    || { tail -20 "$(cl "$x" LOG)" >&2; die "cluster $x did not start"; }
-  say "cluster $x up on 127.0.0.1:$(cl "$x" PORT) (PostgreSQL $(cl "$x" MAJOR))"
+    || { tail -20 "$(cl "$x" LOG)" >&2; die "cluster $(name_of "$x") did not start"; }
+  say "cluster $(name_of "$x") up on 127.0.0.1:$(cl "$x" PORT) (PostgreSQL $(cl "$x" MAJOR))"
 }
 
 stop_cluster() {
   local x="$1"
   if [[ -f "$(cl "$x" DATA)/PG_VERSION" ]] && pg_running "$x"; then
     as_pg "$(server_bin "$x")/pg_ctl" -D "$(cl "$x" DATA)" -m fast -w -t 60 -s stop
-    say "cluster $x stopped"
+    say "cluster $(name_of "$x") stopped"
   fi
 }
 
