@@ -4,7 +4,8 @@
 # fails on its deliberately broken copy (guard/check-broken.py); then scripts/check_template.py:
 # what a first `sam deploy` needs (issue 12: defaults-inlined cfn-lint, deletion order from the
 # dependency graph, rollback, Data API, names, observability, checkov with its baseline), each
-# check passing on template.yaml and failing on guard/fixtures/template-before-issue12.yaml. The Rust test
+# check passing on template.yaml and failing on guard/fixtures/template-before-issue12.yaml (the reader
+# scaling of issue 24: on template-before-issue24.yaml). The Rust test
 # functions/fdw-bootstrap/tests/integration/template.rs (run by make integration) checks that template
 # and code agree. cfn-guard is installed from crates.io into <repo>/.tools once
 # (about 4 minutes on 2 cores), then reused.
@@ -42,7 +43,7 @@ say "cfn-guard validate (guard/rules)"
 say "each guard rule fails on its broken copy"
 "$VENV_BIN/python" guard/check-broken.py "$GUARD"
 
-say "first-deploy checks (scripts/check_template.py): pass on template.yaml, fail on the pre-issue-12 fixture"
+say "first-deploy checks (scripts/check_template.py): pass on template.yaml, fail on their fixtures (pre-issue-12, pre-issue-24)"
 [[ -x "$REPO/.venv-checkov/bin/checkov" ]] || { echo "[template] .venv-checkov/bin/checkov is missing: run make tools" >&2; exit 1; }
 "$VENV_BIN/python" scripts/check_template.py
 say "template.yaml: all checks passed"

@@ -29,6 +29,10 @@ guard/check-broken.py does for the cfn-guard rules.
   18       tested_majors         EngineVersion allows only the PostgreSQL majors the stack runs
                                  (stack/postgres-versions.tsv) and make test-versions links across;
                                  its default's major is the one make test runs (Makefile PG_MAJOR)
+  24       reader_scaling        cluster A's readers scale (ScalableTarget + target tracking, min/max
+                                 parameters); delete order policy -> target -> replica cleanup ->
+                                 A's instances and cluster (scripts/check_reader_scaling.py); shown to
+                                 fail on guard/fixtures/template-before-issue24.yaml instead
 
 Usage: scripts/check_template.py [--only CHECK ...]   (run by scripts/check-template.sh)
 """
@@ -48,12 +52,15 @@ import tempfile
 REPO = pathlib.Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "template.yaml"
 FIXTURE = REPO / "guard" / "fixtures" / "template-before-issue12.yaml"
+# A check of a later issue is shown to fail on the template as it was before that issue.
+FIXTURE_FOR = {"reader_scaling": REPO / "guard" / "fixtures" / "template-before-issue24.yaml"}
 BASELINE = REPO / "guard" / "checkov-baseline.yaml"
 CHECKOV = pathlib.Path(os.environ.get("FDW_CHECKOV", REPO / ".venv-checkov" / "bin" / "checkov"))
 VENV_BIN = REPO / ".venv" / "bin"
 
 sys.path.insert(0, str(REPO / "scripts"))
 from template_model import Scenario, collect_refs, load, sam_transform  # noqa: E402
+from check_reader_scaling import check_reader_scaling  # noqa: E402
 
 KC_CA_FILE = "/rdsdbdata/rds-metadata/server-cert.pem"
 KC_CA_BUNDLE_FILE = "/rdsdbdata/rds-metadata/ca-cert.pem"
@@ -701,6 +708,7 @@ CHECKS = {
     "observability": (10, check_observability),
     "checkov": (11, None),
     "tested_majors": (18, check_tested_majors),
+    "reader_scaling": (24, lambda t: check_reader_scaling(t, scenarios)),
 }
 
 
@@ -720,12 +728,15 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="print each problem found on the fixture too")
     args = ap.parse_args()
     names = args.only or list(CHECKS)
-    current, old = load(TEMPLATE), load(FIXTURE)
+    current = load(TEMPLATE)
+    olds = {}
     failures = []
     for name in names:
         finding = CHECKS[name][0]
+        fixture = FIXTURE_FOR.get(name, FIXTURE)
+        old = olds.setdefault(fixture, load(fixture))
         now, stale = run(name, TEMPLATE, current)
-        before, _ = run(name, FIXTURE, old)
+        before, _ = run(name, fixture, old)
         verdict_now = "PASS" if not now else "FAIL"
         verdict_before = "FAIL" if before else "PASS"
         first = before[0] if before else "nothing found"
@@ -738,11 +749,11 @@ def main():
         for s in stale:
             failures.append(f"{BASELINE.relative_to(REPO)}: {s[0]} on {s[1]} no longer fails: remove the entry")
         if not before:
-            failures.append(f"{name}: passes on the fixture {FIXTURE.relative_to(REPO)}: it cannot catch the finding")
+            failures.append(f"{name}: passes on the fixture {fixture.relative_to(REPO)}: it cannot catch the finding")
     if failures:
         print("check_template: FAILED\n  " + "\n  ".join(failures), file=sys.stderr)
         sys.exit(1)
-    print(f"check_template: all {len(names)} checks pass on template.yaml and fail on {FIXTURE.relative_to(REPO)}")
+    print(f"check_template: all {len(names)} checks pass on template.yaml and fail on their fixtures (guard/fixtures/)")
 
 
 if __name__ == "__main__":

@@ -5,13 +5,15 @@
 # $PG_MAJOR_A / $PG_MAJOR_B for one of them (15, 16 or 17: stack/postgres-versions.tsv);
 # a cluster whose data directory is of another major is made again.
 #
-#   stack.sh up [--users N] [--orders M] [--with-c]
+#   stack.sh up [--users N] [--orders M] [--with-c] [--with-b-replica]
 #                                          start (idempotent; reloads data if scale differs);
 #                                          --with-c (or FDW_STACK_CLUSTERS=abc) adds cluster C, db
-#                                          payments, a second remote cluster; kept until down --purge
+#                                          payments, a second remote cluster; kept until down --purge;
+#                                          --with-b-replica (or FDW_STACK_B_REPLICA=1) adds a streaming
+#                                          replica of B (B's "reader endpoint"); kept until down --purge
 #   stack.sh status                        component status (non-zero if anything is down)
 #   stack.sh down [--purge]                stop everything (--purge: delete all state)
-#   stack.sh pg-stop a|b|c / pg-start a|b|c  stop/start one cluster (same port)
+#   stack.sh pg-stop a|b|c|b-replica / pg-start a|b|c|b-replica  stop/start one cluster (same port)
 #   stack.sh env                           print the path of the env file
 #   stack.sh psql a|b|c [psql args...]     superuser psql over the unix socket
 set -euo pipefail
@@ -27,6 +29,9 @@ WANT_MAJOR_B="${PG_MAJOR_B:-${PG_MAJOR:-16}}"
 WANT_MAJOR_C="${PG_MAJOR_C:-${PG_MAJOR:-16}}"
 # Cluster C (opt-in): asked for by up --with-c or FDW_STACK_CLUSTERS=abc; a stack that has one keeps it.
 WANT_C=0; [[ "${FDW_STACK_CLUSTERS:-}" == *c* ]] && WANT_C=1
+# B's streaming replica (opt-in, internally cluster "r"): up --with-b-replica or FDW_STACK_B_REPLICA=1.
+WANT_R=0; [[ "${FDW_STACK_B_REPLICA:-}" == 1 ]] && WANT_R=1
+R_SLOT=fdw_stack_b_replica   # B's physical replication slot: B keeps the WAL the replica has not had
 SCALE_CF="$STACK/scale-c" # "<users> <payments>" of cluster C's loaded data
 STATE="$STACK/state"      # ports, passwords, data location (kept across down/up)
 ENVF="$STACK/env"         # what tests / the harness source
@@ -74,7 +79,8 @@ save_state() {
   local tmp="$STATE.tmp"
   rm -f "$tmp"; (umask 077; : > "$tmp")
   ( for k in PGROOT PG_A_MAJOR PG_B_MAJOR PG_A_PORT PG_B_PORT MOTO_PORT LISTENER_PORT USERS_ADMIN_PASSWORD \
-             ORDERS_ADMIN_PASSWORD REPORT_READER_PASSWORD FDW_ROLE_PASSWORD PG_C_MAJOR PG_C_PORT PAYMENTS_ADMIN_PASSWORD; do
+             ORDERS_ADMIN_PASSWORD REPORT_READER_PASSWORD FDW_ROLE_PASSWORD PG_C_MAJOR PG_C_PORT PAYMENTS_ADMIN_PASSWORD \
+             PG_R_PORT; do
       printf "%s='%s'\n" "$k" "${!k:-}"
     done >> "$tmp" )
   mv -f "$tmp" "$STATE"
@@ -85,8 +91,12 @@ derive() {
   PG_A_DIR="$PGROOT/pg-a"; PG_A_DATA="$PG_A_DIR/data"; PG_A_SOCKET_DIR="$PG_A_DIR/sock"; PG_A_LOG="$PGROOT/pg-a.log"
   PG_B_DIR="$PGROOT/pg-b"; PG_B_DATA="$PG_B_DIR/data"; PG_B_SOCKET_DIR="$PG_B_DIR/sock"; PG_B_LOG="$PGROOT/pg-b.log"
   PG_C_DIR="$PGROOT/pg-c"; PG_C_DATA="$PG_C_DIR/data"; PG_C_SOCKET_DIR="$PG_C_DIR/sock"; PG_C_LOG="$PGROOT/pg-c.log"
+  PG_R_DIR="$PGROOT/pg-b-replica"; PG_R_DATA="$PG_R_DIR/data"; PG_R_SOCKET_DIR="$PG_R_DIR/sock"; PG_R_LOG="$PGROOT/pg-b-replica.log"
+  PG_R_MAJOR="${PG_B_MAJOR:-}"   # a streaming replica runs its primary's major
 }
 has_c() { [[ -n "${PG_C_PORT:-}" ]]; }   # this stack has cluster C
+has_r() { [[ -n "${PG_R_PORT:-}" ]]; }   # this stack has B's streaming replica
+name_of() { if [[ $1 == r ]]; then echo b-replica; else echo "$1"; fi; }   # a cluster as messages name it
 cl() {  # cl a|b FIELD -> value
   local x="${1^^}" f="$2"; local v="PG_${x}_${f}"; echo "${!v}"
 }
@@ -151,7 +161,13 @@ init_cluster() {
     say "cluster $x holds PostgreSQL $(cat "$data/PG_VERSION") data; PostgreSQL $(cl "$x" MAJOR) asked for: making it again"
     rm -rf "$data"
   fi
-  if [[ ! -f "$data/PG_VERSION" ]]; then
+  if [[ $x == r && -f "$data/PG_VERSION" && "${B_MADE_AGAIN:-0}" == 1 ]]; then
+    say "cluster b was made again: its replica is made again too"; rm -rf "$data"
+  fi
+  if [[ $x == r && ! -f "$data/PG_VERSION" ]]; then
+    base_backup_of_b
+  elif [[ ! -f "$data/PG_VERSION" ]]; then
+    [[ $x == b ]] && B_MADE_AGAIN=1
     say "initdb cluster $x (PostgreSQL $(cl "$x" MAJOR))"
     rm -rf "$dir"; mkdir -p "$data" "$sock"
     chown -R postgres:postgres "$dir"; chmod 700 "$data"; chmod 755 "$sock"
@@ -162,7 +178,7 @@ init_cluster() {
     if [[ $x == c ]]; then rm -f "$SCALE_CF"; else rm -f "$STACK/scale"; fi
   fi
   if [[ "$PGROOT" != "$STACK" ]]; then
-    ln -sfn "$dir" "$STACK/pg-$x"; ln -sfn "$log" "$STACK/pg-$x.log"
+    ln -sfn "$dir" "$STACK/$(basename "$dir")"; ln -sfn "$log" "$STACK/$(basename "$log")"
   fi
   [[ -e "$log" ]] || touch "$log"
   chown postgres:postgres "$log"
@@ -177,6 +193,7 @@ init_cluster() {
 # fdw-bridge local stack: superuser via unix socket only; TCP requires TLS + SCRAM.
 # TYPE   DATABASE USER ADDRESS        METHOD
 local    all      all                 trust
+local    replication all              trust
 hostssl  all      all  127.0.0.1/32   scram-sha-256
 hostssl  all      all  ::1/128        scram-sha-256
 # no plain "host" lines: non-TLS connections are refused
@@ -217,7 +234,43 @@ CONF
     [[ "$FDW_STACK_PRELOAD" =~ ^[a-z_,]+$ ]] || die "FDW_STACK_PRELOAD: library names only"
     printf "shared_preload_libraries = '%s'\npg_stat_statements.track = all\n" "$FDW_STACK_PRELOAD" >> "$data/fdw-stack.conf"
   fi
+  # B with a replica sends WAL (wal_level takes effect at B's next start: ensure_b_sends_wal); the
+  # replica streams from B's socket through B's slot, wherever B's port is now.
+  if [[ $x == r ]] || { [[ $x == b ]] && has_r; }; then
+    printf "wal_level = replica\nmax_wal_senders = 4\n" >> "$data/fdw-stack.conf"
+  fi
+  if [[ $x == r ]]; then
+    printf "hot_standby = on\nprimary_conninfo = 'host=%s port=%s user=postgres application_name=b-replica'\nprimary_slot_name = '%s'\n" \
+      "$PG_B_SOCKET_DIR" "$PG_B_PORT" "$R_SLOT" >> "$data/fdw-stack.conf"
+  fi
   chown postgres:postgres "$data/pg_hba.conf" "$data/fdw-stack.conf"
+}
+
+# B's replica, made like pg_basebackup -R would (the registry builds of 16 and 17 ship no
+# pg_basebackup, and Debian's 15 refuses newer servers): a slot on B that keeps the WAL from now,
+# pg_backup_start, a copy of B's data directory, pg_backup_stop's backup_label, standby.signal.
+base_backup_of_b() {
+  local dir="$PG_R_DIR" data="$PG_R_DATA"
+  say "base backup of cluster b for its replica"
+  rm -rf "$dir"; mkdir -p "$data" "$PG_R_SOCKET_DIR"; chmod 700 "$data"
+  psql_su b postgres -At -c "SELECT pg_drop_replication_slot('$R_SLOT') FROM pg_replication_slots WHERE slot_name = '$R_SLOT'" >/dev/null
+  psql_su b postgres -At -c "SELECT pg_create_physical_replication_slot('$R_SLOT', true)" >/dev/null
+  # One session from start to stop (a non-exclusive backup); \! copies while it is open.
+  psql_su b postgres -At <<SQL >/dev/null
+SELECT pg_backup_start('fdw-stack b-replica', true);
+\! tar -C "$PG_B_DATA" -cf - --exclude=./postmaster.pid --exclude=./postmaster.opts --exclude='./pg_wal/*' --exclude='./pg_replslot/*' --exclude='./pg_stat_tmp/*' . | tar -C "$data" -xf -
+\o $data/backup_label
+SELECT labelfile FROM pg_backup_stop(false);
+SQL
+  touch "$data/standby.signal"
+  chown -R postgres:postgres "$dir"; chmod 700 "$data"
+}
+
+# B started with wal_level minimal before it had a replica: restart it once so that it sends WAL.
+ensure_b_sends_wal() {
+  [[ "$(psql_su b postgres -Atc 'SHOW wal_level')" == replica ]] && return
+  say "cluster b restarts with wal_level = replica (it has a replica now)"
+  stop_cluster b; start_cluster b
 }
 
 start_cluster() {
@@ -225,22 +278,22 @@ start_cluster() {
   if pg_running "$x"; then return; fi
   local pv="PG_${x^^}_PORT"
   if ! port_free "${!pv}"; then
-    printf -v "$pv" '%s' "$(new_port "$PG_A_PORT" "$PG_B_PORT" "${PG_C_PORT:-}" "$MOTO_PORT" "$LISTENER_PORT")"
-    say "port taken; cluster $x moves to ${!pv}"
+    printf -v "$pv" '%s' "$(new_port "$PG_A_PORT" "$PG_B_PORT" "${PG_C_PORT:-}" "${PG_R_PORT:-}" "$MOTO_PORT" "$LISTENER_PORT")"
+    say "port taken; cluster $(name_of "$x") moves to ${!pv}"
     save_state
   fi
   init_cluster "$x"
   # 9>&-: the server must not inherit the stack lock
   as_pg "$(server_bin "$x")/pg_ctl" -D "$(cl "$x" DATA)" -l "$(cl "$x" LOG)" -w -t 60 -s start 9>&- \
-    || { tail -20 "$(cl "$x" LOG)" >&2; die "cluster $x did not start"; }
-  say "cluster $x up on 127.0.0.1:$(cl "$x" PORT) (PostgreSQL $(cl "$x" MAJOR))"
+    || { tail -20 "$(cl "$x" LOG)" >&2; die "cluster $(name_of "$x") did not start"; }
+  say "cluster $(name_of "$x") up on 127.0.0.1:$(cl "$x" PORT) (PostgreSQL $(cl "$x" MAJOR))"
 }
 
 stop_cluster() {
   local x="$1"
   if [[ -f "$(cl "$x" DATA)/PG_VERSION" ]] && pg_running "$x"; then
     as_pg "$(server_bin "$x")/pg_ctl" -D "$(cl "$x" DATA)" -m fast -w -t 60 -s stop
-    say "cluster $x stopped"
+    say "cluster $(name_of "$x") stopped"
   fi
 }
 
@@ -389,6 +442,12 @@ write_env() {
       kv PAYMENTS_ADMIN_USER payments_admin; kv PAYMENTS_ADMIN_PASSWORD "$PAYMENTS_ADMIN_PASSWORD"
       kv PAYMENTS_CLUSTER_ID payments-cluster
     fi
+    if has_r; then
+      # B's reader endpoint, as a link with RemoteCluster.ReadFrom: Readers names it.
+      kv PG_B_READER_HOST 127.0.0.1; kv PG_B_READER_PORT "$PG_R_PORT"; kv PG_B_REPLICA_SOCKET_DIR "$PG_R_SOCKET_DIR"
+      kv PG_B_REPLICA_LOG "$PG_R_LOG"; kv PG_B_REPLICA_DATA "$PG_R_DATA"
+      kv PG_R_PORT "$PG_R_PORT"; kv PG_R_SOCKET_DIR "$PG_R_SOCKET_DIR"   # the harness's superuser('r', ...)
+    fi
   ) >> "$tmp"
   mv -f "$tmp" "$ENVF"
 }
@@ -403,6 +462,10 @@ cmd_status() {
     if pg_ready "$x"; then echo "pg-$x     up    127.0.0.1:$(cl "$x" PORT)  PostgreSQL $(cl "$x" MAJOR)  data=$(cl "$x" DATA)"
     else echo "pg-$x     DOWN  127.0.0.1:$(cl "$x" PORT)"; rc=1; fi
   done
+  if has_r; then
+    if pg_ready r && r_streaming; then echo "pg-b-replica up 127.0.0.1:$PG_R_PORT  streaming from b  data=$PG_R_DATA"
+    else echo "pg-b-replica DOWN or not streaming  127.0.0.1:$PG_R_PORT"; rc=1; fi
+  fi
   if moto_up; then echo "moto     up    http://127.0.0.1:$MOTO_PORT"; else echo "moto     DOWN  http://127.0.0.1:$MOTO_PORT"; rc=1; fi
   if listener_up; then echo "listener up    http://127.0.0.1:$LISTENER_PORT  responses=$STACK/responses"
   else echo "listener DOWN  http://127.0.0.1:$LISTENER_PORT"; rc=1; fi
@@ -411,9 +474,15 @@ cmd_status() {
   return $rc
 }
 
+# The replica streams from B (B's walsender for it is up).
+r_streaming() {
+  [[ "$(psql_su b postgres -Atc "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'b-replica' AND state = 'streaming'" 2>/dev/null)" == 1 ]]
+}
+
 all_up() {
   pg_ready a && pg_ready b && moto_up && listener_up && [[ -f "$ENVF" && -f "$STACK/aws.env" ]] \
-    && { ! has_c || { pg_ready c && [[ -f "$SCALE_CF" ]]; }; }
+    && { ! has_c || { pg_ready c && [[ -f "$SCALE_CF" ]]; }; } \
+    && { ! has_r || { pg_ready r && r_streaming && grep -q PG_B_READER_PORT "$ENVF"; }; }
 }
 
 cmd_up() {
@@ -425,6 +494,7 @@ cmd_up() {
       --orders) m="$2"; shift 2 ;;
       --orders=*) m="${1#*=}"; shift ;;
       --with-c) WANT_C=1; shift ;;
+      --with-b-replica) WANT_R=1; shift ;;
       *) die "unknown option for up: $1" ;;
     esac
   done
@@ -442,6 +512,9 @@ cmd_up() {
       PG_C_MAJOR="$WANT_MAJOR_C"; PG_C_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "$MOTO_PORT" "$LISTENER_PORT")"
       PAYMENTS_ADMIN_PASSWORD="$(openssl rand -hex 16)"; save_state
     fi
+    if ((WANT_R)) && ! has_r; then
+      PG_R_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "${PG_C_PORT:-}" "$MOTO_PORT" "$LISTENER_PORT")"; save_state; derive
+    fi
     if [[ "$(cat "$SCALEF" 2>/dev/null)" == "$n $m" && "${PG_A_MAJOR:-}" == "$WANT_MAJOR_A" \
           && "${PG_B_MAJOR:-}" == "$WANT_MAJOR_B" ]] && { ! has_c || [[ "$PG_C_MAJOR" == "$WANT_MAJOR_C" ]]; } \
           && all_up; then
@@ -452,11 +525,12 @@ cmd_up() {
     for x in "${clusters[@]}"; do
       want="WANT_MAJOR_${x^^}"
       if [[ "$(cl "$x" MAJOR)" != "${!want}" ]]; then
+        if [[ $x == b ]] && has_r; then stop_cluster r || true; fi
         stop_cluster "$x" || true
         printf -v "PG_${x^^}_MAJOR" '%s' "${!want}"
       fi
     done
-    save_state
+    save_state; derive
   else
     choose_pgroot
     PG_A_MAJOR="$WANT_MAJOR_A"; PG_B_MAJOR="$WANT_MAJOR_B"
@@ -466,6 +540,7 @@ cmd_up() {
       PG_C_MAJOR="$WANT_MAJOR_C"; PG_C_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "$MOTO_PORT" "$LISTENER_PORT")"
       PAYMENTS_ADMIN_PASSWORD="$(openssl rand -hex 16)"
     fi
+    if ((WANT_R)); then PG_R_PORT="$(new_port "$PG_A_PORT" "$PG_B_PORT" "${PG_C_PORT:-}" "$MOTO_PORT" "$LISTENER_PORT")"; fi
     USERS_ADMIN_PASSWORD="$(openssl rand -hex 16)"; ORDERS_ADMIN_PASSWORD="$(openssl rand -hex 16)"
     REPORT_READER_PASSWORD="$(openssl rand -hex 16)"; FDW_ROLE_PASSWORD="$(openssl rand -hex 16)"
     save_state; derive
@@ -478,6 +553,11 @@ cmd_up() {
   start_cluster a
   start_cluster b
   if has_c; then start_cluster c; fi
+  if has_r; then
+    ensure_b_sends_wal
+    start_cluster r
+    wait_for 30 r_streaming || { tail -20 "$PG_R_LOG" >&2; die "B's replica does not stream from B"; }
+  fi
   moto_wait
   bootstrap_roles
   if [[ "$(cat "$SCALEF" 2>/dev/null)" != "$n $m" ]]; then load_data "$n" "$m"; fi
@@ -494,6 +574,7 @@ cmd_down() {
   if load_state && [[ -n "${PGROOT:-}" ]]; then
     derive
     stop_cluster a || true
+    if has_r; then stop_cluster r || true; fi
     stop_cluster b || true
     if has_c; then stop_cluster c || true; fi
   fi
@@ -510,10 +591,11 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   status) cmd_status ;;
   down) shift; cmd_down "$@" ;;
-  pg-stop) [[ "${2:-}" =~ ^[abc]$ ]] || die "usage: pg-stop a|b|c"; need_state
-    [[ "$2" != c ]] || has_c || die "this stack has no cluster c (stack.sh up --with-c)"; stop_cluster "$2" ;;
-  pg-start) [[ "${2:-}" =~ ^[abc]$ ]] || die "usage: pg-start a|b|c"; need_state
-    [[ "$2" != c ]] || has_c || die "this stack has no cluster c (stack.sh up --with-c)"; start_cluster "$2" ;;
+  pg-stop|pg-start) [[ "${2:-}" =~ ^(a|b|c|b-replica)$ ]] || die "usage: $1 a|b|c|b-replica"; need_state
+    [[ "$2" != c ]] || has_c || die "this stack has no cluster c (stack.sh up --with-c)"
+    [[ "$2" != b-replica ]] || has_r || die "this stack has no replica of b (stack.sh up --with-b-replica)"
+    x="$2"; [[ $x == b-replica ]] && x=r
+    if [[ $1 == pg-stop ]]; then stop_cluster "$x"; else start_cluster "$x"; fi ;;
   env) [[ -f "$ENVF" ]] || die "no env file (run: stack/stack.sh up)"; echo "$ENVF" ;;
   psql)
     [[ "${2:-}" =~ ^[abc]$ ]] || die "usage: psql a|b|c [psql args...]"

@@ -2,8 +2,8 @@
 //! Settings and clients are built once here; every decision lives in
 //! `fdw_bridge::bootstrap`.
 
-use fdw_bridge::aws::RdsEndpointSource;
 use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::aws::{RdsEndpointSource, RdsInstanceSource};
 use fdw_bridge::bootstrap::{Bootstrap, InvocationFailed};
 use fdw_bridge::deadline::deadline_from_epoch_ms;
 use fdw_bridge::pg::Connector;
@@ -22,6 +22,7 @@ async fn main() -> Result<(), Error> {
         connector,
         secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
+        instances: Arc::new(RdsInstanceSource::new(aws_sdk_rds::Client::new(&sdk))),
         http: fdw_bridge::bootstrap::http_client()?,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {

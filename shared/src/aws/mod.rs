@@ -1,9 +1,12 @@
 //! The AWS services fdw-bridge reads, behind small traits so that unit tests
-//! can swap them: Secrets Manager ([`secrets`]) and RDS endpoint discovery ([`rds`]).
+//! can swap them: Secrets Manager ([`secrets`]), RDS endpoint discovery ([`rds`])
+//! and a cluster's instances ([`instances`]).
 
+pub(crate) mod instances;
 pub(crate) mod rds;
 pub(crate) mod secrets;
 
+pub use instances::{ClusterMember, InstanceError, InstanceSource, RdsInstanceSource};
 pub use rds::{ClusterEndpoints, Endpoint, EndpointError, EndpointSource, RdsEndpointSource};
 pub use secrets::{DbSecret, SecretError, SecretSource, SecretsManagerSource};
 

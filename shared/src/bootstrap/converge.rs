@@ -1,6 +1,7 @@
 //! Bringing both clusters to the desired state, or removing the link: read the
 //! catalogs, plan with the pure planner, apply one transaction per cluster.
 
+use super::replica_wait::{wait_for_reader, ReplicaWaitError};
 use super::resolve::ResolvedLink;
 use crate::link::analyze::analyze;
 use crate::link::inspect::{read_local, read_local_types, read_remote};
@@ -33,6 +34,8 @@ pub enum ConvergeError {
     Plan(#[from] LinkPlanError),
     #[error(transparent)]
     RemoteCa(#[from] RemoteCaError),
+    #[error(transparent)]
+    Replica(#[from] ReplicaWaitError),
 }
 
 /// What a run did, for the response and the log.
@@ -154,6 +157,11 @@ pub async fn converge(
     .await;
     lock.release(&remote).await;
     let remote_side = applied?;
+    // The local side reaches the remote cluster through the foreign server: on
+    // the readers, it must wait for them to replay what the writer just took.
+    if let (Some(reader), false) = (&link.remote_reader, remote_side.statements.is_empty()) {
+        wait_for_reader(connector, &link.fdw_login, reader, &remote_side.exposed).await?;
+    }
 
     let lock = SessionLock::acquire(&local).await.map_err(sql(LOCAL))?;
     let applied = async {

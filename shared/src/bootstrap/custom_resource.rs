@@ -6,6 +6,7 @@ use super::prerequisites;
 use super::properties::{self, LinkProperties};
 use super::resolve::{registration, resolve_link, ResolvedLink};
 use super::response::{deliver, url_host, DeliveryError};
+use crate::aws::instances::InstanceSource;
 use crate::aws::rds::EndpointSource;
 use crate::aws::secrets::SecretSource;
 use crate::pg::{error_chain, Connector};
@@ -185,6 +186,8 @@ pub struct Bootstrap {
     pub connector: Connector,
     pub secrets: Arc<dyn SecretSource>,
     pub endpoints: Arc<dyn EndpointSource>,
+    /// A cluster's instances, for `Custom::AuroraReplicaCleanup` (`replica_cleanup`).
+    pub instances: Arc<dyn InstanceSource>,
     pub http: reqwest::Client,
 }
 
@@ -237,7 +240,12 @@ impl Bootstrap {
     }
 
     /// Logs the answer and delivers it to the ResponseURL.
-    async fn send(&self, request: &Request, answer: Answer, deadline: Instant) -> Result<Answer, DeliveryError> {
+    pub(super) async fn send(
+        &self,
+        request: &Request,
+        answer: Answer,
+        deadline: Instant,
+    ) -> Result<Answer, DeliveryError> {
         if answer.success {
             tracing::info!(physical_resource_id = %answer.physical_resource_id, reason = %answer.reason, "SUCCESS");
         } else {

@@ -19,7 +19,8 @@ impl Retryable for ConvergeError {
         match self {
             Self::Connect(e) => e.transient(),
             Self::Sql { source, .. } => source.transient(),
-            Self::Plan(_) | Self::RemoteCa(_) => None,
+            // A reader that lags past its wait has been waited for already.
+            Self::Plan(_) | Self::RemoteCa(_) | Self::Replica(_) => None,
         }
     }
 }
@@ -59,7 +60,7 @@ impl Classified for ResolveLinkError {
         match self {
             Self::Secret { source, .. } => source.error_type(),
             Self::Endpoint { source, .. } => source.error_type(),
-            Self::NoEndpoint { .. } => kind::ENDPOINT_UNAVAILABLE,
+            Self::NoEndpoint { .. } | Self::NoReaderEndpoint { .. } => kind::ENDPOINT_UNAVAILABLE,
             // A secret was read but names a user the link cannot use.
             Self::BadFdwUser { .. } | Self::ReportRoleTaken { .. } | Self::FdwUserIsAdmin { .. } => {
                 kind::SECRET_INVALID
@@ -74,7 +75,7 @@ impl Classified for ConvergeError {
         match self {
             Self::Connect(e) => e.error_type(),
             Self::Sql { source, .. } => pg_error_type(source, kind::REFRESH_FAILED),
-            Self::Plan(_) | Self::RemoteCa(_) => kind::REFRESH_FAILED,
+            Self::Plan(_) | Self::RemoteCa(_) | Self::Replica(_) => kind::REFRESH_FAILED,
         }
     }
 }

@@ -1,10 +1,14 @@
 //! One fdw-bootstrap invocation: a CloudFormation request for the
-//! `Custom::FdwLink` resource, or a refresh of the stored links (from the
-//! EventBridge schedule or an operator). The answer is what Lambda returns.
+//! `Custom::FdwLink` resource (or for `Custom::AuroraReplicaCleanup`), or a
+//! refresh of the stored links (from the EventBridge schedule or an operator).
+//! The answer is what Lambda returns.
 
-use super::custom_resource::{Bootstrap, EventNotAnswered};
+use super::custom_resource::{
+    identity_on_failure, Answer, Bootstrap, EventNotAnswered, Request, Unreadable, RESPONSE_MARGIN,
+};
 use super::refresh::RefreshError;
 use super::refresh_event::refresh_request;
+use super::replica_cleanup;
 use crate::diagnostic::Classified;
 use lambda_runtime::Diagnostic;
 use serde_json::{json, Value};
@@ -41,11 +45,38 @@ impl Bootstrap {
             let request = request.map_err(RefreshError::InvalidEvent)?;
             return Ok(self.refresh(&request, deadline).await?.to_json());
         }
-        let answer = self.handle_event(event, deadline).await?;
+        let answer = if replica_cleanup::is_cleanup_request(&event) {
+            self.handle_replica_cleanup(event, deadline).await?
+        } else {
+            self.handle_event(event, deadline).await?
+        };
         Ok(json!({
             "Status": if answer.success { "SUCCESS" } else { "FAILED" },
             "PhysicalResourceId": answer.physical_resource_id,
             "Reason": answer.reason,
         }))
+    }
+
+    /// A `Custom::AuroraReplicaCleanup` request: answered once, like a link's.
+    async fn handle_replica_cleanup(&self, event: Value, deadline: Instant) -> Result<Answer, EventNotAnswered> {
+        let (request, answer) = match Request::from_value(event) {
+            Ok(request) => {
+                let until = deadline.checked_sub(RESPONSE_MARGIN).unwrap_or(deadline);
+                let answer = replica_cleanup::answer(&request, self.instances.as_ref(), until).await;
+                (request, answer)
+            }
+            Err(Unreadable {
+                reason,
+                answer_to: Some(request),
+            }) => {
+                let answer = replica_cleanup::failed(identity_on_failure(&request), reason);
+                (*request, answer)
+            }
+            Err(Unreadable {
+                reason,
+                answer_to: None,
+            }) => return Err(EventNotAnswered::NoResponseUrl(reason)),
+        };
+        Ok(self.send(&request, answer, deadline).await?)
     }
 }

@@ -19,6 +19,22 @@ pub struct ClusterRef {
     pub cluster_identifier: Option<String>,
     pub database: String,
     pub admin_secret_arn: String,
+    /// Where the foreign server reads: the remote cluster's writer (default) or its readers.
+    pub read_from: ReadFrom,
+    /// Reader endpoint host, when given explicitly (`ReaderEndpoint`, remote cluster only).
+    pub reader_endpoint: Option<String>,
+    pub reader_port: Option<u16>,
+}
+
+/// `RemoteCluster.ReadFrom`: which instances of the remote cluster the foreign
+/// server's queries land on. Role, password and grant changes always go to the writer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReadFrom {
+    #[default]
+    Writer,
+    /// The cluster's reader endpoint: analytical queries never touch the writer,
+    /// at the price of the replicas' lag.
+    Readers,
 }
 
 impl ClusterRef {
@@ -107,6 +123,17 @@ const TOP_LEVEL: &[&str] = &[
     "OnUngrantable",
 ];
 const CLUSTER_KEYS: &[&str] = &["Endpoint", "Port", "ClusterIdentifier", "Database", "AdminSecretArn"];
+/// Only the remote cluster is read through the foreign server, so only it may be read from its readers.
+const REMOTE_CLUSTER_KEYS: &[&str] = &[
+    "Endpoint",
+    "Port",
+    "ClusterIdentifier",
+    "Database",
+    "AdminSecretArn",
+    "ReadFrom",
+    "ReaderEndpoint",
+    "ReaderPort",
+];
 const REPORT_ROLE_KEYS: &[&str] = &["ReaderSecretArn", "WriterSecretArn", "ReadTables"];
 const IMPORT_KEYS: &[&str] = &["RemoteSchema", "LocalSchema", "IncludeTables", "ExcludeTables"];
 
@@ -208,7 +235,7 @@ const RESERVED_ROLES: &[&str] = &["public", "current_user", "current_role", "ses
 /// Every property name, at any depth (for tests that generate properties).
 #[cfg(test)]
 pub(crate) fn every_property_name() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = [TOP_LEVEL, CLUSTER_KEYS, IMPORT_KEYS, REPORT_ROLE_KEYS].concat();
+    let mut names: Vec<&'static str> = [TOP_LEVEL, REMOTE_CLUSTER_KEYS, IMPORT_KEYS, REPORT_ROLE_KEYS].concat();
     names.extend(SERVER_OPTIONS.iter().map(|d| d.property));
     names
 }
@@ -371,7 +398,13 @@ pub(super) fn cluster(top: &Map<String, Value>, name: &str, errors: &mut Vec<Str
         return None;
     };
     let before = errors.len();
-    unknown_keys(object, CLUSTER_KEYS, name, errors);
+    let remote = name == "RemoteCluster";
+    unknown_keys(
+        object,
+        if remote { REMOTE_CLUSTER_KEYS } else { CLUSTER_KEYS },
+        name,
+        errors,
+    );
     let database = required_string(object, "Database", &format!("{name}.Database"), errors);
     if let Some(db) = &database {
         identifier(db, &format!("{name}.Database"), errors);
@@ -386,17 +419,12 @@ pub(super) fn cluster(top: &Map<String, Value>, name: &str, errors: &mut Vec<Str
     let cluster_identifier = object
         .get("ClusterIdentifier")
         .and_then(|v| scalar_string(v, &format!("{name}.ClusterIdentifier"), errors));
-    let port = object.get("Port").and_then(|v| {
-        let path = format!("{name}.Port");
-        let text = scalar_string(v, &path, errors)?;
-        match text.trim().parse::<u16>() {
-            Ok(p) if p > 0 => Some(p),
-            _ => {
-                errors.push(format!("{path} is {text:?}: expected a port number 1-65535"));
-                None
-            }
-        }
-    });
+    let port = port(object, name, "Port", errors);
+    let (read_from, reader_endpoint, reader_port) = if remote {
+        readers(object, name, cluster_identifier.is_some(), errors)
+    } else {
+        (ReadFrom::Writer, None, None)
+    };
     if errors.len() > before {
         return None;
     }
@@ -406,7 +434,66 @@ pub(super) fn cluster(top: &Map<String, Value>, name: &str, errors: &mut Vec<Str
         cluster_identifier,
         database: database?,
         admin_secret_arn: admin_secret_arn?,
+        read_from,
+        reader_endpoint,
+        reader_port,
     })
+}
+
+fn port(object: &Map<String, Value>, cluster: &str, key: &str, errors: &mut Vec<String>) -> Option<u16> {
+    let path = format!("{cluster}.{key}");
+    let text = scalar_string(object.get(key)?, &path, errors)?;
+    match text.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Some(p),
+        _ => {
+            errors.push(format!("{path} is {text:?}: expected a port number 1-65535"));
+            None
+        }
+    }
+}
+
+/// `ReadFrom` and the reader endpoint it needs: given (`ReaderEndpoint`, `ReaderPort`),
+/// or the cluster's reader endpoint from RDS (`ClusterIdentifier`).
+fn readers(
+    object: &Map<String, Value>,
+    name: &str,
+    has_cluster_identifier: bool,
+    errors: &mut Vec<String>,
+) -> (ReadFrom, Option<String>, Option<u16>) {
+    let read_from = match object
+        .get("ReadFrom")
+        .map(|v| scalar_string(v, &format!("{name}.ReadFrom"), errors))
+    {
+        None | Some(None) => ReadFrom::Writer,
+        Some(Some(v)) if v.eq_ignore_ascii_case("writer") => ReadFrom::Writer,
+        Some(Some(v)) if v.eq_ignore_ascii_case("readers") => ReadFrom::Readers,
+        Some(Some(v)) => {
+            errors.push(format!(
+                "{name}.ReadFrom is {v:?}: expected Writer (the default) or Readers (the cluster's reader endpoint)"
+            ));
+            ReadFrom::Writer
+        }
+    };
+    let reader_endpoint = object
+        .get("ReaderEndpoint")
+        .and_then(|v| scalar_string(v, &format!("{name}.ReaderEndpoint"), errors));
+    if reader_endpoint.as_deref() == Some("") {
+        errors.push(format!("{name}.ReaderEndpoint is empty"));
+    }
+    let reader_port = port(object, name, "ReaderPort", errors);
+    let given = reader_endpoint.is_some() || reader_port.is_some();
+    match read_from {
+        ReadFrom::Writer if given => errors.push(format!(
+            "{name}.ReaderEndpoint or {name}.ReaderPort is set but {name}.ReadFrom is Writer (the default): \
+             set ReadFrom: Readers to read from it, or remove them"
+        )),
+        ReadFrom::Readers if reader_endpoint.is_none() && !has_cluster_identifier => errors.push(format!(
+            "{name}.ReadFrom is Readers but there is no reader endpoint to read from: set {name}.ClusterIdentifier \
+             (its reader endpoint from RDS DescribeDBClusters) or {name}.ReaderEndpoint"
+        )),
+        _ => {}
+    }
+    (read_from, reader_endpoint, reader_port)
 }
 
 fn imports(value: Option<&Value>, errors: &mut Vec<String>) -> Vec<ImportSpec> {

@@ -113,3 +113,58 @@ fn lock_timeout_defaults_to_five_seconds_and_is_bounded() {
     let text = parse(&v).unwrap_err().to_string();
     assert!(text.contains("LockTimeoutSeconds is \"0\""), "{text}");
 }
+
+#[test]
+fn the_remote_cluster_is_read_from_its_writer_unless_readers_are_asked_for() {
+    let p = parse(&valid()).unwrap();
+    assert_eq!(p.remote.read_from, ReadFrom::Writer);
+
+    let mut v = valid();
+    v["RemoteCluster"]["ReadFrom"] = json!("Readers");
+    v["RemoteCluster"]["ReaderEndpoint"] = json!("db-b-ro.example");
+    v["RemoteCluster"]["ReaderPort"] = json!("6432");
+    let p = parse(&v).unwrap();
+    assert_eq!(p.remote.read_from, ReadFrom::Readers);
+    assert_eq!(
+        (p.remote.reader_endpoint.as_deref(), p.remote.reader_port),
+        (Some("db-b-ro.example"), Some(6432))
+    );
+    // Reading elsewhere is not a new identity: an Update moves the foreign server.
+    assert_eq!(p.physical_id(), parse(&valid()).unwrap().physical_id());
+
+    let mut v = valid();
+    v["RemoteCluster"] = json!({"ClusterIdentifier": "orders-cluster", "Database": "orders",
+        "AdminSecretArn": "arn:b", "ReadFrom": "readers"});
+    assert_eq!(parse(&v).unwrap().remote.read_from, ReadFrom::Readers);
+}
+
+#[test]
+fn reader_settings_that_cannot_work_are_refused() {
+    let mut v = valid();
+    v["RemoteCluster"]["ReadFrom"] = json!("Replicas");
+    v["LocalCluster"]["ReadFrom"] = json!("Readers");
+    let text = parse(&v).unwrap_err().to_string();
+    assert!(
+        text.contains("RemoteCluster.ReadFrom is \"Replicas\": expected Writer"),
+        "{text}"
+    );
+    assert!(text.contains("unknown property LocalCluster.ReadFrom"), "{text}");
+
+    let mut v = valid();
+    v["RemoteCluster"]["ReaderEndpoint"] = json!("db-b-ro.example");
+    let text = parse(&v).unwrap_err().to_string();
+    assert!(text.contains("ReadFrom is Writer (the default)"), "{text}");
+
+    // An explicit writer endpoint says nothing about the readers.
+    let mut v = valid();
+    v["RemoteCluster"]["ReadFrom"] = json!("Readers");
+    let text = parse(&v).unwrap_err().to_string();
+    assert!(text.contains("no reader endpoint to read from"), "{text}");
+
+    let mut v = valid();
+    v["RemoteCluster"]["ReadFrom"] = json!("Readers");
+    v["RemoteCluster"]["ReaderEndpoint"] = json!("r");
+    v["RemoteCluster"]["ReaderPort"] = json!("0");
+    let text = parse(&v).unwrap_err().to_string();
+    assert!(text.contains("RemoteCluster.ReaderPort is \"0\""), "{text}");
+}

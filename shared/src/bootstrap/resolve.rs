@@ -1,7 +1,8 @@
 //! From validated properties to a desired state and the sessions that reach it:
-//! reads the three secrets and finds each cluster's writer endpoint.
+//! reads the three secrets and finds each cluster's writer endpoint (and the
+//! remote cluster's reader endpoint, when the link reads from its readers).
 
-use super::properties::{ClusterRef, LinkProperties};
+use super::properties::{ClusterRef, LinkProperties, ReadFrom};
 use crate::aws::rds::{Endpoint, EndpointError, EndpointSource};
 use crate::aws::secrets::{DbSecret, SecretError, SecretSource};
 use crate::link::spec::{LinkSpec, LoginRole, Password, Registration, ReportRolesSpec};
@@ -24,6 +25,9 @@ pub struct ResolvedLink {
     pub report_logins: Vec<ConnectTarget>,
     /// How long one DDL statement waits for a lock.
     pub lock_timeout: std::time::Duration,
+    /// The remote cluster's reader endpoint when the foreign server reads from
+    /// it (`RemoteCluster.ReadFrom: Readers`); every change still goes to the writer.
+    pub remote_reader: Option<Endpoint>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +44,8 @@ pub enum ResolveLinkError {
         #[source]
         source: EndpointError,
     },
+    #[error("RemoteCluster.ReadFrom is Readers but RDS DescribeDBClusters reports no reader endpoint for DB cluster {cluster}: wait until the cluster is available, or set RemoteCluster.ReaderEndpoint")]
+    NoReaderEndpoint { cluster: String },
     #[error("{cluster}: no endpoint: set {cluster}.Endpoint or {cluster}.ClusterIdentifier (the admin secret {secret} holds no host, as an RDS-managed master secret does not)")]
     NoEndpoint { cluster: &'static str, secret: String },
     #[error("the FDW role secret {secret} has an unusable username {username:?}: {reason}")]
@@ -201,6 +207,9 @@ pub async fn resolve_link(
 
     let local_endpoint = endpoint_of(&props.local, &local_secret, "LocalCluster", endpoints).await?;
     let remote_endpoint = endpoint_of(&props.remote, &remote_secret, "RemoteCluster", endpoints).await?;
+    let remote_reader = reader_endpoint_of(&props.remote, &remote_secret, endpoints).await?;
+    // The foreign server's host: the readers when asked for, else the writer.
+    let read_at = remote_reader.clone().unwrap_or_else(|| remote_endpoint.clone());
 
     let login = |(_, _, s): &(&str, String, DbSecret)| LoginRole {
         name: s.username.clone(),
@@ -225,8 +234,8 @@ pub async fn resolve_link(
         server_name: props.server_name.clone(),
         marker: marker(&origin.stack_id, &origin.logical_resource_id),
         link_id: props.physical_id(),
-        remote_host: remote_endpoint.host.clone(),
-        remote_port: remote_endpoint.port,
+        remote_host: read_at.host,
+        remote_port: read_at.port,
         remote_database: props.remote.database.clone(),
         server_options: props.server_options.clone(),
         fdw_user: fdw_user.clone(),
@@ -270,8 +279,53 @@ pub async fn resolve_link(
             &props.fdw_role_secret_arn,
         ),
         lock_timeout: props.lock_timeout,
+        remote_reader,
         spec,
     })
+}
+
+/// The remote cluster's reader endpoint when `ReadFrom` is `Readers`: the explicit
+/// `ReaderEndpoint` (on `ReaderPort`, else `Port`, else the secret's port), else the
+/// one RDS reports for the cluster identifier (on `ReaderPort`, else `Port`, else the
+/// cluster's port). None when the link reads from the writer.
+async fn reader_endpoint_of(
+    cluster: &ClusterRef,
+    secret: &DbSecret,
+    endpoints: &dyn EndpointSource,
+) -> Result<Option<Endpoint>, ResolveLinkError> {
+    if cluster.read_from == ReadFrom::Writer {
+        return Ok(None);
+    }
+    if let Some(host) = &cluster.reader_endpoint {
+        return Ok(Some(Endpoint {
+            host: host.clone(),
+            port: cluster
+                .reader_port
+                .or(cluster.port)
+                .or(secret.port)
+                .unwrap_or(DEFAULT_PORT),
+        }));
+    }
+    // properties::parse refuses Readers without either.
+    let Some(id) = &cluster.cluster_identifier else {
+        return Err(ResolveLinkError::NoReaderEndpoint {
+            cluster: cluster.location(),
+        });
+    };
+    let found = endpoints
+        .cluster_endpoints(id)
+        .await
+        .map_err(|source| ResolveLinkError::Endpoint {
+            property: "RemoteCluster.ClusterIdentifier",
+            source,
+        })?;
+    let mut reader = found
+        .reader
+        .ok_or_else(|| ResolveLinkError::NoReaderEndpoint { cluster: id.clone() })?;
+    if let Some(port) = cluster.reader_port.or(cluster.port) {
+        reader.port = port;
+    }
+    Ok(Some(reader))
 }
 
 /// Explicit Endpoint first, then the cluster's writer endpoint from RDS, then the secret's host.
@@ -344,6 +398,16 @@ mod tests {
                     },
                     reader: None,
                 }),
+                "orders-cluster" => Ok(ClusterEndpoints {
+                    writer: Endpoint {
+                        host: "orders.cluster-x.rds".into(),
+                        port: 5432,
+                    },
+                    reader: Some(Endpoint {
+                        host: "orders.cluster-ro-x.rds".into(),
+                        port: 5432,
+                    }),
+                }),
                 _ => Err(EndpointError::NotFound { cluster: id.into() }),
             }
         }
@@ -404,6 +468,48 @@ mod tests {
         assert_eq!(link.fdw_login.user, "fdw_orders");
         assert_eq!(link.spec.local_admin_user, "users_admin");
         assert!(!format!("{link:?}").contains("pf"));
+    }
+
+    #[tokio::test]
+    async fn a_link_that_reads_from_readers_points_its_server_there_and_changes_the_writer() {
+        let fdw = secrets(r#"{"username":"fdw_orders","password":"pf"}"#);
+        let p = props(
+            serde_json::json!({"ClusterIdentifier": "orders-cluster", "Database": "orders",
+            "AdminSecretArn": "arn:b", "ReadFrom": "Readers"}),
+        );
+        let link = resolve_link(&p, origin(), &fdw, &Rds).await.unwrap();
+        assert_eq!(link.spec.remote_host, "orders.cluster-ro-x.rds");
+        assert_eq!(link.remote_admin.endpoint.host, "orders.cluster-x.rds");
+        assert_eq!(link.fdw_login.endpoint.host, "orders.cluster-x.rds");
+        assert_eq!(link.remote_reader.unwrap().host, "orders.cluster-ro-x.rds");
+
+        // Explicit: the reader's own port, else Port.
+        let p = props(
+            serde_json::json!({"Endpoint": "b", "Port": "7000", "Database": "orders",
+            "AdminSecretArn": "arn:b", "ReadFrom": "Readers", "ReaderEndpoint": "b-ro"}),
+        );
+        let link = resolve_link(&p, origin(), &fdw, &Rds).await.unwrap();
+        assert_eq!((link.spec.remote_host.as_str(), link.spec.remote_port), ("b-ro", 7000));
+        assert_eq!(link.remote_admin.endpoint.to_string(), "b:7000");
+
+        let p = props(
+            serde_json::json!({"ClusterIdentifier": "users-cluster", "Database": "orders",
+            "AdminSecretArn": "arn:b", "ReadFrom": "Readers"}),
+        );
+        let e = resolve_link(&p, origin(), &fdw, &Rds).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("no reader endpoint for DB cluster users-cluster"),
+            "{e}"
+        );
+
+        // Reading from the writer (the default) sets no reader.
+        let p = props(
+            serde_json::json!({"ClusterIdentifier": "orders-cluster", "Database": "orders", "AdminSecretArn": "arn:b"}),
+        );
+        let link = resolve_link(&p, origin(), &fdw, &Rds).await.unwrap();
+        assert_eq!(link.spec.remote_host, "orders.cluster-x.rds");
+        assert!(link.remote_reader.is_none());
     }
 
     #[tokio::test]

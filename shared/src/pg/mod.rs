@@ -3,13 +3,15 @@
 //! ([`probe`]), quoting and statements that may carry a secret ([`sql`]), errors
 //! a person can act on ([`error`]), the one transaction helper with fdw-bridge's
 //! one advisory lock ([`transaction`]), the FDW role's SQL ([`role`]), and what a
-//! server's user mappings log in as ([`mapping_login`]).
+//! server's user mappings log in as ([`mapping_login`]), and waiting for a reader
+//! to have a new password ([`replica`]).
 
 mod admin_option;
 mod connect;
 mod error;
 mod mapping_login;
 mod probe;
+mod replica;
 pub(crate) mod role;
 pub(crate) mod sql;
 mod target;
@@ -21,6 +23,8 @@ pub use connect::{error_chain, ConnectError, Connector};
 pub use error::{shorten, PgError};
 pub(crate) use mapping_login::mapping_login;
 pub(crate) use probe::{probe_login, Login};
+pub(crate) use replica::wait_for_login;
+pub use replica::{ReplicaLag, REPLICA_WAIT};
 pub use role::{clone_role_name, RolePair};
 pub use sql::{ident, literal};
 pub use target::ConnectTarget;

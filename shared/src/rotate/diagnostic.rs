@@ -26,6 +26,7 @@ impl Classified for RotateError {
             Self::Sql { source, .. } => kind::pg_error_type(source, kind::ROTATION_STEP_FAILED),
             Self::MappingNotSwitched { .. } | Self::Probe { .. } => kind::ROTATION_TEST_FAILED,
             Self::Outage { source, .. } => source.error_type(),
+            Self::ReplicaLag(_) => kind::ROTATION_STEP_FAILED,
         }
     }
 }

@@ -9,6 +9,7 @@ use super::store::RotationStoreError;
 use crate::aws::secrets::SecretError;
 use crate::pg::ConnectError;
 use crate::pg::PgError;
+use crate::pg::ReplicaLag;
 use crate::retry::{Outage, Retryable, Transient};
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,8 @@ pub enum RotateError {
     },
     #[error("the pending version would set a new password for {user}, but {user} is the role cluster A's user mappings log in as now (server {server}): new cross-database connections would fail. The version was made before the mappings switched (an abandoned or racing rotation): cancel this rotation and start a new one, whose createSecret picks the idle role")]
     PendingIsInUse { user: String, server: String },
+    #[error(transparent)]
+    ReplicaLag(#[from] ReplicaLag),
     #[error("the probe query through foreign table {table} of server {server} on cluster A failed: {source}: the user mappings cannot log in to cluster B with the pending credentials")]
     Probe {
         server: String,

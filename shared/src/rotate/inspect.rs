@@ -1,6 +1,7 @@
 //! What setSecret and testSecret read from the catalogs of both clusters.
 
 use super::plan::{MappedRole, PendingRole, RemoteFacts};
+use crate::aws::rds::Endpoint;
 use crate::pg::role::{RolePair, ORDINARY_SLOTS_SQL};
 use crate::pg::PgError;
 use tokio_postgres::Client;
@@ -49,6 +50,29 @@ pub async fn remote_facts(client: &Client, pair: &RolePair, pending_user: &str) 
         base_connection_limit: base.as_ref().and_then(|row| u32::try_from(row.get::<_, i32>(1)).ok()),
         ordinary_slots,
     })
+}
+
+/// Cluster A: where `server` reads cluster B (its host and port options; port 5432
+/// when it names none), or None when it names no host.
+pub async fn server_endpoint(client: &Client, server: &str) -> Result<Option<Endpoint>, PgError> {
+    let row = client
+        .query_opt(
+            "SELECT max(option_value) FILTER (WHERE option_name = 'host'),
+                    max(option_value) FILTER (WHERE option_name = 'port')
+               FROM pg_foreign_server s, pg_options_to_table(s.srvoptions)
+              WHERE s.srvname = $1",
+            &[&server],
+        )
+        .await
+        .map_err(|e| PgError::new("reading the foreign server's host and port on cluster A", &e))?;
+    Ok(row.and_then(|r| {
+        let host: Option<String> = r.get(0);
+        let port: Option<String> = r.get(1);
+        Some(Endpoint {
+            host: host?,
+            port: port.and_then(|p| p.parse().ok()).unwrap_or(5432),
+        })
+    }))
 }
 
 /// Cluster A: the roles that have a user mapping for `server`; None when the server does not exist.

@@ -12,8 +12,8 @@ use crate::aws::secrets::SecretSource;
 use crate::pg::role::RolePair;
 use crate::pg::sql::Statement;
 use crate::pg::{
-    apply_in_transaction, mapping_login, prepare_in_transaction, probe_login, with_admin_option_advice, ConnectTarget,
-    Connector, Login, PgError, DEFAULT_LOCK_TIMEOUT,
+    apply_in_transaction, mapping_login, prepare_in_transaction, probe_login, wait_for_login, with_admin_option_advice,
+    ConnectTarget, Connector, Login, PgError, DEFAULT_LOCK_TIMEOUT,
 };
 use crate::retry::{retry, Retrier, Retryable};
 use std::sync::Arc;
@@ -241,6 +241,7 @@ impl Rotator {
         let pending = self.pending(id, token).await?;
         check_pending_user(current.strategy, &current.username, &pending.username)?;
         let (mut admin, mapped) = self.local_mappings(id, &pending).await?;
+        let reader = self.reader_of_server(id, token, &pending, &admin).await?;
         let (in_use, repaired) = self.in_use_repaired(id, &current, &admin).await?;
         let mut did: Vec<String> = repaired.into_iter().collect();
         // A pending role without CONNECT is set up again too (a clone that lost its grants).
@@ -288,6 +289,11 @@ impl Rotator {
                 pending.username
             ));
         }
+        // A server that reads B's readers (RemoteCluster.ReadFrom: Readers) switches
+        // its mappings only once a reader lets the pending user in.
+        if let Some(reader) = &reader {
+            wait_for_login(&self.connector, reader).await?;
+        }
         local
             .commit()
             .await
@@ -299,6 +305,29 @@ impl Rotator {
             pending.username
         ));
         Ok(did.join("; "))
+    }
+
+    /// The pending login at the endpoint the server reads cluster B through, when
+    /// that is not the secret's (B's writer): a link that reads B's readers.
+    async fn reader_of_server(
+        &self,
+        id: &str,
+        token: &str,
+        pending: &RotationSecret,
+        admin: &Client,
+    ) -> Result<Option<ConnectTarget>, RotateError> {
+        let endpoint = inspect::server_endpoint(admin, &pending.server)
+            .await
+            .map_err(|source| RotateError::Sql {
+                cluster: local_label(pending),
+                source,
+            })?;
+        Ok(endpoint.filter(|e| *e != pending.remote).map(|endpoint| {
+            let mut target = pending_target(id, token, pending);
+            target.label = format!("the reader endpoint server {} reads cluster B through", pending.server);
+            target.endpoint = endpoint;
+            target
+        }))
     }
 
     /// A master session on the remote cluster and the statements that give the

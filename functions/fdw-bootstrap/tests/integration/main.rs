@@ -9,6 +9,7 @@
 // Test code: a failed step panics with its message, which fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod b_readers;
 mod bad_input;
 mod budget_follows_b;
 mod concurrent_links;
@@ -20,6 +21,7 @@ mod lifecycle;
 mod prerequisites;
 mod real_schemas;
 mod remote_ca;
+mod replica_cleanup;
 mod services_down;
 mod slow_response_url;
 mod template;

@@ -3,7 +3,7 @@
 //! ClusterIdentifier. Create answers FAILED in time, naming the property, the
 //! service and what to check; nothing is made on either cluster.
 
-use fdw_bridge::aws::{RdsEndpointSource, SecretsManagerSource};
+use fdw_bridge::aws::{RdsEndpointSource, RdsInstanceSource, SecretsManagerSource};
 use fdw_bridge::bootstrap::{http_client, Bootstrap};
 use fdw_bridge_testkit as harness;
 use harness::{unique, Stack};
@@ -30,6 +30,7 @@ async fn bootstrap_without(stack: &Stack, secrets_down: bool, rds_down: bool) ->
             secrets_down,
         )))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(sdk(rds_down)))),
+        instances: Arc::new(RdsInstanceSource::new(aws_sdk_rds::Client::new(sdk(rds_down)))),
         http: http_client().unwrap(),
     }
 }

@@ -560,6 +560,43 @@ fn links_validate(template_name: &str, t: &Value) {
     assert!(links > 0, "{template_name} has no Custom::FdwLink");
 }
 
+/// Every `Custom::AuroraReplicaCleanup` is served by fdw-bootstrap and passes its
+/// property validation (a misspelt property would fail the stack's Create).
+#[test]
+fn replica_cleanups_pass_the_bootstraps_own_property_validation() {
+    let t = template();
+    let params = t["Parameters"].as_object().cloned().unwrap_or_default();
+    let functions = cargo_lambda_functions(&t);
+    let mut cleanups = 0;
+    for (id, r) in t["Resources"].as_object().unwrap() {
+        if r["Type"] != "Custom::AuroraReplicaCleanup" {
+            continue;
+        }
+        cleanups += 1;
+        let token = &r["Properties"]["ServiceToken"]["Fn::GetAtt"];
+        let served_by = functions
+            .iter()
+            .find(|f| token == &json!([f.logical_id, "Arn"]))
+            .unwrap_or_else(|| panic!("{id}: ServiceToken must be !GetAtt <a template function>.Arn, is {token}"));
+        assert_eq!(
+            served_by.binary, "fdw-bootstrap",
+            "{id}: served by {}",
+            served_by.binary
+        );
+        let props = resolve(&r["Properties"], &params, true).expect("properties");
+        fdw_bridge::bootstrap::parse_replica_cleanup_properties(&props).unwrap_or_else(|e| panic!("{id}: {e}"));
+        // The same check refuses a misspelt property.
+        let mut broken = props.clone();
+        broken["ClusterIdentifer"] = broken["ClusterIdentifier"].take();
+        broken.as_object_mut().unwrap().remove("ClusterIdentifier");
+        assert!(fdw_bridge::bootstrap::parse_replica_cleanup_properties(&broken).is_err());
+    }
+    assert_eq!(
+        cleanups, 1,
+        "template.yaml has one Custom::AuroraReplicaCleanup (cluster A's auto-scaled readers)"
+    );
+}
+
 #[test]
 fn property_validation_catches_a_broken_link() {
     // The check above can fail: the same resolution of a link with a misspelt option is refused.
