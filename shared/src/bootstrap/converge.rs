@@ -4,6 +4,7 @@
 use super::replica_wait::{wait_for_reader, ReplicaWaitError};
 use super::resolve::ResolvedLink;
 use crate::link::analyze::analyze;
+use crate::link::inspect::read_registry;
 use crate::link::inspect::{read_local, read_local_types, read_remote};
 use crate::link::plan::{
     exposed_tables, moved_tables, plan_local, plan_local_removal, plan_remote, plan_remote_removal, skipped_tables,
@@ -14,8 +15,8 @@ use crate::link::spec::LinkSpec;
 use crate::link::state::{LocalState, RemoteState};
 use crate::pg::sql::Statement;
 use crate::pg::{
-    apply_with_lock_timeout, probe_login, with_admin_option_advice, ConnectError, ConnectTarget, Connector, LockWatch,
-    PgError, SessionLock,
+    apply_with_lock_timeout, probe_login, with_admin_option_advice, ConnectError, ConnectTarget, Connector, LinkLock,
+    LockWatch, PgError, SessionLock,
 };
 use std::time::Instant;
 use tokio_postgres::Client;
@@ -36,6 +37,11 @@ pub enum ConvergeError {
     RemoteCa(#[from] RemoteCaError),
     #[error(transparent)]
     Replica(#[from] ReplicaWaitError),
+    #[error(
+        "link {server}: a Create, Update or Delete of it ran while this refresh waited for it, and its row in \
+         fdw_bridge.links changed: that run brought the link where it is; nothing was done"
+    )]
+    Superseded { server: String },
 }
 
 /// What a run did, for the response and the log.
@@ -112,10 +118,50 @@ pub enum ConvergeMode {
 /// both directions between two clusters cannot deadlock.
 /// Foreign tables imported by the run, and those whose remote row count moved
 /// past autovacuum's threshold since their last ANALYZE, are analyzed after.
+/// The whole run holds the link's own lock on the local cluster ([`LinkLock`]).
 pub async fn converge(
     connector: &Connector,
     link: &ResolvedLink,
     mode: ConvergeMode,
+) -> Result<LinkChanges, ConvergeError> {
+    let mut local = connector.connect(&link.local_admin).await?;
+    if mode == ConvergeMode::DryRun {
+        return converge_on(connector, link, mode, &mut local).await;
+    }
+    let lock = LinkLock::acquire(&local, &link.spec.server_name)
+        .await
+        .map_err(sql(LOCAL))?;
+    let result = async {
+        still_stored(&local, link).await?;
+        converge_on(connector, link, mode, &mut local).await
+    }
+    .await;
+    lock.release(&local).await;
+    result
+}
+
+/// A run resolved from the link's stored properties (a refresh) goes on only
+/// while they are still what is stored.
+async fn still_stored(local: &Client, link: &ResolvedLink) -> Result<(), ConvergeError> {
+    let Some(resolved_from) = &link.resolved_from_stored else {
+        return Ok(());
+    };
+    let registry = read_registry(local).await.map_err(sql(LOCAL))?;
+    let stored = registry.and_then(|r| r.links.get(&link.spec.server_name).map(|l| l.properties.clone()));
+    if stored.as_ref() == Some(resolved_from) {
+        Ok(())
+    } else {
+        Err(ConvergeError::Superseded {
+            server: link.spec.server_name.clone(),
+        })
+    }
+}
+
+async fn converge_on(
+    connector: &Connector,
+    link: &ResolvedLink,
+    mode: ConvergeMode,
+    local: &mut Client,
 ) -> Result<LinkChanges, ConvergeError> {
     let mut spec = link.spec.clone();
     let spec = &mut spec;
@@ -126,11 +172,10 @@ pub async fn converge(
     if !remote_side.skipped.is_empty() {
         tracing::warn!(tables = %remote_side.skipped.join(", "), "left out: the remote admin may not grant SELECT on these (OnUngrantable: Skip)");
     }
-    let mut local = connector.connect(&link.local_admin).await?;
-    let local_state = read_local_side(connector, link, spec, &local, &remote_side).await?;
+    let local_state = read_local_side(connector, link, spec, local, &remote_side).await?;
     if !spec.server_options.contains_key(SSLROOTCERT) {
         let current = local_state.server.as_ref().and_then(|s| s.options.get(SSLROOTCERT));
-        let found = find_remote_ca(&mut local, spec, current.map(String::as_str)).await?;
+        let found = find_remote_ca(local, spec, current.map(String::as_str)).await?;
         spec.server_options.insert(SSLROOTCERT.into(), found);
     }
     let local_plan = plan_local_side(spec, &local_state, &remote_side)?;
@@ -163,18 +208,18 @@ pub async fn converge(
         wait_for_reader(connector, &link.fdw_login, reader, &remote_side.exposed).await?;
     }
 
-    let lock = SessionLock::acquire(&local).await.map_err(sql(LOCAL))?;
+    let lock = SessionLock::acquire(local).await.map_err(sql(LOCAL))?;
     let applied = async {
-        let state = read_local_side(connector, link, spec, &local, &remote_side).await?;
+        let state = read_local_side(connector, link, spec, local, &remote_side).await?;
         let plan = plan_local_side(spec, &state, &remote_side)?;
-        apply(connector, link, &link.local_admin, &mut local, &plan.statements)
+        apply(connector, link, &link.local_admin, local, &plan.statements)
             .await
             .map_err(local_sql)?;
-        analyze(&local, &plan.to_analyze).await.map_err(local_sql)?;
+        analyze(local, &plan.to_analyze).await.map_err(local_sql)?;
         Ok::<_, ConvergeError>(plan)
     }
     .await;
-    lock.release(&local).await;
+    lock.release(local).await;
     Ok(changes(&remote_side, &applied?))
 }
 
@@ -262,6 +307,16 @@ fn changes(remote: &RemoteSide, local: &LocalSide) -> LinkChanges {
 /// remote role after), then the remote role. What it did not make stays. Each
 /// side is read, planned and applied under fdw-bridge's lock on its cluster.
 pub async fn remove(connector: &Connector, link: &ResolvedLink) -> Result<LinkChanges, ConvergeError> {
+    let holder = connector.connect(&link.local_admin).await?;
+    let lock = LinkLock::acquire(&holder, &link.spec.server_name)
+        .await
+        .map_err(sql(LOCAL))?;
+    let result = remove_holding(connector, link).await;
+    lock.release(&holder).await;
+    result
+}
+
+async fn remove_holding(connector: &Connector, link: &ResolvedLink) -> Result<LinkChanges, ConvergeError> {
     let spec = &link.spec;
 
     let mut local = connector.connect(&link.local_admin).await?;

@@ -20,7 +20,7 @@ impl Retryable for ConvergeError {
             Self::Connect(e) => e.transient(),
             Self::Sql { source, .. } => source.transient(),
             // A reader that lags past its wait has been waited for already.
-            Self::Plan(_) | Self::RemoteCa(_) | Self::Replica(_) => None,
+            Self::Plan(_) | Self::RemoteCa(_) | Self::Replica(_) | Self::Superseded { .. } => None,
         }
     }
 }
@@ -75,7 +75,7 @@ impl Classified for ConvergeError {
         match self {
             Self::Connect(e) => e.error_type(),
             Self::Sql { source, .. } => pg_error_type(source, kind::REFRESH_FAILED),
-            Self::Plan(_) | Self::RemoteCa(_) | Self::Replica(_) => kind::REFRESH_FAILED,
+            Self::Plan(_) | Self::RemoteCa(_) | Self::Replica(_) | Self::Superseded { .. } => kind::REFRESH_FAILED,
         }
     }
 }

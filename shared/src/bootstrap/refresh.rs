@@ -14,7 +14,7 @@
 //! rotation) never moves the mappings back.
 
 use super::budget::align_budget;
-use super::converge::{converge, ConvergeMode, LinkChanges};
+use super::converge::{converge, ConvergeError, ConvergeMode, LinkChanges};
 use super::custom_resource::Bootstrap;
 use super::properties;
 use super::refresh_event::RefreshRequest;
@@ -208,9 +208,14 @@ impl Bootstrap {
             let result = match link {
                 Ok(link) => tokio::time::timeout_at(work_until, async {
                     let mut retrier = Retrier::new(format!("refresh of link {}", stored.server_name), attempts_until);
-                    retry(&mut retrier, || converge(&self.connector, &link, mode))
-                        .await
-                        .map_err(|e| (retrier.explain(&e, &error_chain(&e)), e.error_type()))
+                    match retry(&mut retrier, || converge(&self.connector, &link, mode)).await {
+                        // A Create, Update or Delete of it ran meanwhile: that run is newer.
+                        Err(superseded @ ConvergeError::Superseded { .. }) => {
+                            tracing::info!(server = %stored.server_name, "{superseded}");
+                            Ok(LinkChanges::default())
+                        }
+                        result => result.map_err(|e| (retrier.explain(&e, &error_chain(&e)), e.error_type())),
+                    }
                 })
                 .await
                 .unwrap_or_else(|_| Err(too_late())),
@@ -282,6 +287,7 @@ impl Bootstrap {
         keep_credentials_in_use(local_admin, &mut link)
             .await
             .map_err(|e| (format!("local cluster: {e}"), pg_error_type(&e, kind::REFRESH_FAILED)))?;
+        link.resolved_from_stored = Some(stored.properties.clone());
         Ok(link)
     }
 }

@@ -25,6 +25,10 @@ pub struct ResolvedLink {
     pub report_logins: Vec<ConnectTarget>,
     /// How long one DDL statement waits for a lock.
     pub lock_timeout: std::time::Duration,
+    /// The properties the link's row in `fdw_bridge.links` holds, when the run
+    /// was resolved from them (a refresh): under the link's lock they must
+    /// still be there, or a Create, Update or Delete that ran meanwhile is newer.
+    pub resolved_from_stored: Option<serde_json::Value>,
     /// The remote cluster's reader endpoint when the foreign server reads from
     /// it (`RemoteCluster.ReadFrom: Readers`); every change still goes to the writer.
     pub remote_reader: Option<Endpoint>,
@@ -279,6 +283,7 @@ pub async fn resolve_link(
             &props.fdw_role_secret_arn,
         ),
         lock_timeout: props.lock_timeout,
+        resolved_from_stored: None,
         remote_reader,
         spec,
     })

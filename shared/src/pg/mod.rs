@@ -32,7 +32,7 @@ pub(crate) use target::{secret_endpoint, DEFAULT_PORT};
 pub use tls::{client_config, TlsError};
 pub use transaction::DEFAULT_LOCK_TIMEOUT;
 pub(crate) use transaction::{
-    apply_in_transaction, apply_with_lock_timeout, prepare_in_transaction, LockWatch, SessionLock,
+    apply_in_transaction, apply_with_lock_timeout, prepare_in_transaction, LinkLock, LockWatch, SessionLock,
 };
 
 /// SQLSTATE codes by name (PostgreSQL's Appendix A), as tokio-postgres spells them.

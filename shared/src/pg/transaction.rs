@@ -63,6 +63,41 @@ impl SessionLock {
     }
 }
 
+/// One link's own lock on its local cluster (session level, the two-int form:
+/// another lock space than [`SessionLock`]'s), held by a run for the whole of
+/// its work on both clusters: a refresh and a Create, Update or Delete of the
+/// same link take turns, so a refresh never applies properties an Update has
+/// just replaced, nor makes again a link a Delete has just removed. Different
+/// links never wait for each other; rotation never takes it.
+#[must_use = "release the lock with LinkLock::release"]
+pub(crate) struct LinkLock(String);
+
+impl LinkLock {
+    pub(crate) async fn acquire(client: &Client, server_name: &str) -> Result<LinkLock, PgError> {
+        client
+            .execute(
+                "SELECT pg_advisory_lock(hashtext('fdw-bridge link'), hashtext($1))",
+                &[&server_name],
+            )
+            .await
+            .map_err(|e| PgError::new(&format!("taking link {server_name}'s advisory lock"), &e))?;
+        Ok(LinkLock(server_name.to_string()))
+    }
+
+    pub(crate) async fn release(self, client: &Client) {
+        if let Err(e) = client
+            .execute(
+                "SELECT pg_advisory_unlock(hashtext('fdw-bridge link'), hashtext($1))",
+                &[&self.0],
+            )
+            .await
+        {
+            // The session is gone, and its lock with it.
+            tracing::warn!(error = %PgError::new("releasing a link's advisory lock", &e), "lock release failed");
+        }
+    }
+}
+
 /// Runs `statements` in one transaction under the advisory lock [`LOCK_KEY`],
 /// each waiting at most [`DEFAULT_LOCK_TIMEOUT`] for a lock.
 /// Nothing is applied on error; nothing is sent when there is nothing to do.

@@ -97,7 +97,7 @@ impl Writer {
         mut work: impl for<'s> FnMut(&'s mut Session, Within<'s, 'env>) -> BoxFuture<'s, Result<T, E>>,
     ) -> Result<T, WriterError<E>>
     where
-        E: Retryable + fmt::Display,
+        E: Retryable + fmt::Display + Sync,
     {
         let mut retrier = Retrier::new(what, until);
         loop {

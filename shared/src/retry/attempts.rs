@@ -60,7 +60,7 @@ impl Retrier {
     /// After an attempt failed with `cause`: logs one line (cause, attempt,
     /// time left), waits the jittered backoff and says true; says false, at
     /// once, when the wait would end after `until`.
-    pub async fn pause(&mut self, cause: Transient, error: &dyn fmt::Display) -> bool {
+    pub async fn pause(&mut self, cause: Transient, error: &(dyn fmt::Display + Sync)) -> bool {
         self.last = Some(cause);
         let pause = delay(self.retries, random());
         let now = Instant::now();
@@ -119,7 +119,7 @@ impl Retrier {
 /// attempt meant to do.
 pub async fn retry<T, E, F, Fut>(retrier: &mut Retrier, mut attempt: F) -> Result<T, E>
 where
-    E: Retryable + fmt::Display,
+    E: Retryable + fmt::Display + Sync,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {

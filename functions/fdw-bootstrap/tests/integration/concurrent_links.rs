@@ -6,7 +6,7 @@
 use fdw_bridge_testkit as harness;
 
 use harness::{unique, Invocation, OwnDatabase, Stack, TestLink};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
@@ -350,4 +350,100 @@ async fn links_created_replaced_and_deleted_at_once_on_one_cluster_a_all_succeed
             started.elapsed().as_millis()
         );
     }
+}
+
+/// A refresh resolves a link from its stored properties, then waits for the
+/// link's own lock while an Update of it runs (the schedule firing during a
+/// stack update). The Update's change must survive: the refresh sees the
+/// stored properties changed under the lock and leaves the link to the newer
+/// run (before the link lock, it applied the old properties again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_that_waited_for_an_update_of_its_link_does_not_undo_it() {
+    let stack = Stack::get();
+    let _turn = stack.shared().await;
+    let link = stack.create_link("refresh_race").await;
+    let a = stack.superuser('a', "users").await;
+    // The link's own lock, as a Create, Update or Delete of it holds it.
+    a.execute(
+        "SELECT pg_advisory_lock(hashtext('fdw-bridge link'), hashtext($1))",
+        &[&link.server],
+    )
+    .await
+    .unwrap();
+    let bootstrap = stack.bootstrap().await;
+    let event =
+        json!({"Action": "Refresh", "LocalCluster": link.properties["LocalCluster"], "ServerNames": [link.server]});
+    let refresh = tokio::spawn(async move {
+        bootstrap
+            .handle_invocation(event, tokio::time::Instant::now() + LAMBDA_TIMEOUT)
+            .await
+    });
+    let started = Instant::now();
+    loop {
+        let waiting: i64 = a
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 2
+                    AND classid = hashtext('fdw-bridge link')::oid AND objid = hashtext($1)::oid",
+                &[&link.server],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the refresh never waited for the link's lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // What the Update did meanwhile: FetchSize 5000, on the server and in the link's row.
+    let mut changed = link.properties.clone();
+    changed["ServerOptions"]["FetchSize"] = json!("5000");
+    a.execute(
+        "UPDATE fdw_bridge.links SET properties = $2::jsonb WHERE server_name = $1",
+        &[&link.server, &changed],
+    )
+    .await
+    .unwrap();
+    let alter: String = a
+        .query_one(
+            "SELECT format('ALTER SERVER %I OPTIONS (SET fetch_size %L)', $1::text, '5000')",
+            &[&link.server],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    a.batch_execute(&alter).await.unwrap();
+    a.execute(
+        "SELECT pg_advisory_unlock(hashtext('fdw-bridge link'), hashtext($1))",
+        &[&link.server],
+    )
+    .await
+    .unwrap();
+
+    let answer = refresh
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("the refresh failed: {e}"));
+    assert_eq!(answer["Links"][0]["Error"], Value::Null, "{answer}");
+    let options: Vec<String> = a
+        .query_one(
+            "SELECT srvoptions::text[] FROM pg_foreign_server WHERE srvname = $1",
+            &[&link.server],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        options.contains(&"fetch_size=5000".to_string()),
+        "the refresh undid the Update: {options:?} ({answer})"
+    );
+    stack
+        .delete_link(&TestLink {
+            properties: changed,
+            ..link
+        })
+        .await;
 }
