@@ -9,12 +9,19 @@
 //!       [--no-functions] [--functions-only] [--cases whole_history,top10]
 //!   fdw-bench --chart-only [--out docs/bench]     (redraw the charts from results.csv)
 //!
+//! Each user-written shape is also asked of the advisor (`fdw_bridge.advise` on
+//! A, through fdw-bridge's link): its whole-query rewrite runs as
+//! `<shape>.advised` (same rows checked), and the advice chart shows the shape
+//! as written, advised and co-located.
+//!
 //! The bench (re)loads its stack at each scale with `stack/stack.sh up` and
 //! loads pg_stat_statements on the clusters (FDW_STACK_PRELOAD) to count what
 //! crosses the link. The functions' figures (cold start, warm fdw-report
 //! beside its SQL, peak memory) are taken once, at the first scale, from the
 //! release binaries `make bench` builds first.
 
+mod advice;
+mod advice_chart;
 mod chart;
 mod functions;
 mod latency;
@@ -182,6 +189,9 @@ async fn main() {
 
         let direct = ways::make_links(stack, "direct", stack.port('b')).await;
         let sessions = ways::sessions(stack, &direct).await;
+        // The advisor's rewrite of each user-written shape, timed beside it as `<shape>.advised`.
+        let (advised, rewrites) = advice::advise_all(&sessions[2].client, &sessions[2].schema, &cases).await;
+        let cases: Vec<shapes::Case> = cases.into_iter().chain(rewrites).collect();
         if o.functions_only {
             let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
             let text = functions::table(&figures, &beside, users, orders);
@@ -204,6 +214,10 @@ async fn main() {
         }
         same_answers(&rows, users);
         let table = output::table(&rows, users, orders, "loopback");
+        println!("{table}");
+        notes.push_str(&table);
+        let table =
+            output::advice_table(&rows, users, orders, "loopback") + &advice::overhead_table(&advised, users, orders);
         println!("{table}");
         notes.push_str(&table);
 
@@ -257,7 +271,8 @@ async fn main() {
                     });
                 }
             }
-            let table = output::table(&rows, users, orders, "+0.5ms");
+            let table =
+                output::table(&rows, users, orders, "+0.5ms") + &output::advice_table(&rows, users, orders, "+0.5ms");
             println!("{table}");
             notes.push_str(&table);
             if o.latency {
@@ -305,6 +320,17 @@ fn draw_charts(rows: &[Row], out: &Path) {
         let title = format!("median ms against scale, {network} between A and B: co-located, how-to link, fdw-bridge");
         match chart::draw(rows, network, &out.join(file), &title) {
             Ok(()) => println!("[bench] chart {}", out.join(file).display()),
+            Err(e) => panic!("drawing {file}: {e}"),
+        }
+    }
+    // The advice chart at the largest scale measured, each network.
+    let Some(users) = rows.iter().map(|r| r.users).max() else {
+        return;
+    };
+    for (network, file) in [("loopback", "advice-loopback.png"), ("+0.5ms", "advice-delayed.png")] {
+        match advice_chart::draw(rows, users, network, &out.join(file)) {
+            Ok(true) => println!("[bench] chart {}", out.join(file).display()),
+            Ok(false) => {}
             Err(e) => panic!("drawing {file}: {e}"),
         }
     }

@@ -117,3 +117,67 @@ pub fn table(rows: &[Row], users: u64, orders: u64, network: &str) -> String {
     }
     out
 }
+
+/// Each user-written shape three ways, all through fdw-bridge's link but the
+/// floor: as written, as the advisor rewrote it (`<shape>.advised`; the shape
+/// itself when the advice has nothing to change or no whole-query rewrite),
+/// and co-located.
+pub fn advice_table(rows: &[Row], users: u64, orders: u64, network: &str) -> String {
+    let mut out = String::new();
+    let runs = rows
+        .iter()
+        .find(|r| r.users == users && r.network == network)
+        .map(|r| r.sample.runs)
+        .unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "\nAs written, advised and co-located: {users} users x {orders} orders, {network}, median of {runs} runs (ms)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| shape | co-located | as written | advised | as written / co-located | advised / co-located | bridge fetched, as written → advised |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (shape, c, written, advised) in advice_triples(rows, users, network) {
+        let fetched = |r: &Row| r.sample.traffic.map(|t| t.fetched_rows.to_string()).unwrap_or_default();
+        let (advised_ms, advised_fetched) = match advised {
+            Some(a) => (format!("{:.1}", a.sample.median_ms), fetched(a)),
+            None => ("(as written)".to_string(), fetched(written)),
+        };
+        let advised_ratio = advised.unwrap_or(written).sample.median_ms / c.sample.median_ms;
+        let _ = writeln!(
+            out,
+            "| {shape} | {:.1} | {:.1} | {advised_ms} | {:.2}x | {advised_ratio:.2}x | {} → {advised_fetched} |",
+            c.sample.median_ms,
+            written.sample.median_ms,
+            written.sample.median_ms / c.sample.median_ms,
+            fetched(written),
+        );
+    }
+    out
+}
+
+/// (shape, co-located, as written through fdw-bridge, advised through fdw-bridge) for each
+/// user-written shape measured at `users` on `network`.
+pub fn advice_triples<'a>(
+    rows: &'a [Row],
+    users: u64,
+    network: &str,
+) -> Vec<(&'a str, &'a Row, &'a Row, Option<&'a Row>)> {
+    let mut out = Vec::new();
+    for r in rows.iter().filter(|r| {
+        r.users == users
+            && r.network == network
+            && r.sample.kind == "shape"
+            && r.sample.way == "fdw-bridge"
+            && !r.sample.case.contains('.')
+    }) {
+        let case = r.sample.case.as_str();
+        let Some(c) = find(rows, users, network, case, "co-located") else {
+            continue;
+        };
+        let advised = find(rows, users, network, &format!("{case}.advised"), "fdw-bridge");
+        out.push((case, c, r, advised));
+    }
+    out
+}
