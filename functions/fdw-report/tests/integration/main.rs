@@ -15,6 +15,7 @@ mod connection_squeeze;
 mod error_types;
 mod max_connections;
 mod pushdown_advice;
+mod pushdown_plans;
 mod remote_down;
 mod report_roles;
 mod reports;

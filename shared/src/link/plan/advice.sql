@@ -10,7 +10,7 @@
 -- (quotes skipped), or 0 when it never closes.
 CREATE FUNCTION fdw_bridge.advise_close(q text, open integer)
 RETURNS integer
-LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
+LANGUAGE plpgsql IMMUTABLE STRICT SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -41,7 +41,7 @@ $fn$;
 -- side, a BETWEEN, an argument): then only the pattern is given.
 CREATE FUNCTION fdw_bridge.advise_wrap_clock(q text)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
+LANGUAGE plpgsql IMMUTABLE STRICT SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -262,8 +262,9 @@ BEGIN
                       CASE WHEN s.join_type ~ 'Semi$' THEN 'semi-join (EXISTS / IN)' ELSE 'anti-join (NOT EXISTS / NOT IN)' END,
                       coalesce((local_node ->> 'Schema') || '.' || (local_node ->> 'Relation Name'), 'a local table'), scan, scan);
       SELECT a2.attnotnull INTO not_null FROM pg_attribute a2 WHERE a2.attrelid = tab AND a2.attname = rkey;
-      fragment := format('%s.%s %sIN (SELECT %s.%s FROM %s %s%s GROUP BY %s.%s)',
-                         quote_ident(other_alias), quote_ident(other_key),
+      fragment := format('%s %sIN (SELECT %s.%s FROM %s %s%s GROUP BY %s.%s)',
+                         -- PostgreSQL 15/16 print a hashed NOT IN without its local key.
+                         coalesce(quote_ident(other_alias) || '.' || quote_ident(other_key), 'the local key'),
                          CASE WHEN s.join_type ~ 'Semi$' THEN '' ELSE 'NOT ' END,
                          quote_ident(a), quote_ident(rkey), tab, quote_ident(a),
                          CASE WHEN coalesce(not_null, false) THEN '' ELSE format(' WHERE %s.%s IS NOT NULL', quote_ident(a), quote_ident(rkey)) END,
