@@ -6,7 +6,7 @@
 //!
 //!   FDW_STACK_DIR=/tmp/fdw-bench-stack fdw-bench [--scales 10000x100000,100000x1000000]
 //!       [--large] [--runs 5] [--delayed-runs 3] [--out docs/bench] [--no-delay] [--no-latency]
-//!       [--no-functions] [--functions-only] [--cases whole_history,top10]
+//!       [--no-functions] [--functions-only] [--cases whole_history,top10] [--no-howto]
 //!   fdw-bench --chart-only [--out docs/bench]     (redraw the charts from results.csv)
 //!
 //! Each user-written shape is also asked of the advisor (`fdw_bridge.advise` on
@@ -46,6 +46,8 @@ struct Options {
     delayed_runs: usize,
     out: PathBuf,
     delay: bool,
+    /// Time the how-to link too (`--no-howto`: co-located and fdw-bridge only, for a short run).
+    howto: bool,
     latency: bool,
     functions: bool,
     /// Only the functions' figures (at the scale they are taken at).
@@ -64,6 +66,7 @@ fn options() -> Options {
         delayed_runs: 3,
         out: repo.join("docs/bench"),
         delay: true,
+        howto: true,
         latency: true,
         functions: true,
         functions_only: false,
@@ -84,6 +87,7 @@ fn options() -> Options {
             "--delayed-runs" => o.delayed_runs = value().parse().expect("--delayed-runs: a number"),
             "--out" => o.out = PathBuf::from(value()),
             "--no-delay" => o.delay = false,
+            "--no-howto" => o.howto = false,
             "--no-latency" => o.latency = false,
             "--no-functions" => o.functions = false,
             "--functions-only" => o.functions_only = true,
@@ -188,7 +192,7 @@ async fn main() {
             .collect();
 
         let direct = ways::make_links(stack, "direct", stack.port('b')).await;
-        let sessions = ways::sessions(stack, &direct).await;
+        let sessions = ways::sessions(stack, &direct, o.howto).await;
         // The advisor's rewrite of each user-written shape, timed beside it as `<shape>.advised`.
         let (advised, rewrites) = advice::advise_all(&sessions[2].client, &sessions[2].schema, &cases).await;
         let cases: Vec<shapes::Case> = cases.into_iter().chain(rewrites).collect();
@@ -260,7 +264,7 @@ async fn main() {
         if o.delay {
             let p = proxy.get_or_insert_with(|| DelayProxy::start(stack.port('b'), Duration::from_micros(500)));
             let delayed = ways::make_links(stack, "delayed", p.port).await;
-            let sessions = ways::sessions(stack, &delayed).await;
+            let sessions = ways::sessions(stack, &delayed, o.howto).await;
             for case in &cases {
                 for sample in measure::compare(case, &sessions, o.delayed_runs, &b_superuser).await {
                     rows.push(Row {

@@ -95,23 +95,29 @@ pub fn table(rows: &[Row], users: u64, orders: u64, network: &str) -> String {
     }
     for case in cases {
         let get = |way| find(rows, users, network, case, way);
-        let (Some(c), Some(h), Some(b)) = (get("co-located"), get("how-to"), get("fdw-bridge")) else {
+        let (Some(c), Some(b)) = (get("co-located"), get("fdw-bridge")) else {
             continue;
         };
         let traffic = |r: &Row| match r.sample.traffic {
             Some(t) => format!("{} / {}", t.fetched_rows, t.round_trips),
             None => "-".into(),
         };
+        // A run with --no-howto has no how-to figures: its columns show "-".
+        let (h_ms, h_ratio, h_traffic) = match get("how-to") {
+            Some(h) => (
+                format!("{:.1}", h.sample.median_ms),
+                format!("{:.2}x", b.sample.median_ms / h.sample.median_ms),
+                traffic(h),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {:.1} | {:.1} | {:.2}x | {:.2}x | {} | {} |",
+            "| {} | {:.1} | {h_ms} | {:.1} | {:.2}x | {h_ratio} | {h_traffic} | {} |",
             case,
             c.sample.median_ms,
-            h.sample.median_ms,
             b.sample.median_ms,
             b.sample.median_ms / c.sample.median_ms,
-            b.sample.median_ms / h.sample.median_ms,
-            traffic(h),
             traffic(b)
         );
     }

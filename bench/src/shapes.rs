@@ -116,12 +116,6 @@ pub fn user_shapes() -> Vec<Case> {
                                    AND o.created_at < timestamptz '2026-03-01 00:00:00+00')
               ORDER BY u.id",
         ),
-        // NOT IN without GROUP BY: a hashed SubPlan that fetches every order.
-        shape(
-            "not_in_never_ordered",
-            "SELECT count(*) AS users_without_orders
-               FROM public.users u WHERE u.id NOT IN (SELECT o.user_id FROM {r}.orders o)",
-        ),
         // A local filter before one remote join.
         shape(
             "local_filter_orders",
