@@ -194,7 +194,11 @@ async fn main() {
         let direct = ways::make_links(stack, "direct", stack.port('b')).await;
         let sessions = ways::sessions(stack, &direct, o.howto).await;
         // The advisor's rewrite of each user-written shape, timed beside it as `<shape>.advised`.
-        let (advised, rewrites) = advice::advise_all(&sessions[2].client, &sessions[2].schema, &cases).await;
+        let bridge = sessions
+            .iter()
+            .find(|w| w.name == ways::WAYS[2])
+            .expect("fdw-bridge's session is always made");
+        let (advised, rewrites) = advice::advise_all(&bridge.client, &bridge.schema, &cases).await;
         let cases: Vec<shapes::Case> = cases.into_iter().chain(rewrites).collect();
         if o.functions_only {
             let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
