@@ -59,15 +59,44 @@ pub fn all_signatures() -> String {
         .join(", ")
 }
 
-/// The comment on `fdw_bridge.advise`: what it is, and the version of its
-/// source (FNV-1a of `advice.sql`), so that a changed source is installed again.
-pub fn advice_comment() -> String {
+/// The advice's version: raised with every change of `advice.sql` (a test holds
+/// it to the source's hash). A link installs its version over an older one and
+/// leaves a newer one alone, so two fdw-bridge releases on one cluster A do not
+/// replace each other's at every run.
+const ADVICE_VERSION: u32 = 2;
+
+/// FNV-1a of `advice.sql`: tells two builds of one version apart.
+fn source_hash() -> String {
     let hash = ADVICE_SQL.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
+    format!("{hash:016x}")
+}
+
+/// The comment on `fdw_bridge.advise`: what it is, its version and its source's hash.
+pub fn advice_comment() -> String {
     format!(
-        "managed by fdw-bridge: why a cross-database query is slow and what to write instead, SELECT * FROM fdw_bridge.advise($$...$$) (version {hash:016x})"
+        "managed by fdw-bridge: why a cross-database query is slow and what to write instead, SELECT * FROM fdw_bridge.advise($$...$$) (version {ADVICE_VERSION}, source {})",
+        source_hash()
     )
+}
+
+/// The version an installed comment names; None when it names none (not ours, or older than versions).
+fn installed_version(comment: &str) -> Option<u32> {
+    let rest = comment.split("(version ").nth(1)?;
+    rest.split([',', ')']).next()?.trim().parse().ok()
+}
+
+/// Whether this link installs its advice over `installed` (the comment found, if any).
+fn installs_over(installed: Option<&str>) -> bool {
+    let Some(comment) = installed else {
+        return true;
+    };
+    match installed_version(comment) {
+        Some(v) if v > ADVICE_VERSION => false,
+        Some(v) if v == ADVICE_VERSION => comment != advice_comment(),
+        _ => true,
+    }
 }
 
 /// The local roles that may call the advice: every mapped role but the admin (its owner).
@@ -106,7 +135,7 @@ pub(super) fn plan_advice(spec: &LinkSpec, local: &LocalState) -> Vec<Statement>
     let wanted = wanted_callers(spec);
     let comment = advice_comment();
     let mut out = Vec::new();
-    let fresh = current.comment.as_deref() != Some(comment.as_str());
+    let fresh = installs_over(current.comment.as_deref());
     // Callers that keep it: this link's, and those another server still maps.
     let keep: BTreeSet<String> = current
         .callers
@@ -231,6 +260,28 @@ mod tests {
         }
         let admin = format!("TO {}", ident(&s.local_admin_user));
         assert!(!plan.iter().any(|sql| sql.contains(&admin)), "{plan:#?}");
+    }
+
+    #[test]
+    fn the_version_follows_the_source() {
+        // advice.sql changed: raise ADVICE_VERSION, then put the new hash here.
+        assert_eq!((ADVICE_VERSION, source_hash().as_str()), (2, "b765a82907a53bb6"));
+    }
+
+    #[test]
+    fn a_newer_version_stays_an_older_one_is_replaced() {
+        let ours = advice_comment();
+        assert!(!installs_over(Some(&ours)));
+        assert!(installs_over(None));
+        assert!(installs_over(Some("managed by fdw-bridge: ... (version 1, source 00)")));
+        assert!(installs_over(Some("managed by fdw-bridge: ... (version 0123abcd)")));
+        assert!(installs_over(Some(&ours.replace(&source_hash(), "0000"))));
+        let newer = ours.replace(
+            &format!("version {ADVICE_VERSION},"),
+            &format!("version {},", ADVICE_VERSION + 1),
+        );
+        assert!(!installs_over(Some(&newer)));
+        assert_eq!(installed_version(&newer), Some(ADVICE_VERSION + 1));
     }
 
     #[test]

@@ -151,6 +151,8 @@ DECLARE
   not_null boolean;
   collated boolean;
   table_ref text;
+  chain text;
+  conds_text text;
   reported text[] := '{}';
 BEGIN
   FOR s IN
@@ -350,6 +352,38 @@ BEGIN
                                         (SELECT string_agg(quote_ident(a) || '.' || x || ' AS ' || quote_ident((s.node ->> 'Relation Name') || '_' || x), ', ') FROM unnest(string_to_array(remote_cols, ', ')) x)),
                         substring(other_foreign ->> 'Remote SQL' from '\sFROM\s+(\S+)'), quote_ident(other_foreign ->> 'Alias'),
                         remote_from, quote_ident(a), coalesce(s.cond, 'the join condition'));
+      -- Without a view: when the other remote table is joined, below, to a filtered local table,
+      -- ship the local ids to it and its ids to this scan (each list an InitPlan parameter).
+      chain := NULL;
+      IF rkey IS NOT NULL AND other_key IS NOT NULL AND query IS NOT NULL AND coalesce(s.join_type, '') !~ '(Anti|Semi)$'
+         AND regexp_count(query, '\mWHERE\M', 1, 'i') = 1 AND query !~* '\mOR\M' THEN
+        SELECT string_agg(coalesce(x ->> 'Hash Cond', x ->> 'Merge Cond', x ->> 'Join Filter'), ' ') INTO conds_text
+          FROM jsonb_path_query(s.other, 'lax $.** ? (exists (@."Join Type"))') x;
+        FOR k IN SELECT regexp_matches(coalesce(conds_text, ''), eq, 'g') LOOP
+          IF k[3] = other_alias THEN k := ARRAY[k[3], k[4], k[1], k[2]]; END IF;
+          CONTINUE WHEN k[1] IS DISTINCT FROM other_alias;
+          SELECT x INTO local_node FROM jsonb_path_query(s.other, 'lax $.** ? (exists (@."Relation Name") && @."Node Type" != "Foreign Scan")') x
+           WHERE x ->> 'Alias' = k[3] AND (x ? 'Filter' OR x ? 'Index Cond') LIMIT 1;
+          CONTINUE WHEN local_node IS NULL;
+          SELECT format_type(a2.atttypid, a2.atttypmod) INTO key_type FROM pg_attribute a2
+           WHERE a2.attrelid = to_regclass(format('%I.%I', local_node ->> 'Schema', local_node ->> 'Relation Name')) AND a2.attname = k[4];
+          fragment := format('%s.%s = ANY ((SELECT array_agg(%s.%s) FROM %I.%I %s WHERE %s)::%s[])',
+                             quote_ident(k[1]), quote_ident(k[2]), quote_ident(k[3]), quote_ident(k[4]),
+                             local_node ->> 'Schema', local_node ->> 'Relation Name', quote_ident(k[3]),
+                             concat_ws(' AND ', local_node ->> 'Index Cond', local_node ->> 'Filter'), coalesce(key_type, 'bigint'));
+          SELECT format_type(a2.atttypid, a2.atttypmod) INTO key_type FROM pg_attribute a2
+           WHERE a2.attrelid = to_regclass(format('%I.%I', other_foreign ->> 'Schema', other_foreign ->> 'Relation Name')) AND a2.attname = other_key;
+          chain := format('%s.%s = ANY ((SELECT array_agg(%s.%s) FROM %I.%I %s WHERE %s)::%s[])',
+                          quote_ident(a), quote_ident(rkey), quote_ident(other_alias), quote_ident(other_key),
+                          other_foreign ->> 'Schema', other_foreign ->> 'Relation Name', quote_ident(other_alias),
+                          fragment, coalesce(key_type, 'bigint'));
+          rewrite := regexp_replace(query, '\mWHERE\M', 'WHERE ' || replace(chain || ' AND ' || fragment, '\', '\\') || ' AND', 'i');
+          cause := cause || format('; without a view on the remote cluster (%s), ship the ids down the join instead: the local ids to %s, and its ids to %s',
+                                   'CREATE VIEW ... JOIN ... and let the link import it', other_alias, scan);
+          EXIT;
+        END LOOP;
+        local_node := NULL;
+      END IF;
       found_here := true;
       RETURN NEXT;
     ELSIF whole AND s.above ~ '\m(Aggregate|Group|Limit|WindowAgg)\M' THEN
