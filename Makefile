@@ -87,7 +87,7 @@ build: tools
 ## (FDW_BENCH_LARGE=1 adds 1M x 10M), loopback and +0.5 ms each way, on a stack of its own.
 ## Then the functions' release binaries (this host's) under a Lambda Runtime API emulator:
 ## cold start, a warm fdw-report beside its SQL, peak memory.
-## Writes docs/bench/ (results.csv, results.md, functions.csv, loopback.png, delayed.png).
+## Writes docs/bench/ (results.csv, results.md, functions.csv, loopback.png, delayed.png, advice-loopback.png, advice-delayed.png).
 bench: stack-up bench-font
 	cargo bench -p fdw-bootstrap --bench create_link
 	cargo bench -p fdw-rotate --bench rotation

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Captures the EXPLAIN (VERBOSE, FORMAT JSON) that fdw-report's pushdown check reads, for the
-# shapes its unit tests classify (shared/src/report/pushdown_plans/), from the local stack's
+# shapes fdw_bridge.advise_plan classifies in fdw-report's pushdown_plans test (shared/src/report/pushdown_plans/), from the local stack's
 # cluster A as it runs now: `FDW_STACK_DIR=... scripts/capture-pushdown-plans.sh` writes
 # shared/src/report/pushdown_plans/pg<major>/<shape>.json for the stack's server major.
 #

@@ -6,8 +6,13 @@
 //!
 //!   FDW_STACK_DIR=/tmp/fdw-bench-stack fdw-bench [--scales 10000x100000,100000x1000000]
 //!       [--large] [--runs 5] [--delayed-runs 3] [--out docs/bench] [--no-delay] [--no-latency]
-//!       [--no-functions] [--functions-only] [--cases whole_history,top10]
+//!       [--no-functions] [--functions-only] [--cases whole_history,top10] [--no-howto]
 //!   fdw-bench --chart-only [--out docs/bench]     (redraw the charts from results.csv)
+//!
+//! Each user-written shape is also asked of the advisor (`fdw_bridge.advise` on
+//! A, through fdw-bridge's link): its whole-query rewrite runs as
+//! `<shape>.advised` (same rows checked), and the advice chart shows the shape
+//! as written, advised and co-located.
 //!
 //! The bench (re)loads its stack at each scale with `stack/stack.sh up` and
 //! loads pg_stat_statements on the clusters (FDW_STACK_PRELOAD) to count what
@@ -15,6 +20,8 @@
 //! beside its SQL, peak memory) are taken once, at the first scale, from the
 //! release binaries `make bench` builds first.
 
+mod advice;
+mod advice_chart;
 mod chart;
 mod functions;
 mod latency;
@@ -39,6 +46,8 @@ struct Options {
     delayed_runs: usize,
     out: PathBuf,
     delay: bool,
+    /// Time the how-to link too (`--no-howto`: co-located and fdw-bridge only, for a short run).
+    howto: bool,
     latency: bool,
     functions: bool,
     /// Only the functions' figures (at the scale they are taken at).
@@ -57,6 +66,7 @@ fn options() -> Options {
         delayed_runs: 3,
         out: repo.join("docs/bench"),
         delay: true,
+        howto: true,
         latency: true,
         functions: true,
         functions_only: false,
@@ -77,6 +87,7 @@ fn options() -> Options {
             "--delayed-runs" => o.delayed_runs = value().parse().expect("--delayed-runs: a number"),
             "--out" => o.out = PathBuf::from(value()),
             "--no-delay" => o.delay = false,
+            "--no-howto" => o.howto = false,
             "--no-latency" => o.latency = false,
             "--no-functions" => o.functions = false,
             "--functions-only" => o.functions_only = true,
@@ -181,7 +192,14 @@ async fn main() {
             .collect();
 
         let direct = ways::make_links(stack, "direct", stack.port('b')).await;
-        let sessions = ways::sessions(stack, &direct).await;
+        let sessions = ways::sessions(stack, &direct, o.howto).await;
+        // The advisor's rewrite of each user-written shape, timed beside it as `<shape>.advised`.
+        let bridge = sessions
+            .iter()
+            .find(|w| w.name == ways::WAYS[2])
+            .expect("fdw-bridge's session is always made");
+        let (advised, rewrites) = advice::advise_all(&bridge.client, &bridge.schema, &cases).await;
+        let cases: Vec<shapes::Case> = cases.into_iter().chain(rewrites).collect();
         if o.functions_only {
             let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
             let text = functions::table(&figures, &beside, users, orders);
@@ -204,6 +222,10 @@ async fn main() {
         }
         same_answers(&rows, users);
         let table = output::table(&rows, users, orders, "loopback");
+        println!("{table}");
+        notes.push_str(&table);
+        let table =
+            output::advice_table(&rows, users, orders, "loopback") + &advice::overhead_table(&advised, users, orders);
         println!("{table}");
         notes.push_str(&table);
 
@@ -246,7 +268,7 @@ async fn main() {
         if o.delay {
             let p = proxy.get_or_insert_with(|| DelayProxy::start(stack.port('b'), Duration::from_micros(500)));
             let delayed = ways::make_links(stack, "delayed", p.port).await;
-            let sessions = ways::sessions(stack, &delayed).await;
+            let sessions = ways::sessions(stack, &delayed, o.howto).await;
             for case in &cases {
                 for sample in measure::compare(case, &sessions, o.delayed_runs, &b_superuser).await {
                     rows.push(Row {
@@ -257,7 +279,8 @@ async fn main() {
                     });
                 }
             }
-            let table = output::table(&rows, users, orders, "+0.5ms");
+            let table =
+                output::table(&rows, users, orders, "+0.5ms") + &output::advice_table(&rows, users, orders, "+0.5ms");
             println!("{table}");
             notes.push_str(&table);
             if o.latency {
@@ -305,6 +328,17 @@ fn draw_charts(rows: &[Row], out: &Path) {
         let title = format!("median ms against scale, {network} between A and B: co-located, how-to link, fdw-bridge");
         match chart::draw(rows, network, &out.join(file), &title) {
             Ok(()) => println!("[bench] chart {}", out.join(file).display()),
+            Err(e) => panic!("drawing {file}: {e}"),
+        }
+    }
+    // The advice chart at the largest scale measured, each network.
+    let Some(users) = rows.iter().map(|r| r.users).max() else {
+        return;
+    };
+    for (network, file) in [("loopback", "advice-loopback.png"), ("+0.5ms", "advice-delayed.png")] {
+        match advice_chart::draw(rows, users, network, &out.join(file)) {
+            Ok(true) => println!("[bench] chart {}", out.join(file).display()),
+            Ok(false) => {}
             Err(e) => panic!("drawing {file}: {e}"),
         }
     }

@@ -95,25 +95,95 @@ pub fn table(rows: &[Row], users: u64, orders: u64, network: &str) -> String {
     }
     for case in cases {
         let get = |way| find(rows, users, network, case, way);
-        let (Some(c), Some(h), Some(b)) = (get("co-located"), get("how-to"), get("fdw-bridge")) else {
+        let (Some(c), Some(b)) = (get("co-located"), get("fdw-bridge")) else {
             continue;
         };
         let traffic = |r: &Row| match r.sample.traffic {
             Some(t) => format!("{} / {}", t.fetched_rows, t.round_trips),
             None => "-".into(),
         };
+        // A run with --no-howto has no how-to figures: its columns show "-".
+        let (h_ms, h_ratio, h_traffic) = match get("how-to") {
+            Some(h) => (
+                format!("{:.1}", h.sample.median_ms),
+                format!("{:.2}x", b.sample.median_ms / h.sample.median_ms),
+                traffic(h),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {:.1} | {:.1} | {:.2}x | {:.2}x | {} | {} |",
+            "| {} | {:.1} | {h_ms} | {:.1} | {:.2}x | {h_ratio} | {h_traffic} | {} |",
             case,
             c.sample.median_ms,
-            h.sample.median_ms,
             b.sample.median_ms,
             b.sample.median_ms / c.sample.median_ms,
-            b.sample.median_ms / h.sample.median_ms,
-            traffic(h),
             traffic(b)
         );
+    }
+    out
+}
+
+/// Each user-written shape three ways, all through fdw-bridge's link but the
+/// floor: as written, as the advisor rewrote it (`<shape>.advised`; the shape
+/// itself when the advice has nothing to change or no whole-query rewrite),
+/// and co-located.
+pub fn advice_table(rows: &[Row], users: u64, orders: u64, network: &str) -> String {
+    let mut out = String::new();
+    let runs = rows
+        .iter()
+        .find(|r| r.users == users && r.network == network)
+        .map(|r| r.sample.runs)
+        .unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "\nAs written, advised and co-located: {users} users x {orders} orders, {network}, median of {runs} runs (ms)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| shape | co-located | as written | advised | as written / co-located | advised / co-located | bridge fetched, as written → advised |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (shape, c, written, advised) in advice_triples(rows, users, network) {
+        let fetched = |r: &Row| r.sample.traffic.map(|t| t.fetched_rows.to_string()).unwrap_or_default();
+        let (advised_ms, advised_fetched) = match advised {
+            Some(a) => (format!("{:.1}", a.sample.median_ms), fetched(a)),
+            None => ("(as written)".to_string(), fetched(written)),
+        };
+        let advised_ratio = advised.unwrap_or(written).sample.median_ms / c.sample.median_ms;
+        let _ = writeln!(
+            out,
+            "| {shape} | {:.1} | {:.1} | {advised_ms} | {:.2}x | {advised_ratio:.2}x | {} → {advised_fetched} |",
+            c.sample.median_ms,
+            written.sample.median_ms,
+            written.sample.median_ms / c.sample.median_ms,
+            fetched(written),
+        );
+    }
+    out
+}
+
+/// (shape, co-located, as written through fdw-bridge, advised through fdw-bridge) for each
+/// user-written shape measured at `users` on `network`.
+pub fn advice_triples<'a>(
+    rows: &'a [Row],
+    users: u64,
+    network: &str,
+) -> Vec<(&'a str, &'a Row, &'a Row, Option<&'a Row>)> {
+    let mut out = Vec::new();
+    for r in rows.iter().filter(|r| {
+        r.users == users
+            && r.network == network
+            && r.sample.kind == "shape"
+            && r.sample.way == "fdw-bridge"
+            && !r.sample.case.contains('.')
+    }) {
+        let case = r.sample.case.as_str();
+        let Some(c) = find(rows, users, network, case, "co-located") else {
+            continue;
+        };
+        let advised = find(rows, users, network, &format!("{case}.advised"), "fdw-bridge");
+        out.push((case, c, r, advised));
     }
     out
 }

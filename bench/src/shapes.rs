@@ -34,7 +34,7 @@ impl Case {
     }
 }
 
-fn shape(name: &str, sql: &str) -> Case {
+pub fn shape(name: &str, sql: &str) -> Case {
     Case {
         name: name.into(),
         kind: "shape",
@@ -97,6 +97,45 @@ pub fn user_shapes() -> Vec<Case> {
             "top20_latest_orders",
             "SELECT o.id, o.user_id, o.total_cents, o.created_at
                FROM {r}.orders o ORDER BY o.created_at DESC, o.id LIMIT 20",
+        ),
+        // The issue's window as analysts write it: now() keeps the filter, and the join, on A.
+        shape(
+            "window_now_120d_by_segment",
+            "SELECT u.country, u.segment, count(*) AS orders, sum(o.total_cents) AS revenue_cents
+               FROM public.users u JOIN {r}.orders o ON o.user_id = u.id
+              WHERE o.created_at >= date_trunc('day', now()) - interval '120 days'
+              GROUP BY 1, 2 ORDER BY 1, 2",
+        ),
+        // An anti-join with a remote filter: the paid orders of a month cross whole.
+        shape(
+            "enterprise_without_paid_month",
+            "SELECT u.id FROM public.users u
+              WHERE u.segment = 'enterprise'
+                AND NOT EXISTS (SELECT 1 FROM {r}.orders o WHERE o.user_id = u.id AND o.status = 'paid'
+                                   AND o.created_at >= timestamptz '2026-02-01 00:00:00+00'
+                                   AND o.created_at < timestamptz '2026-03-01 00:00:00+00')
+              ORDER BY u.id",
+        ),
+        // A local filter before one remote join.
+        shape(
+            "local_filter_orders",
+            "SELECT u.id, count(*) AS orders, sum(o.total_cents) AS spend_cents
+               FROM public.users u JOIN {r}.orders o ON o.user_id = u.id
+              WHERE u.segment = 'enterprise' AND u.country = 'DE'
+              GROUP BY u.id ORDER BY u.id",
+        ),
+        // EXISTS between two remote tables: a semi-join PostgreSQL 15/16 run on A.
+        shape(
+            "orders_with_big_items",
+            "SELECT o.status, count(*) AS orders
+               FROM {r}.orders o
+              WHERE EXISTS (SELECT 1 FROM {r}.order_items i WHERE i.order_id = o.id AND i.quantity > 2)
+              GROUP BY o.status ORDER BY o.status",
+        ),
+        // Shipped whole (GROUP BY on B): nothing to change.
+        shape(
+            "remote_status_counts",
+            "SELECT o.status, count(*) AS orders FROM {r}.orders o GROUP BY o.status ORDER BY o.status",
         ),
         shape(
             "point_lookup_user_orders",

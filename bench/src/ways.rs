@@ -93,19 +93,20 @@ async fn admin_session(stack: &Stack) -> Client {
         .await
 }
 
-/// One session per way, in [`WAYS`] order, in UTC with a generous timeout.
-pub async fn sessions(stack: &Stack, links: &Links) -> Vec<Way> {
+/// One session per way, in [`WAYS`] order (the how-to link's only when `howto`), in UTC
+/// with a generous timeout.
+pub async fn sessions(stack: &Stack, links: &Links, howto: bool) -> Vec<Way> {
     let colocated = stack
         .login('a', "colocated", "users_admin", stack.var("USERS_ADMIN_PASSWORD"))
         .await;
-    let howto = admin_session(stack).await;
+    let howto_session = admin_session(stack).await;
     let bridge = stack.report_reader().await;
-    for c in [&colocated, &howto, &bridge] {
+    for c in [&colocated, &howto_session, &bridge] {
         c.batch_execute("SET TimeZone = 'UTC'; SET statement_timeout = '600s'")
             .await
             .expect("session settings");
     }
-    vec![
+    let all = vec![
         Way {
             name: WAYS[0],
             client: colocated,
@@ -113,7 +114,7 @@ pub async fn sessions(stack: &Stack, links: &Links) -> Vec<Way> {
         },
         Way {
             name: WAYS[1],
-            client: howto,
+            client: howto_session,
             schema: links.howto_schema.clone(),
         },
         Way {
@@ -121,5 +122,6 @@ pub async fn sessions(stack: &Stack, links: &Links) -> Vec<Way> {
             client: bridge,
             schema: links.bridge.local_schema.clone(),
         },
-    ]
+    ];
+    all.into_iter().filter(|w| howto || w.name != WAYS[1]).collect()
 }

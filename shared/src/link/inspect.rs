@@ -1,9 +1,10 @@
 //! Reading the link's current state from the catalogs of both clusters.
 
+use super::plan::{advice_function_names, advise_signature};
 use super::registry::{registry_table, REGISTRY_SCHEMA, REGISTRY_TABLE};
 use super::spec::{LinkSpec, ReportRolesSpec};
 use super::state::{
-    Column, ForeignTableState, LocalRoleState, LocalSchemaState, LocalState, RegistryState, RemoteState,
+    AdviceState, Column, ForeignTableState, LocalRoleState, LocalSchemaState, LocalState, RegistryState, RemoteState,
     ReportRolesState, ReportsSchemaState, RoleGrants, RoleState, ServerState, StoredLink, TypeKey, UserType,
 };
 use crate::pg::role::{clone_role_name, ORDINARY_SLOTS_SQL};
@@ -203,6 +204,7 @@ pub async fn read_local(client: &Client, spec: &LinkSpec) -> Result<LocalState, 
     // name: an old LocalSchema (renamed since; empty when B's schema had no
     // tables yet, so only the stored properties still know it).
     state.registry = read_registry(client).await?;
+    state.advice = read_advice(client, &spec.server_name).await?;
     let stored_schemas = stored_local_schemas(state.registry.as_ref(), &spec.server_name);
     let mut schemas = Vec::new();
     for r in client
@@ -364,11 +366,11 @@ pub async fn read_registry(client: &Client) -> Result<Option<RegistryState>, PgE
             "SELECT obj_description(n.oid, 'pg_namespace'),
                     (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid
                         AND c.relname NOT IN ('links', 'links_pkey'))
-                  + (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid)
+                  + (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid AND p.proname <> ALL ($3::text[]))
                   + (SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0 AND t.typelem = 0)
                FROM pg_namespace n
               WHERE n.nspname = $1::text AND to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
-            &[&REGISTRY_SCHEMA, &REGISTRY_TABLE],
+            &[&REGISTRY_SCHEMA, &REGISTRY_TABLE, &advice_function_names()],
         )
         .await
         .map_err(q)?
@@ -414,6 +416,39 @@ pub async fn read_registry(client: &Client) -> Result<Option<RegistryState>, PgE
         );
     }
     Ok(Some(state))
+}
+
+/// `fdw_bridge.advise` when it is installed: its comment (the version), the
+/// roles granted EXECUTE (its owner aside), and which of them another server maps.
+async fn read_advice(client: &Client, server: &str) -> Result<Option<AdviceState>, PgError> {
+    let q = |e: tokio_postgres::Error| {
+        PgError::new("reading the query advice (fdw_bridge.advise) on the local cluster", &e)
+    };
+    let Some(row) = client
+        .query_opt(
+            "SELECT obj_description(p.oid, 'pg_proc'),
+                    coalesce(array_agg(DISTINCT r.rolname::text) FILTER (WHERE r.rolname IS NOT NULL), '{}'),
+                    coalesce(array_agg(DISTINCT r.rolname::text) FILTER (WHERE EXISTS
+                      (SELECT 1 FROM pg_user_mappings um WHERE um.umuser = r.oid AND um.srvname <> $2)), '{}')
+               FROM pg_proc p
+               LEFT JOIN LATERAL aclexplode(p.proacl) a ON a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
+               LEFT JOIN pg_roles r ON r.oid = a.grantee
+              WHERE p.oid = to_regprocedure($1)
+              GROUP BY p.oid",
+            &[&advise_signature(), &server],
+        )
+        .await
+        .map_err(q)?
+    else {
+        return Ok(None);
+    };
+    let callers: Vec<String> = row.get(1);
+    let elsewhere: Vec<String> = row.get(2);
+    Ok(Some(AdviceState {
+        comment: row.get(0),
+        callers: callers.into_iter().collect(),
+        mapped_elsewhere: elsewhere.into_iter().collect(),
+    }))
 }
 
 /// The report roles, schema `fdw_reports`, and the reader's grants on the tables the reports read.

@@ -119,6 +119,19 @@ pub struct LocalState {
     pub reports: ReportRolesState,
     /// The link registry (`fdw_bridge.links`), when it exists.
     pub registry: Option<RegistryState>,
+    /// The query advice in the registry's schema, when it is installed.
+    pub advice: Option<AdviceState>,
+}
+
+/// `fdw_bridge.advise` and who may call it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdviceState {
+    /// Its comment, which names the installed version.
+    pub comment: Option<String>,
+    /// Roles granted EXECUTE on it (its owner aside).
+    pub callers: BTreeSet<String>,
+    /// Those of `callers` with a user mapping on another server than this link's.
+    pub mapped_elsewhere: BTreeSet<String>,
 }
 
 /// Schema `fdw_bridge` and its table `links`: one row per link on this database.

@@ -2,18 +2,18 @@
 //!
 //! Pure parts: the catalog ([`catalog`], compiled in from `reports/` by
 //! [`shipped`]), the report window ([`window`]), the schedule events
-//! ([`event`]), the pushdown check over EXPLAIN's JSON ([`pushdown`], its advice
-//! from where a scan sits in the plan: [`fix`]) and the
+//! ([`event`]), the foreign scans of EXPLAIN's JSON ([`pushdown`]; the advice on
+//! them is cluster A's `fdw_bridge.advise_plan`, asked by [`advice`]) and the
 //! CloudWatch metric lines ([`emf`]). I/O: [`settings`] and [`targets`] (who and
 //! where), [`store`] (`fdw_reports` on the writer), [`run`] (one report on the
 //! reader), [`slots`] (the budget on cluster B that invocations share) and
 //! [`handler`] (one invocation).
 
+mod advice;
 pub(crate) mod catalog;
 mod diagnostic;
 mod emf;
 pub(crate) mod event;
-mod fix;
 mod handler;
 mod over_budget;
 mod pushdown;
@@ -40,5 +40,3 @@ pub use window::Window;
 mod catalog_tests;
 #[cfg(test)]
 mod event_tests;
-#[cfg(test)]
-mod fix_tests;

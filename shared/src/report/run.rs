@@ -3,6 +3,7 @@
 //! foreign scans are checked first, and the result and run record go to the
 //! writer. A report that fails does not stop the others.
 
+use super::advice;
 use super::catalog::{Param, Report};
 use super::over_budget::{remote_cluster_full, OVER_BUDGET_ADVICE};
 use super::pushdown::{self, PushdownReport};
@@ -270,8 +271,11 @@ impl Runner {
         window: &Window,
     ) -> Result<PushdownReport, PgError> {
         let plan = explain(tx, report, window, &self.schema).await?;
-        let scans = with_table_rows(tx, &plan).await?;
-        Ok(pushdown::check(scans, self.pushdown_rows, server_major(tx).await?))
+        let advice = advice::advise(tx, &plan, &report.sql(&self.schema), self.pushdown_rows).await?;
+        Ok(PushdownReport {
+            scans: pushdown::scans(&plan),
+            flagged: advice.iter().map(|a| a.line()).collect(),
+        })
     }
 
     /// [`Self::query_retried`] holding one of the slots on cluster B's budget
@@ -513,36 +517,6 @@ async fn explain(
         .await
         .map_err(|e| PgError::new(&format!("EXPLAIN of report {}", report.name), &e))?
         .get(0))
-}
-
-/// The major of the PostgreSQL that plans the report (cluster A's): whether
-/// its postgres_fdw ships a semi-join between foreign tables decides the advice.
-async fn server_major(tx: &tokio_postgres::Transaction<'_>) -> Result<u32, PgError> {
-    const SQL: &str = "SELECT current_setting('server_version_num')::int / 10000";
-    let major: i32 = tx.query_one(SQL, &[]).await.map_err(|e| PgError::new(SQL, &e))?.get(0);
-    Ok(u32::try_from(major).unwrap_or_default())
-}
-
-/// The plan's foreign scans, each with its foreign table's analysed row count.
-async fn with_table_rows(
-    tx: &tokio_postgres::Transaction<'_>,
-    plan: &serde_json::Value,
-) -> Result<Vec<pushdown::ForeignScan>, PgError> {
-    let mut scans = pushdown::scans(plan);
-    for scan in &mut scans {
-        if let Some((schema, table)) = &scan.table {
-            let row = tx
-                .query_opt(
-                    "SELECT c.reltuples::float8 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                      WHERE n.nspname::text = $1::text AND c.relname::text = $2::text AND c.reltuples >= 0",
-                    &[schema, table],
-                )
-                .await
-                .map_err(|e| PgError::new(&format!("reading the row count of {schema}.{table}"), &e))?;
-            scan.table_rows = row.map(|r| r.get(0));
-        }
-    }
-    Ok(scans)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -32,7 +32,7 @@ pub struct ReportSettings {
     pub schema: String,
     /// Reports running at once (FDW_REPORT_CONCURRENCY, default 4).
     pub concurrency: usize,
-    /// Estimated rows over which a whole-table foreign scan is flagged (FDW_REPORT_PUSHDOWN_ROWS).
+    /// Rows crossing the link above which the advice on a foreign scan flags the run (FDW_REPORT_PUSHDOWN_ROWS).
     pub pushdown_rows: f64,
     /// Report sessions on cluster B at once across every invocation (FDW_REPORT_REMOTE_SLOTS, default 8).
     pub remote_slots: u32,

@@ -9,6 +9,7 @@
 // Test code: a failed step panics with its message, which fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod advice;
 mod b_readers;
 mod bad_input;
 mod budget_follows_b;

@@ -17,6 +17,7 @@ mod error_types;
 mod failover;
 mod max_connections;
 mod pushdown_advice;
+mod pushdown_plans;
 mod remote_down;
 mod report_roles;
 mod reports;

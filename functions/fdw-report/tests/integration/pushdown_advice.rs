@@ -1,6 +1,7 @@
 //! The pushdown check names the pattern that fixes a flagged query (README:
 //! "Writing fast cross-database queries"), from the real plan on the local
-//! stack; and each pattern, written as the README shows it, is not flagged.
+//! stack, through cluster A's fdw_bridge.advise_plan (the one source of the
+//! advice); and each pattern, written as the README shows it, is not flagged.
 //! The same patterns on every major the stack runs (15, 16, 17: their plans
 //! differ, e.g. 16's Hash Right Anti Join); where a major ships more (17's
 //! semi-join between foreign tables of one server), the advice says so.
@@ -16,7 +17,7 @@ const CASES: [(&str, &[&str], &str); 5] = [
         "SELECT o.status, count(*) AS n FROM {{remote}}.orders o
           WHERE o.created_at >= now() - interval '60 days' AND $1::timestamptz < $2::timestamptz
           GROUP BY o.status",
-        &["(SELECT now() - interval"],
+        &["[initplan]", "o.created_at >= (SELECT now() - interval '60 days')"],
         "SELECT o.status, count(*) AS n FROM {{remote}}.orders o
           WHERE o.created_at >= (SELECT now() - interval '60 days') AND $1::timestamptz < $2::timestamptz
           GROUP BY o.status",
@@ -24,7 +25,7 @@ const CASES: [(&str, &[&str], &str); 5] = [
     (
         "SELECT u.id, count(*) AS n FROM public.users u JOIN {{remote}}.orders o ON o.user_id = u.id
           WHERE u.segment = 'enterprise' AND u.signup_at < $1 AND $1::timestamptz < $2::timestamptz GROUP BY u.id",
-        &["= ANY ((SELECT array_agg(id)"],
+        &["[array_of_local_ids]", "o.user_id = ANY ((SELECT array_agg(u.id) FROM public.users u WHERE"],
         "SELECT o.user_id, count(*) AS n FROM {{remote}}.orders o
           WHERE o.user_id = ANY ((SELECT array_agg(u.id) FROM public.users u
                                    WHERE u.segment = 'enterprise' AND u.signup_at < $1)::bigint[])
@@ -33,7 +34,7 @@ const CASES: [(&str, &[&str], &str); 5] = [
     (
         "SELECT count(*) AS n FROM public.users u
           WHERE NOT EXISTS (SELECT 1 FROM {{remote}}.orders o WHERE o.user_id = u.id) AND $1::timestamptz < $2::timestamptz",
-        &["NOT IN (SELECT user_id FROM remote GROUP BY user_id)"],
+        &["[remote_keys]", "u.id NOT IN (SELECT o.user_id FROM", "o GROUP BY o.user_id)"],
         "SELECT count(*) AS n FROM public.users u
           WHERE u.id NOT IN (SELECT o.user_id FROM {{remote}}.orders o GROUP BY o.user_id) AND $1::timestamptz < $2::timestamptz",
     ),
@@ -41,18 +42,18 @@ const CASES: [(&str, &[&str], &str); 5] = [
     (
         "SELECT count(*) AS n FROM public.users u
           WHERE u.id NOT IN (SELECT o.user_id FROM {{remote}}.orders o) AND $1::timestamptz < $2::timestamptz",
-        &["NOT IN (SELECT user_id FROM remote GROUP BY user_id)"],
+        &["[remote_keys]", "NOT IN (SELECT o.user_id FROM", "o GROUP BY 1)"],
         "SELECT count(*) AS n FROM public.users u
           WHERE u.id NOT IN (SELECT o.user_id FROM {{remote}}.orders o GROUP BY o.user_id) AND $1::timestamptz < $2::timestamptz",
     ),
     (
         "SELECT u.country, sum(o.total_cents) AS revenue FROM public.users u
            JOIN {{remote}}.orders o ON o.user_id = u.id WHERE $1::timestamptz < $2::timestamptz GROUP BY u.country",
-        // A whole history: also the covering index, or the remote view over a function with its own work_mem.
+        // A whole history: also the covering index.
         &[
-            "GROUP BY the join key in a subquery",
-            "index on the join key that INCLUDEs the aggregated columns",
-            "SET work_mem` behind a view on the remote cluster",
+            "[aggregate_remotely]",
+            "(SELECT o.user_id, count(*) AS n, sum(o.total_cents) AS total_cents FROM",
+            "an index on the remote table's key that INCLUDEs the summed columns",
         ],
         "SELECT u.country, sum(p.revenue) AS revenue
            FROM (SELECT user_id, sum(total_cents) AS revenue FROM {{remote}}.orders GROUP BY user_id) p
@@ -120,12 +121,13 @@ async fn a_semi_join_of_two_remote_tables_is_advised_for_the_major_of_cluster_a(
     assert!(check.is_flagged(), "not flagged on {major}: {:?}", check.scans);
     let line = check.flagged.join("\n");
     assert!(
-        line.contains("in a view on the remote cluster and import the view"),
+        line.contains("[remote_join]") && line.contains("join them in a view and let the link import it"),
         "{line}"
     );
     if major >= 17 {
         assert!(
-            line.contains("PostgreSQL 17 ships it") && line.contains("turn on the link's UseRemoteEstimate"),
+            line.contains("PostgreSQL 17 ships an EXISTS / IN")
+                && line.contains("turn on the link's UseRemoteEstimate"),
             "{line}"
         );
     } else {

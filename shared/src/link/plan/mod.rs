@@ -9,6 +9,7 @@
 //! may read them ([`grants`]), the link's row in the registry ([`registry`]),
 //! the statistics to refresh ([`statistics`]), and removal ([`removal`], [`remote`]).
 
+mod advice;
 mod grants;
 mod imports;
 mod mappings;
@@ -20,6 +21,7 @@ mod server;
 mod statistics;
 mod types;
 
+pub use advice::{advice_function_names, advise_signature};
 pub use remote::{plan_connection_limits, plan_remote, plan_remote_removal};
 pub use removal::plan_local_removal;
 pub use statistics::moved_tables;
@@ -250,6 +252,7 @@ pub fn plan_local(
     }
     plan.statements.extend(types.after);
     plan.statements.extend(registry::plan_registration(spec, local));
+    plan.statements.extend(advice::plan_advice(spec, local));
     Ok(plan)
 }
 

@@ -86,10 +86,13 @@ pub(super) fn plan_deregistration(spec: &LinkSpec, local: &LocalState) -> Vec<St
         // Decided when it runs, under fdw-bridge's advisory lock: another link
         // may have added or removed its row since this run read the catalog.
         // The schema stays when someone put something else in it.
+        // The query advice goes with the last row too (before the schema it sits in).
         out.push(Statement::plain(format!(
             "DO $registry$ BEGIN IF NOT EXISTS (SELECT 1 FROM {table}) THEN DROP TABLE {table}; \
+             DROP FUNCTION IF EXISTS {}; \
              BEGIN DROP SCHEMA {}; EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END; \
              END IF; END $registry$",
+            super::advice::all_signatures(),
             ident(REGISTRY_SCHEMA)
         )));
     }
@@ -180,6 +183,10 @@ mod tests {
             "{sql:?}"
         );
         assert!(sql[1].contains("DROP SCHEMA \"fdw_bridge\""), "{sql:?}");
+        assert!(
+            sql[1].contains("DROP FUNCTION IF EXISTS \"fdw_bridge\".\"advise_close\"(text, integer)"),
+            "{sql:?}"
+        );
 
         // Something else in the schema: it stays.
         let mut crowded = registry_with(vec![mine.clone()]);
