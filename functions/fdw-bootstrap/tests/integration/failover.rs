@@ -55,7 +55,10 @@ async fn create_update_and_refresh_that_meet_an_outage_of_b_succeed() {
         let (answer, log) = process.answer_and_log(lambda_timeout).await;
         let body = answer.unwrap_or_else(|e| panic!("{what} failed the invocation: {e}\n{log}"));
         let answer: Value = serde_json::from_str(&body).unwrap();
-        let logged = log.lines().filter(|l| l.contains(" retrying ") && l.contains("cause=")).count();
+        let logged = log
+            .lines()
+            .filter(|l| l.contains(" retrying ") && l.contains("cause="))
+            .count();
         println!(
             "{what} during B's {down_for:?} outage: {} after {:?}, {logged} retries logged",
             answer["Status"].as_str().unwrap_or("answered"),

@@ -56,7 +56,10 @@ struct Tally {
 impl Tally {
     fn add(&mut self, answer: Result<String, String>, log: &str, took: Duration) {
         self.invocations += 1;
-        self.retries += log.lines().filter(|l| l.contains(" retrying ") && l.contains("cause=")).count();
+        self.retries += log
+            .lines()
+            .filter(|l| l.contains(" retrying ") && l.contains("cause="))
+            .count();
         self.longest = self.longest.max(took);
         let body = match answer {
             Ok(body) => body,
