@@ -78,13 +78,6 @@ pub trait Classified: std::fmt::Display {
     }
 }
 
-/// SQLSTATE 53300 (too_many_connections, also sent for "remaining connection
-/// slots are reserved") or 57P03 (cannot_connect_now: starting up, shutting
-/// down, in recovery): the session was refused for now, a later one may work.
-pub fn is_refused_for_now(code: Option<&SqlState>) -> bool {
-    code.is_some_and(|c| *c == SqlState::TOO_MANY_CONNECTIONS || *c == SqlState::CANNOT_CONNECT_NOW)
-}
-
 impl Classified for ConnectError {
     fn error_type(&self) -> &'static str {
         match self {
@@ -196,10 +189,6 @@ mod tests {
             CLUSTER_BUSY
         );
         assert_eq!(pg_error_type(&with(None), REPORT_FAILED), CLUSTER_UNREACHABLE);
-        assert!(is_refused_for_now(Some(&SqlState::TOO_MANY_CONNECTIONS)));
-        assert!(is_refused_for_now(Some(&SqlState::CANNOT_CONNECT_NOW)));
-        assert!(!is_refused_for_now(Some(&SqlState::INVALID_PASSWORD)));
-        assert!(!is_refused_for_now(None));
     }
 
     #[test]

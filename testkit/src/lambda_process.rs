@@ -26,6 +26,14 @@ pub struct FunctionProcess {
     bodies: Arc<Mutex<Vec<String>>>,
 }
 
+/// How many retries a function's log records: the one retry policy's lines
+/// (`retrying` with its `cause`), not the SDK's own.
+pub fn retries_logged(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains(" retrying ") && l.contains("cause="))
+        .count()
+}
+
 /// What the Runtime API sends as `Lambda-Runtime-Deadline-Ms`.
 #[derive(Clone, Copy, Debug)]
 pub enum DeadlineHeader {

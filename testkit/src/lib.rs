@@ -37,7 +37,7 @@ mod stack;
 
 pub use function_log::captured_log;
 pub use invocation::Invocation;
-pub use lambda_process::{DeadlineHeader, FunctionProcess};
+pub use lambda_process::{retries_logged, DeadlineHeader, FunctionProcess};
 pub use leak_watch::{remember_secret, LeakWatch};
 pub use link::{assert_link_gone, TestLink};
 pub use names::unique;

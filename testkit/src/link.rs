@@ -70,6 +70,12 @@ impl Stack {
         a.batch_execute(&alter).await.expect("ALTER SERVER ... port");
     }
 
+    /// B's orders counted through the foreign table in `local_schema`, as report_reader.
+    pub async fn orders_through(&self, local_schema: &str) -> Result<i64, tokio_postgres::Error> {
+        let sql = format!("SELECT count(*) FROM {}.orders", fdw_bridge::pg::ident(local_schema));
+        self.report_reader().await.query_one(&sql, &[]).await.map(|r| r.get(0))
+    }
+
     /// Deletes a link made by [`Stack::create_link`] and checks nothing is left.
     pub async fn delete_link(&self, link: &TestLink) {
         let bootstrap = self.bootstrap().await;

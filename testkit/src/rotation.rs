@@ -9,6 +9,7 @@ use fdw_bridge::rotate::Rotator;
 use fdw_bridge::rotate::SecretsManagerStore;
 use serde_json::json;
 use std::sync::Arc;
+use std::time::Duration;
 
 impl Stack {
     /// A rotation secret for `link` (AWS rotation-template keys plus the link's
@@ -78,6 +79,25 @@ impl Stack {
             connector: self.connector(),
             store: Arc::new(SecretsManagerStore::new(client.clone())),
             secrets: Arc::new(SecretsManagerSource::new(client)),
+        }
+    }
+
+    /// One whole rotation of `secret_arn` through the handler, as Secrets
+    /// Manager runs it, `pause` after each step (so that querying clients meet
+    /// every state); the pending password joins those the leak watch looks for.
+    pub async fn rotate_whole(&self, secret_arn: &str, pause: Duration) {
+        let token = self.start_rotation(secret_arn).await;
+        let rotator = self.rotator().await;
+        for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+            let outcome = rotator
+                .handle(step, secret_arn, &token)
+                .await
+                .unwrap_or_else(|e| panic!("{step} of the rotation of {secret_arn}: {e}"));
+            if outcome.did.starts_with("created AWSPENDING") {
+                let pending = self.secret_version(secret_arn, Some(&token), "AWSPENDING").await;
+                remember_secret(pending["password"].as_str().expect("password"));
+            }
+            tokio::time::sleep(pause).await;
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::aws::instances::InstanceSource;
 use crate::aws::rds::EndpointSource;
 use crate::aws::secrets::SecretSource;
 use crate::pg::{error_chain, Connector};
-use crate::retry::{retry, Retrier};
+use crate::retry::{last_attempt_start, retry, Retrier};
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
     CloudFormationCustomResourceResponseStatus,
@@ -25,10 +25,6 @@ pub const FAILED_CREATE_PREFIX: &str = "fdw-link-failed/";
 
 /// Time kept back from the Lambda deadline to deliver the response.
 pub const RESPONSE_MARGIN: Duration = Duration::from_secs(10);
-
-/// Time kept back, beyond one session's connect bound, for the last attempt
-/// after a retry to run and its error to be the answer's Reason.
-const ATTEMPT_MARGIN: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestKind {
@@ -264,13 +260,9 @@ impl Bootstrap {
     async fn answer(&self, request: &Request, work_until: Instant) -> Answer {
         // A cluster failing over, restarting or out of slots is waited for (the
         // one retry policy) while an attempt can still finish before the work is cut off.
-        let attempts_until = work_until
-            .checked_sub(self.connector.timeout() + ATTEMPT_MARGIN)
-            .unwrap_or(work_until)
-            .into_std();
         let retrier = Retrier::new(
             format!("{:?} of {}", request.kind, request.logical_resource_id),
-            attempts_until,
+            last_attempt_start(work_until.into_std(), self.connector.timeout()),
         );
         match request.kind {
             RequestKind::Create => self.create(request, retrier).await,

@@ -25,7 +25,7 @@ use crate::link::spec::{Password, Registration};
 use crate::link::state::StoredLink;
 use crate::pg::role::RolePair;
 use crate::pg::{error_chain, mapping_login, ConnectError, PgError};
-use crate::retry::{retry, Outage, Retrier, Retryable};
+use crate::retry::{last_attempt_start, retry, Outage, Retrier};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -137,10 +137,7 @@ impl Bootstrap {
         let admin = resolve_local_admin(&request.local, self.secrets.as_ref(), self.endpoints.as_ref()).await?;
         // A failover of either cluster is waited for (the one retry policy) while
         // an attempt can still finish before the work is cut off.
-        let attempts_until = work_until
-            .checked_sub(self.connector.timeout())
-            .unwrap_or(work_until)
-            .into_std();
+        let attempts_until = last_attempt_start(work_until.into_std(), self.connector.timeout());
         let mut retrier = Retrier::new("refresh: reading the links stored on the local cluster", attempts_until);
         let (client, stored) = retry(&mut retrier, || async {
             let client = self.connector.connect(&admin).await.map_err(RefreshError::Connect)?;
@@ -148,12 +145,12 @@ impl Bootstrap {
             Ok::<_, RefreshError>((client, stored))
         })
         .await
-        .map_err(|e| match retrier.outage() {
-            Some(outage) if e.transient().is_some() => RefreshError::Outage {
+        .map_err(|e| match retrier.outage_behind(&e) {
+            Some(outage) => RefreshError::Outage {
                 outage,
                 source: Box::new(e),
             },
-            _ => e,
+            None => e,
         })?;
         let mut links: Vec<StoredLink> = stored.map(|r| r.links.into_values().collect()).unwrap_or_default();
         if !request.server_names.is_empty() {

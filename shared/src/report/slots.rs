@@ -101,7 +101,7 @@ impl Slots {
             let got: Option<(i32, u64)> = writer
                 .with_session("taking a report slot", until, |session: &mut Session, _| {
                     let candidates = self.candidates(&held, session.generation);
-                    let class = self.class.clone();
+                    let class = &self.class;
                     Box::pin(async move {
                         // The only condition, so it runs row by row in the array's
                         // order and stops at the first slot taken (LIMIT 1).
@@ -109,7 +109,7 @@ impl Slots {
                             .client
                             .query_opt(
                                 "SELECT s FROM unnest($1::int[]) AS s WHERE pg_try_advisory_lock(hashtext($2::text), s) LIMIT 1",
-                                &[&candidates, &class],
+                                &[&candidates, class],
                             )
                             .await
                             .map_err(|e| PgError::new("taking a report slot (pg_try_advisory_lock)", &e))?;
@@ -151,14 +151,13 @@ impl Slots {
     /// Gives the slot back. A failure is only logged, and a slot of a session
     /// that is gone is gone with it: nothing to give back.
     pub async fn release(&self, writer: &Writer, slot: Slot) {
-        let (class, number, generation) = (self.class.clone(), slot.slot, slot.generation);
+        let (class, number, generation) = (&self.class, slot.slot, slot.generation);
         // One attempt: a lost session has released its locks already.
         let released = writer
             .with_session(
                 "giving back a report slot",
                 Instant::now(),
                 |session: &mut Session, _| {
-                    let class = class.clone();
                     Box::pin(async move {
                         if session.generation != generation {
                             return Ok(());
@@ -167,7 +166,7 @@ impl Slots {
                             .client
                             .execute(
                                 "SELECT pg_advisory_unlock(hashtext($1::text), $2::int)",
-                                &[&class, &number],
+                                &[class, &number],
                             )
                             .await
                             .map(|_| ())

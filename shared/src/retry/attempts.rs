@@ -82,17 +82,18 @@ impl Retrier {
         true
     }
 
-    /// Whether there is time for another attempt after a pause of at most `pause`.
-    pub fn has_time_for(&self, pause: Duration) -> bool {
-        Instant::now() + pause < self.until
+    /// The outage `last` (the work's final error) was part of: None when it
+    /// is not transient or the work was never retried for one.
+    pub fn outage_behind<E: Retryable + ?Sized>(&self, last: &E) -> Option<Outage> {
+        last.transient().and(self.outage())
     }
 
     /// The final error's text: led by the outage when the last failure was
     /// part of one, as it is.
     pub fn explain<E: Retryable + ?Sized>(&self, last: &E, text: &str) -> String {
-        match (last.transient(), self.outage()) {
-            (Some(_), Some(outage)) => outage.explain(&text),
-            _ => text.to_string(),
+        match self.outage_behind(last) {
+            Some(outage) => outage.explain(&text),
+            None => text.to_string(),
         }
     }
 
@@ -110,6 +111,18 @@ impl Retrier {
             lasted: self.started.elapsed(),
         })
     }
+}
+
+/// Time kept back, beyond one session's connect bound, for the last attempt
+/// and the answer after it.
+const LAST_ATTEMPT_MARGIN: Duration = Duration::from_secs(2);
+
+/// The last moment to start an attempt of work that must be done by
+/// `deadline`, each attempt opening sessions bounded by `connect_bound`.
+pub fn last_attempt_start(deadline: Instant, connect_bound: Duration) -> Instant {
+    deadline
+        .checked_sub(connect_bound + LAST_ATTEMPT_MARGIN)
+        .unwrap_or(deadline)
 }
 
 /// Runs `attempt` until it succeeds, fails for a reason that does not pass by

@@ -22,6 +22,6 @@ mod attempts;
 mod backoff;
 mod class;
 
-pub use attempts::{retry, Outage, Retrier};
+pub use attempts::{last_attempt_start, retry, Outage, Retrier};
 pub use backoff::{delay, random};
 pub use class::{of_connect, of_pg, of_text, Retryable, Transient};

@@ -15,14 +15,9 @@ use crate::pg::{
     apply_in_transaction, mapping_login, prepare_in_transaction, probe_login, wait_for_login, with_admin_option_advice,
     ConnectTarget, Connector, Login, PgError, DEFAULT_LOCK_TIMEOUT,
 };
-use crate::retry::{retry, Retrier, Retryable};
+use crate::retry::{last_attempt_start, retry, Retrier};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_postgres::Client;
-
-/// Time kept back, beyond one session's connect bound, for the last attempt
-/// after a retry and the invocation's answer.
-const ATTEMPT_MARGIN: Duration = Duration::from_secs(2);
 
 /// Clients built once per cold start.
 #[derive(Clone)]
@@ -54,9 +49,7 @@ impl Rotator {
     ) -> Result<serde_json::Value, RotationFailure> {
         let event = event::parse(event)?;
         let step = event.step.to_string();
-        let attempts_until = deadline
-            .checked_sub(self.connector.timeout() + ATTEMPT_MARGIN)
-            .unwrap_or(deadline);
+        let attempts_until = last_attempt_start(deadline, self.connector.timeout());
         match self
             .handle_until(&step, &event.secret_id, &event.token, attempts_until)
             .await
@@ -85,12 +78,12 @@ impl Rotator {
         let mut retrier = Retrier::new(format!("{step} for secret {id}"), until);
         retry(&mut retrier, || self.handle(step, id, token))
             .await
-            .map_err(|e| match retrier.outage() {
-                Some(outage) if e.transient().is_some() => RotateError::Outage {
+            .map_err(|e| match retrier.outage_behind(&e) {
+                Some(outage) => RotateError::Outage {
                     outage,
                     source: Box::new(e),
                 },
-                _ => e,
+                None => e,
             })
     }
 

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
 const LIMIT: i64 = 3;
-const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 
 fn require_b_replica(stack: &Stack) {
     assert!(
@@ -244,19 +243,7 @@ async fn a_link_on_bs_readers_queries_the_replica_changes_the_writer_and_holds_i
         })
         .collect();
     let secret = stack.rotation_secret(&link, "alternating").await;
-    let token = stack.start_rotation(&secret).await;
-    let rotator = stack.rotator().await;
-    for step in STEPS {
-        let outcome = rotator
-            .handle(step, &secret, &token)
-            .await
-            .unwrap_or_else(|e| panic!("{step} of the rotation: {e}"));
-        if outcome.did.starts_with("created AWSPENDING") {
-            let pending = stack.secret_version(&secret, Some(&token), "AWSPENDING").await;
-            harness::remember_secret(pending["password"].as_str().expect("password"));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    stack.rotate_whole(&secret, Duration::from_millis(200)).await;
     stop.store(true, Ordering::Relaxed);
     let (mut ok, mut failed) = (0, Vec::new());
     for client in clients {

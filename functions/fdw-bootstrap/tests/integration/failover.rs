@@ -10,11 +10,6 @@ use harness::{outage_length, unique, Stack};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-async fn orders_through(stack: &Stack, schema: &str) -> Result<i64, tokio_postgres::Error> {
-    let sql = format!("SELECT count(*) FROM {}.orders", fdw_bridge::pg::ident(schema));
-    stack.report_reader().await.query_one(&sql, &[]).await.map(|r| r.get(0))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn create_update_and_refresh_that_meet_an_outage_of_b_succeed() {
     let stack = Stack::get();
@@ -55,10 +50,7 @@ async fn create_update_and_refresh_that_meet_an_outage_of_b_succeed() {
         let (answer, log) = process.answer_and_log(lambda_timeout).await;
         let body = answer.unwrap_or_else(|e| panic!("{what} failed the invocation: {e}\n{log}"));
         let answer: Value = serde_json::from_str(&body).unwrap();
-        let logged = log
-            .lines()
-            .filter(|l| l.contains(" retrying ") && l.contains("cause="))
-            .count();
+        let logged = harness::retries_logged(&log);
         println!(
             "{what} during B's {down_for:?} outage: {} after {:?}, {logged} retries logged",
             answer["Status"].as_str().unwrap_or("answered"),
@@ -75,10 +67,12 @@ async fn create_update_and_refresh_that_meet_an_outage_of_b_succeed() {
         }
     }
     // Both links work; the Update's option is on the server.
-    orders_through(stack, &schema)
+    stack
+        .orders_through(&schema)
         .await
         .expect("the link created during the outage");
-    orders_through(stack, &existing.local_schema)
+    stack
+        .orders_through(&existing.local_schema)
         .await
         .expect("the link updated during the outage");
     let a = stack.superuser('a', "users").await;

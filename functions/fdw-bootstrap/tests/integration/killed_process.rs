@@ -111,7 +111,7 @@ async fn killed_then_retried(stack: &'static Stack, point: KillPoint) {
         "{point:?}: killed, A as before; the retry: {} statements",
         retried.data("StatementsApplied")
     );
-    let orders = orders_through(stack, &schema).await.unwrap();
+    let orders = stack.orders_through(&schema).await.unwrap();
     assert!(orders > 0, "{point:?}: the retried Create imported no orders");
     stack
         .delete_link(&harness::TestLink {
@@ -127,11 +127,6 @@ async fn killed_then_retried(stack: &'static Stack, point: KillPoint) {
 }
 
 /// The orders on B counted through the link's foreign table in `schema`, as report_reader.
-async fn orders_through(stack: &Stack, schema: &str) -> Result<i64, tokio_postgres::Error> {
-    let sql = format!("SELECT count(*) FROM {}.orders", fdw_bridge::pg::ident(schema));
-    stack.report_reader().await.query_one(&sql, &[]).await.map(|r| r.get(0))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_killed_mid_way_leaves_a_as_before_and_the_retry_succeeds() {
     let stack = Stack::get();
@@ -170,7 +165,8 @@ async fn delete_killed_mid_way_leaves_the_link_whole_and_the_retry_removes_it() 
     wait_gone(stack, "%DROP %").await;
     wait_gone(stack, "%pg_advisory_%lock(hashtext($1))%").await;
     assert_eq!(catalog_of_a(stack).await, before, "cluster A's catalog changed");
-    orders_through(stack, &link.local_schema)
+    stack
+        .orders_through(&link.local_schema)
         .await
         .unwrap_or_else(|e| panic!("the link no longer works after the killed Delete: {e}"));
 
@@ -208,13 +204,15 @@ async fn update_killed_in_its_import_leaves_the_link_as_it_was_and_the_retry_con
     wait_gone(stack, "%IMPORT FOREIGN SCHEMA%").await;
     wait_gone(stack, "%pg_advisory_%lock(hashtext($1))%").await;
     assert_eq!(catalog_of_a(stack).await, before, "cluster A's catalog changed");
-    orders_through(stack, &link.local_schema)
+    stack
+        .orders_through(&link.local_schema)
         .await
         .unwrap_or_else(|e| panic!("the link no longer works after the killed Update: {e}"));
 
     let updated = stack.invoke(&bootstrap, event, Duration::from_secs(60)).await;
     updated.assert_success();
-    orders_through(stack, &moved)
+    stack
+        .orders_through(&moved)
         .await
         .unwrap_or_else(|e| panic!("the retried Update did not import into {moved}: {e}"));
     let old_left: i64 = stack

@@ -1,7 +1,7 @@
 //! What the fdw-report suites share: the real handler wired to the local
 //! stack (secrets from moto, TLS to cluster A), the oracle, and record reads.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
 use fdw_bridge::aws::RdsEndpointSource;
 use fdw_bridge::aws::SecretsManagerSource;
 use fdw_bridge::report::resolve_targets;
@@ -10,7 +10,8 @@ use fdw_bridge::report::ReportSettings;
 use fdw_bridge::report::Window;
 use fdw_bridge::report::{as_json_rows, params, Runner};
 use fdw_bridge::report::{Catalog, Report};
-use fdw_bridge_testkit::Stack;
+use fdw_bridge_testkit::{Stack, TestLink};
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub fn t(s: &str) -> DateTime<Utc> {
@@ -23,6 +24,31 @@ pub fn window(start: &str, end: &str) -> Window {
 
 /// The function's settings as the stack would give them: report_reader reads,
 /// users_admin writes, both on cluster A (the secrets carry its host and port).
+/// fdw-report's settings for a process of its own binary, as template.yaml gives them.
+pub fn report_env(stack: &Stack, link: &TestLink) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "FDW_REPORT_READER_SECRET_ARN",
+            stack.var("REPORT_READER_SECRET_ARN").to_string(),
+        ),
+        (
+            "FDW_REPORT_WRITER_SECRET_ARN",
+            stack.var("USERS_ADMIN_SECRET_ARN").to_string(),
+        ),
+        ("FDW_REPORT_SCHEMA", link.local_schema.clone()),
+    ]
+}
+
+/// A scheduled event for `reports` over one day of its own.
+pub fn day_event(reports: &[&str], day: NaiveDate, tag: &str) -> (Value, Window) {
+    let (start, end) = (format!("{day}T00:00:00Z"), format!("{}T00:00:00Z", day + Days::days(1)));
+    let event = json!({
+        "reports": reports, "scheduledTime": end, "executionId": fdw_bridge_testkit::unique(tag),
+        "window": {"start": start, "end": end},
+    });
+    (event, window(&start, &end))
+}
+
 pub fn settings(stack: &Stack, schema: &str) -> ReportSettings {
     let env = |k: &str| -> Option<String> {
         match k {

@@ -14,11 +14,10 @@
 //!   failed or timed-out report; B's own application never refused, and B
 //!   keeps at least a third of its ordinary slots free.
 
-use crate::common::{clear_windows, window};
+use crate::common::{clear_windows, day_event, report_env};
 use chrono::{Duration as Days, NaiveDate};
-use fdw_bridge_testkit as harness;
-use fdw_bridge_testkit::{DeadlineHeader, Stack, TestLink};
-use serde_json::{json, Value};
+use fdw_bridge_testkit::{DeadlineHeader, Stack};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,31 +25,6 @@ use std::time::{Duration, Instant};
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// fdw-report's settings for a process, as template.yaml gives them.
-fn report_env(stack: &Stack, link: &TestLink) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "FDW_REPORT_READER_SECRET_ARN",
-            stack.var("REPORT_READER_SECRET_ARN").to_string(),
-        ),
-        (
-            "FDW_REPORT_WRITER_SECRET_ARN",
-            stack.var("USERS_ADMIN_SECRET_ARN").to_string(),
-        ),
-        ("FDW_REPORT_SCHEMA", link.local_schema.clone()),
-    ]
-}
-
-/// A scheduled event for `reports` over one day of its own.
-fn day_event(reports: &[&str], day: NaiveDate, tag: &str) -> (Value, fdw_bridge::report::Window) {
-    let (start, end) = (format!("{day}T00:00:00Z"), format!("{}T00:00:00Z", day + Days::days(1)));
-    let event = json!({
-        "reports": reports, "scheduledTime": end, "executionId": harness::unique(tag),
-        "window": {"start": start, "end": end},
-    });
-    (event, window(&start, &end))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

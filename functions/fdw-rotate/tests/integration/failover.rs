@@ -36,10 +36,7 @@ async fn a_set_secret_that_meets_an_outage_of_b_completes_and_no_query_fails_aft
         .await;
     let down_for = outage.end().await;
     let (answer, log) = process.answer_and_log(lambda_timeout).await;
-    let retries = log
-        .lines()
-        .filter(|l| l.contains(" retrying ") && l.contains("cause="))
-        .count();
+    let retries = harness::retries_logged(&log);
     println!(
         "setSecret during B's {down_for:?} outage: {} after {:?}, {retries} retries logged",
         if answer.is_ok() { "completed" } else { "failed" },
