@@ -82,7 +82,7 @@ build: tools
 	scripts/check-build.sh
 
 ## Figures, not pass/fail: Create/Delete and rotation times on the shared stack, then
-## fdw-bench (README "Benchmarks"): every report and query shape co-located, through a
+## fdw-bench (docs/benchmarks.md): every report and query shape co-located, through a
 ## how-to link and through fdw-bridge's link, at 10k x 100k and 100k x 1M users x orders
 ## (FDW_BENCH_LARGE=1 adds 1M x 10M), loopback and +0.5 ms each way, on a stack of its own.
 ## Then the functions' release binaries (this host's) under a Lambda Runtime API emulator:
@@ -95,7 +95,7 @@ bench: stack-up bench-font
 	FDW_STACK_DIR=$(BENCH_STACK) cargo run -p fdw-bench -- $(BENCH_ARGS)
 
 ## The bench's queries at 100k x 1M on PostgreSQL 15 and on 17 (each on a stack of its own), for
-## the README's side-by-side table: docs/bench/pg15/, docs/bench/pg17/.
+## the side-by-side table in docs/benchmarks.md: docs/bench/pg15/, docs/bench/pg17/.
 bench-versions: tools bench-font
 	for major in 15 17; do \
 	  FDW_STACK_DIR=/tmp/fdw-bench-pg$$major PG_MAJOR=$$major cargo run -p fdw-bench -- --scales 100000x1000000 \
