@@ -15,7 +15,7 @@ BENCH_STACK ?= /tmp/fdw-bench-stack
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: bench-versions test-versions render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench bench-font template-check build
+.PHONY: bench-versions test-versions docs-check render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench bench-font template-check build
 
 tools:
 	scripts/install-tools.sh
@@ -57,13 +57,18 @@ integration: tools
 	stack/stack.sh up --with-c --with-b-replica $(STACK_ARGS)
 	cargo test --workspace --test integration
 
-lint:
+lint: docs-check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	@if cargo tree --workspace -e normal,build -i openssl-sys >/dev/null 2>&1; then \
 	  echo "openssl-sys is in the dependency tree: fdw-bridge uses rustls only" >&2; exit 1; \
 	else echo "no OpenSSL in the dependency tree"; fi
 	scripts/check-unused-deps.sh
+
+## README.md under 500 lines (a guide; details in docs/), and every relative link and #anchor in
+## README.md, ARCHITECTURE.md, stack/README.md and docs/ resolving; each rule first fails on a broken copy.
+docs-check:
+	python3 scripts/check_docs.py --self-test
 
 ## scripts/render-event.py keeps every `$` that is not a ${NAME} placeholder.
 render-event-test:
