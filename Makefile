@@ -15,7 +15,7 @@ BENCH_STACK ?= /tmp/fdw-bench-stack
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: bench-versions test-versions render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench bench-font template-check build
+.PHONY: bench-versions test-versions docs-check render-event-test tools stack-up stack-down stack-status demo test lint unit integration bench bench-font template-check build
 
 tools:
 	scripts/install-tools.sh
@@ -57,13 +57,18 @@ integration: tools
 	stack/stack.sh up --with-c --with-b-replica $(STACK_ARGS)
 	cargo test --workspace --test integration
 
-lint:
+lint: docs-check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	@if cargo tree --workspace -e normal,build -i openssl-sys >/dev/null 2>&1; then \
 	  echo "openssl-sys is in the dependency tree: fdw-bridge uses rustls only" >&2; exit 1; \
 	else echo "no OpenSSL in the dependency tree"; fi
 	scripts/check-unused-deps.sh
+
+## README.md under 500 lines (a guide; details in docs/), and every relative link and #anchor in
+## README.md, ARCHITECTURE.md, stack/README.md and docs/ resolving; each rule first fails on a broken copy.
+docs-check:
+	python3 scripts/check_docs.py --self-test
 
 ## scripts/render-event.py keeps every `$` that is not a ${NAME} placeholder.
 render-event-test:
@@ -82,7 +87,7 @@ build: tools
 	scripts/check-build.sh
 
 ## Figures, not pass/fail: Create/Delete and rotation times on the shared stack, then
-## fdw-bench (README "Benchmarks"): every report and query shape co-located, through a
+## fdw-bench (docs/benchmarks.md): every report and query shape co-located, through a
 ## how-to link and through fdw-bridge's link, at 10k x 100k and 100k x 1M users x orders
 ## (FDW_BENCH_LARGE=1 adds 1M x 10M), loopback and +0.5 ms each way, on a stack of its own.
 ## Then the functions' release binaries (this host's) under a Lambda Runtime API emulator:
@@ -95,7 +100,7 @@ bench: stack-up bench-font
 	FDW_STACK_DIR=$(BENCH_STACK) cargo run -p fdw-bench -- $(BENCH_ARGS)
 
 ## The bench's queries at 100k x 1M on PostgreSQL 15 and on 17 (each on a stack of its own), for
-## the README's side-by-side table: docs/bench/pg15/, docs/bench/pg17/.
+## the side-by-side table in docs/benchmarks.md: docs/bench/pg15/, docs/bench/pg17/.
 bench-versions: tools bench-font
 	for major in 15 17; do \
 	  FDW_STACK_DIR=/tmp/fdw-bench-pg$$major PG_MAJOR=$$major cargo run -p fdw-bench -- --scales 100000x1000000 \

@@ -48,8 +48,8 @@ say "first-deploy checks (scripts/check_template.py): pass on template.yaml, fai
 "$VENV_BIN/python" scripts/check_template.py
 say "template.yaml: all checks passed"
 
-# template-existing.yaml: the deploy on clusters that already exist (README "Deploy to existing
-# clusters"). The same lint, validation and guard rules, then what it makes and what it must not
+# template-existing.yaml: the deploy on clusters that already exist (docs/deploy.md "Deploy to
+# existing clusters"). The same lint, validation and guard rules, then what it makes and what it must not
 # (scripts/check_template_existing.py: each check passes on it and fails on template.yaml).
 say "cfn-lint template-existing.yaml"
 cfn-lint template-existing.yaml

@@ -399,7 +399,7 @@ pub fn csv(figures: &[Figures]) -> String {
     out
 }
 
-/// The Markdown the README's "Measured" quotes.
+/// The Markdown docs/benchmarks.md's "Measured" quotes.
 pub fn table(figures: &[Figures], beside: &ReportBeside, users: u64, orders: u64) -> String {
     let mut out = format!(
         "\nThe functions, release build for this host ({}), each started fresh {PROCESSES} times under the \

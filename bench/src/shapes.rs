@@ -146,8 +146,8 @@ pub fn user_shapes() -> Vec<Case> {
     ]
 }
 
-/// The same questions written the documented way (README: "Writing fast
-/// cross-database queries"): `<shape>.<pattern>` answers exactly what `<shape>` does.
+/// The same questions written the documented way (docs/query-patterns.md: "Writing
+/// fast cross-database queries"): `<shape>.<pattern>` answers exactly what `<shape>` does.
 pub fn documented_patterns() -> Vec<Case> {
     vec![
         // Aggregate per user on B (GROUP BY is shipped): one row per customer crosses, not one

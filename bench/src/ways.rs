@@ -68,7 +68,7 @@ async fn bridge_link(stack: &Stack, tag: &str, b_port: u16) -> TestLink {
         .create_link_with(&format!("bench_{tag}"), |properties| {
             properties["RemoteCluster"]["Port"] = json!(b_port.to_string());
             // The throughput at 100 sessions holds 100 connections on B as the FDW role; the
-            // default limit is a third of B's 197 ordinary slots (README: Sizing cluster B's connections).
+            // default limit is a third of B's 197 ordinary slots (docs/sizing.md).
             properties["FdwConnectionLimit"] = json!(150);
         })
         .await

@@ -4,7 +4,7 @@
 //! `errorMessage`. The Lambda runtime API takes both in the invocation error
 //! body: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html#runtimes-api-invokeerror
 //!
-//! The names are part of the interface: they are listed in the README
+//! The names are part of the interface: they are listed in docs/operations.md
 //! ("Error types") and never renamed.
 
 use crate::aws::rds::EndpointError;

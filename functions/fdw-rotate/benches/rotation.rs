@@ -1,4 +1,4 @@
-//! Figures for the README (not pass/fail): one whole rotation (the four steps
+//! Figures for docs/benchmarks.md (not pass/fail): one whole rotation (the four steps
 //! through the handler: Secrets Manager on moto, TLS logins to both clusters,
 //! ALTER ROLE on B, the mapping switch on A, the probe query), median of 7, for
 //! a link with its 2 user mappings and for one with 100 more.

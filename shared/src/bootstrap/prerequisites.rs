@@ -1,5 +1,5 @@
 //! What a link needs from clusters it did not make, checked before the first
-//! statement: on existing clusters (README "Deploy to existing clusters") the
+//! statement: on existing clusters (docs/deploy.md "Deploy to existing clusters") the
 //! user owns the parameter groups and the admin roles, so a missing piece must
 //! fail the Create with what to change, not a failing statement halfway.
 //! [`unmet`] decides from facts (pure); [`check`] reads them from both clusters.
@@ -9,7 +9,7 @@ use crate::pg::{ConnectError, ConnectTarget, Connector, PgError};
 use tokio_postgres::Client;
 
 /// The PostgreSQL majors fdw-bridge is tested with (make test-versions links
-/// across each pair; README "PostgreSQL versions"), as server_version_num bounds.
+/// across each pair; docs/testing.md "PostgreSQL versions"), as server_version_num bounds.
 pub const OLDEST_SUPPORTED: i32 = 150000;
 pub const NEWEST_SUPPORTED_MAJOR: i32 = 17;
 

@@ -437,8 +437,8 @@ impl Runner {
 /// when the session ends: behind a pooler (RDS Proxy) the backend outlives
 /// the client and would keep its connection on B, inside the FDW role's
 /// CONNECTION LIMIT. Measured: a few ms per report, where `keep_connections
-/// 'off'` would charge every interactive transaction a new connection (README,
-/// "Sizing cluster B's connections"). A failure is only logged: the session
+/// 'off'` would charge every interactive transaction a new connection (docs/sizing.md,
+/// "Releasing a report's connection"). A failure is only logged: the session
 /// ends next anyway.
 async fn release_remote_connections(client: &Client) {
     let released = async {

@@ -1,4 +1,4 @@
-//! Clusters the link did not make (README "Deploy to existing clusters"): what
+//! Clusters the link did not make (docs/deploy.md "Deploy to existing clusters"): what
 //! the first Create finds missing is answered FAILED before any statement, with
 //! what to change, and the Create succeeds once that is done. Each case runs in
 //! a database of its own on A (or as an admin of its own on B), as a user's

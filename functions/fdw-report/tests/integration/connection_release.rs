@@ -11,8 +11,8 @@
 //!
 //! For each: a shipped report's latency (median of 15) and the FDW connections
 //! left on B while the session stays open; then an interactive session's point
-//! query with keep_connections on and off. Prints the figures (README,
-//! "Sizing cluster B's connections") and asserts what each way releases.
+//! query with keep_connections on and off. Prints the figures (docs/sizing.md,
+//! "Releasing a report's connection") and asserts what each way releases.
 
 use crate::common::{clear_windows, function, window};
 use fdw_bridge::report::{as_json_rows, params, Catalog};

@@ -151,7 +151,7 @@ async fn b_at_50_connections_under_overlapping_invocations_fails_no_report() {
     assert_eq!(failed, 0, "failed reports: {errors:?}");
     // Not asserted: a refused attempt holds one of B's slots until B refuses it (TLS and
     // SCRAM first, ~250 ms through the proxy), so a burst of them can refuse the application
-    // now and then even under the limit (README, "Sizing cluster B's connections").
+    // now and then even under the limit (docs/sizing.md).
     if !app_refused.is_empty() {
         println!("B's application refused: {app_refused:?}");
     }

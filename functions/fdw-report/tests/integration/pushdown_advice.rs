@@ -1,7 +1,7 @@
-//! The pushdown check names the pattern that fixes a flagged query (README:
+//! The pushdown check names the pattern that fixes a flagged query (docs/query-patterns.md:
 //! "Writing fast cross-database queries"), from the real plan on the local
 //! stack, through cluster A's fdw_bridge.advise_plan (the one source of the
-//! advice); and each pattern, written as the README shows it, is not flagged.
+//! advice); and each pattern, written as docs/query-patterns.md shows it, is not flagged.
 //! The same patterns on every major the stack runs (15, 16, 17: their plans
 //! differ, e.g. 16's Hash Right Anti Join); where a major ships more (17's
 //! semi-join between foreign tables of one server), the advice says so.

@@ -224,7 +224,7 @@ async fn b_shrunk_after_create_under_a_burst_of_invocations_fails_no_report() {
         "invocations failed: {failed_invocations:?}"
     );
     assert!(app_refused.is_empty(), "B refused its own application: {app_refused:?}");
-    // B's 47 ordinary slots: at least a third kept free (README, "Sizing cluster B's connections").
+    // B's 47 ordinary slots: at least a third kept free (docs/sizing.md).
     assert!(
         all <= 47 - 47 / 3,
         "B had {all} client sessions at once: less than a third of its slots free"
