@@ -11,7 +11,7 @@ use harness::{LeakWatch, Stack};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-const PAIRS: usize = 40;
+const PAIRS: usize = 12;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn abandoned_after_set_secret_then_a_new_rotation_never_touches_the_role_in_use() {
