@@ -9,6 +9,7 @@ use fdw_bridge::report::Catalog;
 use fdw_bridge_testkit as harness;
 use lambda_runtime::Diagnostic;
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 /// A port on loopback nothing listens on (bound, then released).
 fn closed_port() -> u16 {
@@ -51,10 +52,12 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
         host: "127.0.0.1".into(),
         port,
     });
+    // A short invocation: the writer is retried as an outage until its time runs out.
     let down = dead
-        .handle(
+        .handle_until(
             &json!({"reports": ["all"], "scheduledTime": "2025-09-15T06:00:00Z", "executionId": "e-dead"}),
             "req-dead",
+            Instant::now() + Duration::from_secs(8),
         )
         .await
         .expect_err("the writer is down");
@@ -64,6 +67,11 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
     assert!(
         down.error_message.contains(&format!("127.0.0.1:{port}")),
         "{}",
+        down.error_message
+    );
+    assert!(
+        down.error_message.contains("until the invocation's time ran out"),
+        "the error does not say the writer was retried: {}",
         down.error_message
     );
     assert_ne!(bad.error_type, down.error_type);
