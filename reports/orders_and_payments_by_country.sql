@@ -7,7 +7,7 @@
 -- The orders are read through the function's link (the orders cluster,
 -- FDW_REPORT_SCHEMA), the payments through the link named payments in
 -- FDW_REPORT_LINKS (the payments cluster). A deployment without that link leaves this report out of
--- "all" (README "Reports across more than one link"). Each window filter runs
+-- "all" (docs/reports.md "Reports across more than one link"). Each window filter runs
 -- on its own cluster (bound parameters are shipped) and only the window's rows
 -- cross; the per-customer aggregates run here, as in revenue_by_country_segment
 -- (a shipped GROUP BY is planned for a cursor's first rows on the remote side).

@@ -39,7 +39,7 @@ impl ReportLink {
 /// A report names a link the function was not given.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error(
-    "report {report} reads through {} that this function does not know: it knows {}; give the link's local schema on cluster A in FDW_REPORT_LINKS (README \"Reports across more than one link\")",
+    "report {report} reads through {} that this function does not know: it knows {}; give the link's local schema on cluster A in FDW_REPORT_LINKS (docs/reports.md \"Reports across more than one link\")",
     .missing.iter().map(|l| format!("{} ({})", l.placeholder(), l)).collect::<Vec<_>>().join(", "),
     .known.join(", ")
 )]

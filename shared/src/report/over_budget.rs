@@ -35,7 +35,7 @@ pub fn over_budget_advice(message: &str, link_of_server: impl Fn(&str) -> Option
                 "the remote cluster of foreign server \"{server}\"{link} refused the FDW role for lack of free slots, \
                  not by the role's CONNECTION LIMIT: that link's budget is larger than its cluster holds now (it restarted \
                  with fewer max_connections?) or the cluster's own sessions took its slots; run fdw-bootstrap's refresh \
-                 (it re-derives each link's budget from its cluster) and see README \"Sizing cluster B's connections\""
+                 (it re-derives each link's budget from its cluster) and see docs/sizing.md \"When B changes after Create\""
             )
         }
         None => OVER_BUDGET_ADVICE.to_string(),
