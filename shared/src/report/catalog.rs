@@ -12,15 +12,67 @@
 //! The header is the first block of `-- key: value` lines; it ends at the first
 //! line that is blank, a bare `--`, or SQL. Parameters are bound in the listed
 //! order as `$1`, `$2`, ... (timestamptz), never spliced. Foreign tables are
-//! named through the one placeholder `{{remote}}`, replaced by the quoted
-//! local schema of the link (setting `FDW_REPORT_SCHEMA`).
+//! named through placeholders, each replaced by the quoted local schema of a
+//! link on cluster A: `{{remote}}` is the function's link (setting
+//! `FDW_REPORT_SCHEMA`), `{{remote:payments}}` the link the function knows by
+//! the name `payments` (setting `FDW_REPORT_LINKS`), so one report may join the
+//! foreign tables of several remote clusters. A link name is 1 to 63
+//! characters of a-z, 0-9 and _, starting with a letter.
 
 use super::window::WindowKind;
 use crate::pg::sql::ident;
 use std::time::Duration;
 
-/// The placeholder for the link's local schema (the foreign tables).
+/// The placeholder for the local schema of the function's link (the foreign tables).
 pub const REMOTE_PLACEHOLDER: &str = "{{remote}}";
+
+/// The placeholder of a named link is `{{remote:<name>}}`.
+const NAMED_PREFIX: &str = "remote:";
+
+/// Which link's local schema a placeholder names.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LinkRef {
+    /// `{{remote}}`: the function's link (FDW_REPORT_SCHEMA).
+    Default,
+    /// `{{remote:<name>}}`: a link of FDW_REPORT_LINKS.
+    Named(String),
+}
+
+impl LinkRef {
+    /// How a report names it.
+    pub fn placeholder(&self) -> String {
+        match self {
+            Self::Default => REMOTE_PLACEHOLDER.to_string(),
+            Self::Named(name) => format!("{{{{{NAMED_PREFIX}{name}}}}}"),
+        }
+    }
+}
+
+impl std::fmt::Display for LinkRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Default => f.write_str("the function's link (FDW_REPORT_SCHEMA)"),
+            Self::Named(name) => write!(f, "link {name}"),
+        }
+    }
+}
+
+/// Whether `name` may name a link in a placeholder and in FDW_REPORT_LINKS:
+/// 1 to 63 characters of a-z, 0-9 and _, starting with a letter.
+pub fn is_link_name(name: &str) -> bool {
+    name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A piece of a report's SQL: text, or the placeholder of a link's schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Sql(String),
+    Schema(LinkRef),
+}
 
 /// Longest statement timeout a report may ask for (Lambda runs at most 15 minutes).
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
@@ -52,8 +104,10 @@ pub struct Report {
     pub window: WindowKind,
     /// `$1`, `$2`, ... in this order.
     pub params: Vec<Param>,
-    /// The SQL after the header, with the placeholder still in it.
-    template: String,
+    /// The SQL after the header, split at its placeholders.
+    parts: Vec<Part>,
+    /// The links its placeholders name, each once, in order (the function's link first).
+    links: Vec<LinkRef>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -151,7 +205,16 @@ impl Report {
         if template.is_empty() {
             return Err(invalid("there is no SQL after the header".into()));
         }
-        check_placeholders(&template).map_err(invalid)?;
+        let parts = split_placeholders(&template).map_err(invalid)?;
+        let mut links: Vec<LinkRef> = parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Schema(link) => Some(link.clone()),
+                Part::Sql(_) => None,
+            })
+            .collect();
+        links.sort();
+        links.dedup();
         let highest = highest_parameter(&template);
         if highest > params.len() {
             return Err(invalid(format!(
@@ -166,32 +229,97 @@ impl Report {
             timeout,
             window,
             params,
-            template,
+            parts,
+            links,
         })
     }
 
-    /// The SQL with the foreign tables' schema quoted in.
+    /// The SQL with every placeholder replaced by this one schema, quoted: a
+    /// report of the function's link alone, or the co-located copies of every
+    /// remote table in one schema (the tests' and the bench's oracle).
     pub fn sql(&self, remote_schema: &str) -> String {
-        self.template.replace(REMOTE_PLACEHOLDER, &ident(remote_schema))
+        let schema = ident(remote_schema);
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Sql(text) => text.as_str(),
+                Part::Schema(_) => schema.as_str(),
+            })
+            .collect()
     }
 
-    /// Does the report read through the link at all?
+    /// The SQL with each link's local schema quoted in; the first link that
+    /// `schema_of` does not know is the error.
+    pub fn sql_for<'s>(&self, schema_of: impl Fn(&LinkRef) -> Option<&'s str>) -> Result<String, LinkRef> {
+        let mut sql = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Sql(text) => sql.push_str(text),
+                Part::Schema(link) => sql.push_str(&ident(schema_of(link).ok_or_else(|| link.clone())?)),
+            }
+        }
+        Ok(sql)
+    }
+
+    /// Does the report read through a link at all?
     pub fn uses_remote(&self) -> bool {
-        self.template.contains(REMOTE_PLACEHOLDER)
+        !self.links.is_empty()
+    }
+
+    /// The links the report reads through, each once (the function's link first, then by name).
+    pub fn links(&self) -> &[LinkRef] {
+        &self.links
     }
 }
 
-/// Only `{{remote}}` may appear between double braces.
-fn check_placeholders(sql: &str) -> Result<(), String> {
-    let rest = sql.replace(REMOTE_PLACEHOLDER, "");
-    if let Some(at) = rest.find("{{").or_else(|| rest.find("}}")) {
-        let from = rest[..at].char_indices().rev().nth(8).map_or(0, |(i, _)| i);
-        let shown: String = rest[from..].chars().take(24).collect();
-        return Err(format!(
-            "unknown placeholder near {shown:?}: the only placeholder is {REMOTE_PLACEHOLDER} (the link's local schema)"
-        ));
+/// The SQL split at its placeholders: `{{remote}}` and `{{remote:<link name>}}`
+/// are the only text allowed between double braces.
+fn split_placeholders(sql: &str) -> Result<Vec<Part>, String> {
+    let unknown = |at: usize, why: &str| {
+        let from = sql[..at].char_indices().rev().nth(8).map_or(0, |(i, _)| i);
+        let shown: String = sql[from..].chars().take(24).collect();
+        format!(
+            "unknown placeholder near {shown:?}: {why}; the placeholders are {REMOTE_PLACEHOLDER} (the function's link's local schema) \
+             and {{{{{NAMED_PREFIX}<link name>}}}} (a link of FDW_REPORT_LINKS; a-z, 0-9 and _, starting with a letter)"
+        )
+    };
+    let mut parts = Vec::new();
+    let mut rest = 0;
+    while let Some(open) = sql[rest..].find("{{").map(|i| rest + i) {
+        if let Some(close) = sql[rest..open].find("}}") {
+            return Err(unknown(rest + close, "a }} without its {{"));
+        }
+        let Some(close) = sql[open + 2..].find("}}").map(|i| open + 2 + i) else {
+            return Err(unknown(open, "a {{ without its }}"));
+        };
+        let inner = &sql[open + 2..close];
+        let link = if inner == "remote" {
+            LinkRef::Default
+        } else {
+            match inner.strip_prefix(NAMED_PREFIX) {
+                Some(name) if is_link_name(name) => LinkRef::Named(name.to_string()),
+                Some(_) => {
+                    return Err(unknown(
+                        open,
+                        "the link name is not 1 to 63 characters of a-z, 0-9 and _",
+                    ))
+                }
+                None => return Err(unknown(open, "not a link's schema")),
+            }
+        };
+        if open > rest {
+            parts.push(Part::Sql(sql[rest..open].to_string()));
+        }
+        parts.push(Part::Schema(link));
+        rest = close + 2;
     }
-    Ok(())
+    if let Some(close) = sql[rest..].find("}}") {
+        return Err(unknown(rest + close, "a }} without its {{"));
+    }
+    if rest < sql.len() {
+        parts.push(Part::Sql(sql[rest..].to_string()));
+    }
+    Ok(parts)
 }
 
 /// The highest `$n` in the SQL (0 when none).

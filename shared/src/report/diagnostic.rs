@@ -12,6 +12,8 @@ impl Classified for HandleError {
     fn error_type(&self) -> &'static str {
         match self {
             Self::Event(_) | Self::Unknown(_) => kind::INVALID_EVENT,
+            // The report exists; the function was not given the link it reads through.
+            Self::Links(_) => kind::CONFIGURATION_INVALID,
             Self::Resolve(ReportTargetError::Secret { source, .. }) => source.error_type(),
             Self::Resolve(ReportTargetError::Endpoint(source)) => source.error_type(),
             Self::Resolve(ReportTargetError::NoEndpoint { .. }) => kind::CONFIGURATION_INVALID,
@@ -78,5 +80,11 @@ mod tests {
             outcomes: Vec::new(),
         };
         assert_eq!(failed.error_type(), "ReportFailed");
+        let unlinked = HandleError::Links(crate::report::MissingLinks {
+            report: "r".into(),
+            missing: vec![crate::report::LinkRef::Named("payments".into())],
+            known: vec!["{{remote}}".into()],
+        });
+        assert_eq!(unlinked.error_type(), kind::CONFIGURATION_INVALID);
     }
 }

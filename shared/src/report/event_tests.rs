@@ -2,13 +2,36 @@
 
 use super::catalog::Catalog;
 use super::event::{parse, Origin, ReportEventError};
-use super::handler::jobs;
+use super::handler::{jobs, HandleError, JobsError};
+use super::links::ReportLinks;
+use super::settings::{NamedLink, ReportSettings};
 use super::window::Window;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// The function's links: its own (orders_remote), and payments when `payments` is set.
+fn links(payments: bool) -> ReportLinks {
+    let mut s = ReportSettings::from_lookup(|k| match k {
+        "FDW_CA_BUNDLE" => Some("/ca".into()),
+        "FDW_REPORT_READER_SECRET_ARN" => Some("arn:r".into()),
+        "FDW_REPORT_WRITER_SECRET_ARN" => Some("arn:w".into()),
+        _ => None,
+    })
+    .unwrap();
+    if payments {
+        s.links.insert(
+            "payments".into(),
+            NamedLink {
+                schema: "payments_remote".into(),
+                remote_slots: 2,
+            },
+        );
+    }
+    ReportLinks::from_settings(&s)
 }
 
 fn rule(detail: serde_json::Value) -> serde_json::Value {
@@ -27,7 +50,7 @@ fn classic_rule_runs_every_report_over_its_own_window() {
     assert_eq!(r.event_id, "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa");
     assert_eq!(r.reports, None);
     let catalog = Catalog::shipped().unwrap();
-    let jobs = jobs(&catalog, &r).unwrap();
+    let jobs = jobs(&catalog, &r, &links(true)).unwrap();
     assert_eq!(jobs.len(), catalog.reports().len());
     let revenue = jobs
         .iter()
@@ -51,7 +74,7 @@ fn rule_detail_may_select_reports_and_a_window() {
     .unwrap();
     assert_eq!(r.reports, Some(vec!["top_customers_by_spend".to_string()]));
     let catalog = Catalog::shipped().unwrap();
-    let jobs = jobs(&catalog, &r).unwrap();
+    let jobs = jobs(&catalog, &r, &links(false)).unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].window.start, t("2026-01-01T00:00:00Z"));
 }
@@ -131,9 +154,43 @@ fn unknown_report_names_are_refused_before_anything_runs() {
         &json!({"reports": ["revenue_by_country_segment", "drop_tables"], "scheduledTime": "2026-03-04T06:00:00Z"}),
     )
     .unwrap();
-    let e = jobs(&Catalog::shipped().unwrap(), &r).unwrap_err();
+    let Err(JobsError::Unknown(e)) = jobs(&Catalog::shipped().unwrap(), &r, &links(true)) else {
+        panic!("an unknown report is refused");
+    };
     assert_eq!(e.unknown, vec!["drop_tables".to_string()]);
     assert!(e.to_string().contains("revenue_by_country_segment"));
+}
+
+#[test]
+fn all_is_every_report_the_links_can_run_and_a_named_one_needs_its_links() {
+    let catalog = Catalog::shipped().unwrap();
+    let across = "orders_and_payments_by_country";
+    assert!(
+        catalog.get(across).is_some(),
+        "the report across three clusters is shipped"
+    );
+    let all = parse(&json!({"reports": ["all"], "scheduledTime": "2026-03-04T06:00:00Z"})).unwrap();
+    // Without the payments link, "all" leaves the report across it out; every other one runs.
+    let one_link = jobs(&catalog, &all, &links(false)).unwrap();
+    assert_eq!(one_link.len(), catalog.reports().len() - 1);
+    assert!(one_link.iter().all(|j| j.report.name != across));
+    let both = jobs(&catalog, &all, &links(true)).unwrap();
+    assert!(both.iter().any(|j| j.report.name == across));
+    // Named, it needs the link: refused before anything runs, saying which link and where to give it.
+    let named = parse(&json!({"reports": [across, "top_customers_by_spend"], "scheduledTime": "2026-03-04T06:00:00Z"}))
+        .unwrap();
+    let Err(JobsError::Links(e)) = jobs(&catalog, &named, &links(false)) else {
+        panic!("a report across an unknown link is refused");
+    };
+    let text = format!("{}", HandleError::Links(e));
+    assert!(
+        text.starts_with(
+            "nothing was run: report orders_and_payments_by_country reads through {{remote:payments}} (link payments)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("FDW_REPORT_LINKS"), "{text}");
+    assert_eq!(jobs(&catalog, &named, &links(true)).unwrap().len(), 2);
 }
 
 #[test]
@@ -149,7 +206,7 @@ fn the_sample_events_parse() {
         let text = std::fs::read_to_string(&path).unwrap().replace("${EVENT_ID}", "sample");
         let event: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let request = parse(&event).unwrap_or_else(|e| panic!("{name}: {e}"));
-        jobs(&Catalog::shipped().unwrap(), &request).unwrap_or_else(|e| panic!("{name}: {e}"));
+        jobs(&Catalog::shipped().unwrap(), &request, &links(false)).unwrap_or_else(|e| panic!("{name}: {e}"));
         seen += 1;
     }
     assert!(seen >= 2, "no fdw-report sample events in {}", dir.display());

@@ -6,6 +6,7 @@
 use super::catalog::{Catalog, UnknownReports};
 use super::emf;
 use super::event::{self, ReportEventError, ReportRequest};
+use super::links::{MissingLinks, ReportLinks};
 use super::run::{Job, ReportOutcome, RunContext, RunError, Runner};
 use super::settings::ReportSettings;
 use super::targets::{resolve_targets, ReportTargetError};
@@ -35,6 +36,8 @@ pub enum HandleError {
     #[error("nothing was run: {0}")]
     Unknown(#[from] UnknownReports),
     #[error("nothing was run: {0}")]
+    Links(#[from] MissingLinks),
+    #[error("nothing was run: {0}")]
     Resolve(#[from] ReportTargetError),
     #[error("nothing was run: {0}")]
     Run(#[from] RunError),
@@ -47,6 +50,24 @@ pub enum HandleError {
     },
 }
 
+/// Why a request names no runnable reports (nothing is run).
+#[derive(Debug, thiserror::Error)]
+pub enum JobsError {
+    #[error(transparent)]
+    Unknown(#[from] UnknownReports),
+    #[error(transparent)]
+    Links(#[from] MissingLinks),
+}
+
+impl From<JobsError> for HandleError {
+    fn from(e: JobsError) -> Self {
+        match e {
+            JobsError::Unknown(e) => Self::Unknown(e),
+            JobsError::Links(e) => Self::Links(e),
+        }
+    }
+}
+
 impl HandleError {
     /// The outcomes when some reports ran.
     pub fn outcomes(&self) -> &[ReportOutcome] {
@@ -57,10 +78,25 @@ impl HandleError {
     }
 }
 
-/// Which reports over which windows a request asks for: pure, no I/O.
-pub fn jobs<'c>(catalog: &'c Catalog, request: &ReportRequest) -> Result<Vec<Job<'c>>, UnknownReports> {
-    Ok(catalog
-        .select(request.reports.as_deref())?
+/// Which reports over which windows a request asks for: pure, no I/O. A
+/// report named in the request must read through links the function knows
+/// (else nothing is run); "all" is every report the function's links can run
+/// (a report across a link this deployment does not have is left out, and logged).
+pub fn jobs<'c>(catalog: &'c Catalog, request: &ReportRequest, links: &ReportLinks) -> Result<Vec<Job<'c>>, JobsError> {
+    let selected = catalog.select(request.reports.as_deref())?;
+    let mut runnable = Vec::new();
+    let mut left_out = Vec::new();
+    for report in selected {
+        match links.of(report) {
+            Ok(_) => runnable.push(report),
+            Err(missing) if request.reports.is_none() => left_out.push(missing),
+            Err(missing) => return Err(missing.into()),
+        }
+    }
+    for missing in &left_out {
+        tracing::info!(report = %missing.report, reason = %missing, "left out of \"all\": it reads through a link this function does not know");
+    }
+    Ok(runnable
         .into_iter()
         .map(|report| Job {
             report,
@@ -95,7 +131,8 @@ impl ReportFunction {
         deadline: Instant,
     ) -> Result<Vec<ReportOutcome>, HandleError> {
         let request = event::parse(event)?;
-        let jobs = jobs(&self.catalog, &request)?;
+        let links = ReportLinks::from_settings(&self.settings);
+        let jobs = jobs(&self.catalog, &request, &links)?;
         tracing::info!(
             origin = ?request.origin,
             event_id = %request.event_id,
@@ -104,14 +141,7 @@ impl ReportFunction {
             "running reports"
         );
         let targets = resolve_targets(&self.settings, self.secrets.as_ref(), self.endpoints.as_ref()).await?;
-        let runner = Runner {
-            connector: self.connector.clone(),
-            targets,
-            schema: self.settings.schema.clone(),
-            concurrency: self.settings.concurrency,
-            pushdown_rows: self.settings.pushdown_rows,
-            remote_slots: super::slots::Slots::new(self.settings.remote_slots, &self.settings.schema),
-        };
+        let runner = Runner::new(self.connector.clone(), targets, &self.settings);
         let context = RunContext {
             request_id: request_id.to_string(),
             event_id: request.event_id.clone(),

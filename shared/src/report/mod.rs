@@ -5,8 +5,9 @@
 //! ([`event`]), the foreign scans of EXPLAIN's JSON ([`pushdown`]; the advice on
 //! them is cluster A's `fdw_bridge.advise_plan`, asked by [`advice`]) and the
 //! CloudWatch metric lines ([`emf`]). I/O: [`settings`] and [`targets`] (who and
-//! where), [`store`] (`fdw_reports` on the writer), [`run`] (one report on the
-//! reader), [`slots`] (the budget on cluster B that invocations share) and
+//! where), [`links`] (the links a report names: `{{remote}}`, `{{remote:<name>}}`),
+//! [`store`] (`fdw_reports` on the writer), [`run`] (one report on the
+//! reader), [`slots`] (each link's budget on its remote cluster that invocations share) and
 //! [`handler`] (one invocation).
 
 mod advice;
@@ -15,6 +16,7 @@ mod diagnostic;
 mod emf;
 pub(crate) mod event;
 mod handler;
+mod links;
 mod over_budget;
 mod pushdown;
 mod run;
@@ -26,12 +28,13 @@ mod targets;
 mod window;
 mod writer;
 
-pub use catalog::{Catalog, CatalogError, Report};
+pub use catalog::{Catalog, CatalogError, LinkRef, Report};
 pub use emf::metric_line;
 pub use event::{parse as parse_event, ReportEventError, ReportRequest};
-pub use handler::{summary, HandleError, ReportFunction};
+pub use handler::{jobs, summary, HandleError, JobsError, ReportFunction};
+pub use links::{MissingLinks, ReportLink, ReportLinks};
 pub use run::{as_json_rows, params, ReportOutcome, Runner, Status};
-pub use settings::{ReportSettings, ReportSettingsError};
+pub use settings::{NamedLink, ReportSettings, ReportSettingsError};
 pub use slots::Slots;
 pub use targets::{resolve_targets, ReportTargetError, Targets};
 pub use window::Window;

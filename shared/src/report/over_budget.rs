@@ -1,6 +1,8 @@
-//! What a report says when cluster B itself ran out of slots although the FDW
-//! role was within its CONNECTION LIMIT: the link's budget no longer fits B.
-//! (Whether to retry is the one policy's call: [`crate::retry`].) Pure.
+//! What a report says when its remote cluster (B, or C of a second link)
+//! itself ran out of slots although the FDW role was within its CONNECTION
+//! LIMIT: the link's budget no longer fits that cluster. postgres_fdw names the
+//! foreign server it could not connect to, so a report that joins two links
+//! says which. (Whether to retry is the one policy's call: [`crate::retry`].) Pure.
 
 /// What cluster B says when it has no slot left for an ordinary role, as
 /// postgres_fdw reports it on A ("could not connect to server ...").
@@ -13,6 +15,32 @@ const REMOTE_FULL: [&str; 2] = [
 pub const OVER_BUDGET_ADVICE: &str = "cluster B refused the FDW role for lack of free slots, not by the role's CONNECTION LIMIT: \
      the link's budget is larger than B holds now (B restarted with fewer max_connections?) or B's own sessions took \
      its slots; run fdw-bootstrap's refresh (it re-derives the budget from B) and see README \"Sizing cluster B's connections\"";
+
+/// The foreign server postgres_fdw could not connect to, as its message names it.
+pub fn refused_server(message: &str) -> Option<&str> {
+    const AT: &str = "could not connect to server \"";
+    let from = message.find(AT)? + AT.len();
+    let len = message[from..].find('"')?;
+    Some(&message[from..from + len])
+}
+
+/// [`OVER_BUDGET_ADVICE`] for a report that reads through more than one link:
+/// which link's remote cluster refused (its foreign server, from the message,
+/// and `link_of_server`'s description of it).
+pub fn over_budget_advice(message: &str, link_of_server: impl Fn(&str) -> Option<String>) -> String {
+    match refused_server(message) {
+        Some(server) => {
+            let link = link_of_server(server).map_or_else(String::new, |l| format!(" of {l}"));
+            format!(
+                "the remote cluster of foreign server \"{server}\"{link} refused the FDW role for lack of free slots, \
+                 not by the role's CONNECTION LIMIT: that link's budget is larger than its cluster holds now (it restarted \
+                 with fewer max_connections?) or the cluster's own sessions took its slots; run fdw-bootstrap's refresh \
+                 (it re-derives each link's budget from its cluster) and see docs/sizing.md \"When B changes after Create\""
+            )
+        }
+        None => OVER_BUDGET_ADVICE.to_string(),
+    }
+}
 
 /// Whether a failure through postgres_fdw is cluster B out of slots for ordinary
 /// roles (rather than the FDW role's own limit, or cluster A refusing).
@@ -33,5 +61,20 @@ mod tests {
         ));
         // Cluster A refusing the report session itself is not B.
         assert!(!remote_cluster_full("FATAL:  sorry, too many clients already"));
+    }
+
+    #[test]
+    fn the_advice_names_the_server_that_refused_and_its_link() {
+        let c = "could not connect to server \"payments_link\" (connection to server at \"c\" (10.0.0.3), port 5432 failed: FATAL:  sorry, too many clients already)";
+        assert_eq!(refused_server(c), Some("payments_link"));
+        let advice = over_budget_advice(c, |s| (s == "payments_link").then(|| "link payments".to_string()));
+        assert!(
+            advice.starts_with("the remote cluster of foreign server \"payments_link\" of link payments refused"),
+            "{advice}"
+        );
+        assert!(over_budget_advice(c, |_| None)
+            .starts_with("the remote cluster of foreign server \"payments_link\" refused"));
+        assert_eq!(over_budget_advice("FATAL: x", |_| None), OVER_BUDGET_ADVICE);
+        assert_eq!(refused_server("could not connect to server \"cut"), None);
     }
 }

@@ -4,10 +4,12 @@
 //! writer. A report that fails does not stop the others.
 
 use super::advice;
-use super::catalog::{Param, Report};
-use super::over_budget::{remote_cluster_full, OVER_BUDGET_ADVICE};
+use super::catalog::{LinkRef, Param, Report};
+use super::links::{MissingLinks, ReportLinks};
+use super::over_budget::{over_budget_advice, refused_server, remote_cluster_full};
 use super::pushdown::{self, PushdownReport};
-use super::slots::Slots;
+use super::settings::ReportSettings;
+use super::slots::{Slot, Slots};
 use super::store::{self, Claim, Record};
 use super::targets::Targets;
 use super::window::Window;
@@ -25,12 +27,13 @@ const STALE_GRACE: Duration = Duration::from_secs(300);
 pub struct Runner {
     pub connector: Connector,
     pub targets: Targets,
-    /// The link's local schema (replaces `{{remote}}`).
-    pub schema: String,
+    /// The links reports may read through, each with its local schema on A.
+    pub links: ReportLinks,
     pub concurrency: usize,
     pub pushdown_rows: f64,
-    /// The report sessions on cluster B that all invocations share.
-    pub remote_slots: Slots,
+    /// Per link (in the order of `links`), the report sessions on its remote
+    /// cluster that all invocations share.
+    pub remote_slots: Vec<Slots>,
 }
 
 /// One report over one window.
@@ -131,6 +134,8 @@ struct QueryFailure {
     transient: Option<Transient>,
     /// The error already says what to check.
     advised: bool,
+    /// The foreign servers the report read through, when it failed on A's reader.
+    servers: Vec<RemoteServer>,
 }
 
 /// A report's own failure, as the one policy sees it: a report session is
@@ -141,6 +146,26 @@ fn report_transient(cause: Option<Transient>) -> Option<Transient> {
 }
 
 impl Runner {
+    /// The runner of one invocation: the settings' links, each with its budget.
+    pub fn new(connector: Connector, targets: Targets, settings: &ReportSettings) -> Self {
+        let links = ReportLinks::from_settings(settings);
+        let remote_slots = links.all().iter().map(Slots::for_link).collect();
+        Self {
+            connector,
+            targets,
+            links,
+            concurrency: settings.concurrency,
+            pushdown_rows: settings.pushdown_rows,
+            remote_slots,
+        }
+    }
+
+    /// The budget of one of the runner's links.
+    fn slots_of(&self, link: &LinkRef) -> Option<&Slots> {
+        let at = self.links.all().iter().position(|l| &l.reference == link)?;
+        self.remote_slots.get(at)
+    }
+
     /// Runs every job; one outcome per job, in order. Errors only when the
     /// writer cannot be reached (then nothing can be recorded).
     pub async fn run(&self, jobs: &[Job<'_>], context: &RunContext) -> Result<Vec<ReportOutcome>, RunError> {
@@ -258,28 +283,33 @@ impl Runner {
     /// The pushdown check alone (EXPLAIN with the real parameters, nothing
     /// run or written): `--check`-style validation of a catalog.
     pub async fn check(&self, report: &Report, window: &Window) -> Result<PushdownReport, CheckError> {
+        let sql = self.links.sql(report)?;
         let mut client = self.connector.connect(&self.targets.reader).await?;
         let tx = read_only(&mut client).await?;
-        Ok(self.pushdown(&tx, report, window).await?)
+        Ok(self.pushdown(&tx, report, &sql, window).await?)
     }
 
-    /// EXPLAIN with the real parameters inside `tx`, then the pushdown check.
+    /// EXPLAIN of `sql` (the report's, with its links' schemas) with the real
+    /// parameters inside `tx`, then the pushdown check.
     async fn pushdown(
         &self,
         tx: &tokio_postgres::Transaction<'_>,
         report: &Report,
+        sql: &str,
         window: &Window,
     ) -> Result<PushdownReport, PgError> {
-        let plan = explain(tx, report, window, &self.schema).await?;
-        let advice = advice::advise(tx, &plan, &report.sql(&self.schema), self.pushdown_rows).await?;
+        let plan = explain(tx, report, sql, window).await?;
+        let advice = advice::advise(tx, &plan, sql, self.pushdown_rows).await?;
         Ok(PushdownReport {
             scans: pushdown::scans(&plan),
             flagged: advice.iter().map(|a| a.line()).collect(),
         })
     }
 
-    /// [`Self::query_retried`] holding one of the slots on cluster B's budget
-    /// that all invocations share (a report that reads only cluster A needs none).
+    /// [`Self::query_retried`] holding one of the slots of each link the report
+    /// reads through, on that link's remote cluster's budget that all
+    /// invocations share (a report that reads only cluster A needs none). The
+    /// slots are taken in schema order, the one order of every invocation.
     async fn query_in_slot(
         &self,
         report: &Report,
@@ -287,31 +317,35 @@ impl Runner {
         writer: &Writer,
         context: &RunContext,
     ) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
-        if !report.uses_remote() {
-            return self.query_retried(report, window, context).await;
-        }
+        let failed = |error: String| QueryFailure {
+            status: Status::Failed,
+            transient: None,
+            advised: true,
+            error,
+            pushdown: PushdownReport::default(),
+            servers: Vec::new(),
+        };
+        let links = self.links.of(report).map_err(|e| failed(e.to_string()))?;
         // Without a deadline (a direct call), a slot is waited for as long as reports are retried.
         let until = context
             .deadline
             .unwrap_or_else(|| Instant::now() + super::handler::DEFAULT_BUDGET);
-        let slot = match self
-            .remote_slots
-            .acquire(writer, until.checked_sub(STORE_MARGIN).unwrap_or(until))
-            .await
-        {
-            Ok(slot) => slot,
-            Err(e) => {
-                return Err(QueryFailure {
-                    status: Status::Failed,
-                    transient: None,
-                    advised: true,
-                    error: e.to_string(),
-                    pushdown: PushdownReport::default(),
-                })
+        let until = until.checked_sub(STORE_MARGIN).unwrap_or(until);
+        let mut held: Vec<(&Slots, Slot)> = Vec::new();
+        for link in links {
+            let Some(slots) = self.slots_of(&link.reference) else {
+                continue;
+            };
+            match slots.acquire(writer, until).await {
+                Ok(slot) => held.push((slots, slot)),
+                Err(e) => {
+                    release_all(writer, held).await;
+                    return Err(failed(e.to_string()));
+                }
             }
-        };
+        }
         let result = self.query_retried(report, window, context).await;
-        self.remote_slots.release(writer, slot).await;
+        release_all(writer, held).await;
         result
     }
 
@@ -330,10 +364,18 @@ impl Runner {
                 Err(f) => f,
                 done => return done,
             };
-            let over_budget = remote_cluster_full(&failure.error);
-            if over_budget {
-                // B ran out of slots before the FDW role reached its CONNECTION LIMIT.
-                tracing::warn!(report = %report.name, error = %failure.error, "{OVER_BUDGET_ADVICE}");
+            // B (or another link's cluster) ran out of slots before the FDW role reached its CONNECTION LIMIT.
+            let over_budget = remote_cluster_full(&failure.error).then(|| {
+                over_budget_advice(&failure.error, |server| {
+                    failure
+                        .servers
+                        .iter()
+                        .find(|s| s.server == server)
+                        .map(|s| s.link.clone())
+                })
+            });
+            if let Some(advice) = &over_budget {
+                tracing::warn!(report = %report.name, error = %failure.error, "{advice}");
             }
             let Some(cause) = failure.transient else {
                 return Err(failure);
@@ -347,11 +389,7 @@ impl Runner {
                 Some(outage) => outage.explain(&failure.error),
                 None => failure.error.clone(),
             };
-            let advice = if over_budget {
-                format!("; {OVER_BUDGET_ADVICE}")
-            } else {
-                String::new()
-            };
+            let advice = over_budget.map_or_else(String::new, |advice| format!("; {advice}"));
             return Err(QueryFailure {
                 error: format!("{explained}{advice}"),
                 ..failure
@@ -363,6 +401,14 @@ impl Runner {
     /// (EXPLAIN with the real parameters), then the rows as JSON text.
     async fn query(&self, report: &Report, window: &Window) -> Result<(PushdownReport, Vec<String>), QueryFailure> {
         let mut pushdown = PushdownReport::default();
+        let sql = self.links.sql(report).map_err(|e: MissingLinks| QueryFailure {
+            status: Status::Failed,
+            transient: None,
+            advised: true,
+            error: e.to_string(),
+            pushdown: PushdownReport::default(),
+            servers: Vec::new(),
+        })?;
         let mut client = self
             .connector
             .connect(&self.targets.reader)
@@ -373,12 +419,13 @@ impl Runner {
                 advised: false,
                 error: e.to_string(),
                 pushdown: pushdown.clone(),
+                servers: Vec::new(),
             })?;
-        let wrapped = as_json_rows(&report.sql(&self.schema));
+        let wrapped = as_json_rows(&sql);
         let params = params(report, window);
         let result: Result<Vec<String>, PgError> = async {
             let tx = read_only(&mut client).await?;
-            pushdown = self.pushdown(&tx, report, window).await?;
+            pushdown = self.pushdown(&tx, report, &sql, window).await?;
             let rows = tx
                 .query(&wrapped, &params)
                 .await
@@ -400,24 +447,27 @@ impl Runner {
                 let timed_out = e.code == Some(SqlState::QUERY_CANCELED) && e.message.contains("statement timeout");
                 let mut error = e.to_string();
                 let mut advised = false;
+                let mut servers = Vec::new();
                 if timed_out {
                     error.push_str(&format!(
                         " (the report's timeout is {} ms; the remote query was cancelled with it)",
                         report.timeout.as_millis()
                     ));
                 } else if report.uses_remote() {
-                    if let Some(servers) = foreign_servers(&client, &self.schema).await {
+                    servers = foreign_servers(&client, &self.links, report).await;
+                    if let Some(remote) = Remote::of_failure(&error, &servers) {
                         // A refusal for lack of slots is no broken connection: it keeps B's own words first.
                         if lost_remote_connection(e.code.as_ref()) && !refused_for_now {
                             // postgres_fdw's own text ("SSL SYSCALL error: EOF detected")
                             // names neither the cluster nor the server: lead with them.
                             error = format!(
-                                "the connection from cluster A to cluster B ({servers}) failed or broke during the report: {error}; \
-                                 check cluster B and the network between the clusters, then rerun the report"
+                                "the connection from cluster A to {} ({}) failed or broke during the report: {error}; \
+                                 check {} and the network between the clusters, then rerun the report",
+                                remote.cluster, remote.servers, remote.check
                             );
                             advised = true;
                         } else {
-                            error.push_str(&format!(" (through {servers})"));
+                            error.push_str(&format!(" (through {})", remote.servers));
                         }
                     }
                 }
@@ -427,6 +477,7 @@ impl Runner {
                     pushdown,
                     transient,
                     advised,
+                    servers,
                 })
             }
         }
@@ -501,8 +552,8 @@ pub fn params<'a>(report: &Report, window: &'a Window) -> Vec<&'a (dyn ToSql + S
 async fn explain(
     tx: &tokio_postgres::Transaction<'_>,
     report: &Report,
+    sql: &str,
     window: &Window,
-    schema: &str,
 ) -> Result<serde_json::Value, PgError> {
     let settings = format!(
         "SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC'",
@@ -511,7 +562,7 @@ async fn explain(
     tx.batch_execute(&settings)
         .await
         .map_err(|e| PgError::new(&settings, &e))?;
-    let sql = format!("EXPLAIN (VERBOSE, FORMAT JSON) {}", as_json_rows(&report.sql(schema)));
+    let sql = format!("EXPLAIN (VERBOSE, FORMAT JSON) {}", as_json_rows(sql));
     Ok(tx
         .query_one(&sql, &params(report, window))
         .await
@@ -522,16 +573,93 @@ async fn explain(
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     #[error(transparent)]
+    Links(#[from] MissingLinks),
+    #[error(transparent)]
     Connect(#[from] ConnectError),
     #[error(transparent)]
     Pg(#[from] PgError),
 }
 
-/// The foreign servers behind the schema's foreign tables, as `server "x" at host:port/dbname`.
-async fn foreign_servers(client: &Client, schema: &str) -> Option<String> {
-    let rows = client
+/// Gives back every slot held, last taken first.
+async fn release_all(writer: &Writer, held: Vec<(&Slots, Slot)>) {
+    for (slots, slot) in held.into_iter().rev() {
+        slots.release(writer, slot).await;
+    }
+}
+
+/// A foreign server behind one of a report's links.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RemoteServer {
+    /// The link it serves ([`super::links::ReportLink::describe`]); the function's own link is cluster B.
+    link: String,
+    default_link: bool,
+    server: String,
+    /// `host:port/dbname` from its options.
+    at: String,
+}
+
+impl RemoteServer {
+    fn describe(&self, with_link: bool) -> String {
+        let server = format!("foreign server \"{}\" at {}", self.server, self.at);
+        if with_link {
+            format!("{}: {server}", self.link)
+        } else {
+            server
+        }
+    }
+}
+
+/// Which remote cluster a failure through postgres_fdw concerns, for its message.
+#[derive(Debug, PartialEq, Eq)]
+struct Remote {
+    /// "cluster B", "the remote cluster of link payments (...)", or "the remote clusters".
+    cluster: String,
+    /// The foreign server(s): the one the error names, else every one the report reads through.
+    servers: String,
+    /// What to check.
+    check: String,
+}
+
+impl Remote {
+    /// A report through the function's link alone keeps saying cluster B; one
+    /// through several names the link whose server the error names, or all of them.
+    fn of_failure(error: &str, servers: &[RemoteServer]) -> Option<Self> {
+        if servers.is_empty() {
+            return None;
+        }
+        if servers.iter().all(|s| s.default_link) {
+            let text = servers.iter().map(|s| s.describe(false)).collect::<Vec<_>>().join(", ");
+            return Some(Self {
+                cluster: "cluster B".into(),
+                servers: text,
+                check: "cluster B".into(),
+            });
+        }
+        let named = refused_server(error).and_then(|name| servers.iter().find(|s| s.server == name));
+        Some(match named {
+            Some(s) => Self {
+                cluster: format!("the remote cluster of {}", s.link),
+                servers: s.describe(false),
+                check: "that cluster".into(),
+            },
+            None => Self {
+                cluster: "the remote clusters".into(),
+                servers: servers.iter().map(|s| s.describe(true)).collect::<Vec<_>>().join("; "),
+                check: "each of those clusters".into(),
+            },
+        })
+    }
+}
+
+/// The foreign servers behind the foreign tables of the report's links' schemas (none when unknown).
+async fn foreign_servers(client: &Client, links: &ReportLinks, report: &Report) -> Vec<RemoteServer> {
+    let Ok(report_links) = links.of(report) else {
+        return Vec::new();
+    };
+    let schemas: Vec<String> = report_links.iter().map(|l| l.schema.clone()).collect();
+    let Ok(rows) = client
         .query(
-            "SELECT DISTINCT s.srvname::text,
+            "SELECT DISTINCT n.nspname::text, s.srvname::text,
                     coalesce((SELECT option_value FROM pg_options_to_table(s.srvoptions) WHERE option_name = 'host'), '?'),
                     coalesce((SELECT option_value FROM pg_options_to_table(s.srvoptions) WHERE option_name = 'port'), '5432'),
                     coalesce((SELECT option_value FROM pg_options_to_table(s.srvoptions) WHERE option_name = 'dbname'), '?')
@@ -539,27 +667,74 @@ async fn foreign_servers(client: &Client, schema: &str) -> Option<String> {
                JOIN pg_class c ON c.oid = ft.ftrelid
                JOIN pg_namespace n ON n.oid = c.relnamespace
                JOIN pg_foreign_server s ON s.oid = ft.ftserver
-              WHERE n.nspname::text = $1::text
-              ORDER BY 1",
-            &[&schema],
+              WHERE n.nspname::text = ANY($1::text[])
+              ORDER BY 1, 2",
+            &[&schemas],
         )
         .await
-        .ok()?;
-    if rows.is_empty() {
-        return None;
-    }
-    Some(
-        rows.iter()
-            .map(|r| {
-                format!(
-                    "foreign server \"{}\" at {}:{}/{}",
-                    r.get::<_, String>(0),
-                    r.get::<_, String>(1),
+    else {
+        return Vec::new();
+    };
+    rows.iter()
+        .filter_map(|r| {
+            let schema: String = r.get(0);
+            let link = report_links.iter().find(|l| l.schema == schema)?;
+            Some(RemoteServer {
+                link: link.describe(),
+                default_link: link.reference == LinkRef::Default,
+                server: r.get(1),
+                at: format!(
+                    "{}:{}/{}",
                     r.get::<_, String>(2),
-                    r.get::<_, String>(3)
-                )
+                    r.get::<_, String>(3),
+                    r.get::<_, String>(4)
+                ),
             })
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(link: &str, default_link: bool, name: &str) -> RemoteServer {
+        RemoteServer {
+            link: link.into(),
+            default_link,
+            server: name.into(),
+            at: "h:5432/db".into(),
+        }
+    }
+
+    #[test]
+    fn a_failure_names_the_remote_cluster_it_came_from() {
+        let b = server("the link of schema \"o\" (FDW_REPORT_SCHEMA)", true, "orders_link");
+        let c = server("link payments (schema \"p\", FDW_REPORT_LINKS)", false, "payments_link");
+        assert_eq!(Remote::of_failure("x", &[]), None);
+        // The function's own link alone: cluster B, as before there were named links.
+        let r = Remote::of_failure("SSL SYSCALL error: EOF detected", std::slice::from_ref(&b)).unwrap();
+        assert_eq!(r.cluster, "cluster B");
+        assert_eq!(r.servers, "foreign server \"orders_link\" at h:5432/db");
+        // Two links, the error names C's server: C's cluster and server alone.
+        let both = [b.clone(), c.clone()];
+        let r = Remote::of_failure(
+            "could not connect to server \"payments_link\" (connection to server at \"c\" failed: Connection refused)",
+            &both,
+        )
+        .unwrap();
+        assert_eq!(r.cluster, format!("the remote cluster of {}", c.link));
+        assert_eq!(r.servers, "foreign server \"payments_link\" at h:5432/db");
+        // Two links and an error that names no server: both, each with its link.
+        let r = Remote::of_failure("SSL SYSCALL error: EOF detected", &both).unwrap();
+        assert_eq!(r.cluster, "the remote clusters");
+        assert!(
+            r.servers
+                .contains(&format!("{}: foreign server \"orders_link\"", b.link))
+                && r.servers
+                    .contains(&format!("{}: foreign server \"payments_link\"", c.link)),
+            "{}",
+            r.servers
+        );
+    }
 }

@@ -1,8 +1,10 @@
 //! fdw-report's settings, read once from its environment at cold start.
 
+use super::catalog::is_link_name;
 use super::pushdown::DEFAULT_ROWS_THRESHOLD;
 use crate::aws::rds::Endpoint;
 use crate::settings::{ConnectSettings, ConnectSettingsError};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,7 +38,31 @@ pub struct ReportSettings {
     pub pushdown_rows: f64,
     /// Report sessions on cluster B at once across every invocation (FDW_REPORT_REMOTE_SLOTS, default 8).
     pub remote_slots: u32,
+    /// The function's other links, by the name reports give them in `{{remote:<name>}}`
+    /// (FDW_REPORT_LINKS, a JSON object; empty by default).
+    pub links: BTreeMap<String, NamedLink>,
 }
+
+/// A link a report names as `{{remote:<name>}}`: where its foreign tables are on
+/// cluster A and its report budget on its own remote cluster.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedLink {
+    /// The link's local schema on cluster A.
+    pub schema: String,
+    /// Report sessions on this link's remote cluster at once across every invocation (default 8).
+    #[serde(default = "default_remote_slots")]
+    pub remote_slots: u32,
+}
+
+fn default_remote_slots() -> u32 {
+    DEFAULT_REMOTE_SLOTS
+}
+
+/// What FDW_REPORT_LINKS looks like, for its errors.
+const LINKS_SHAPE: &str =
+    "a JSON object of links by name, e.g. {\"payments\": {\"schema\": \"payments_remote\", \"remote_slots\": 8}} \
+     (the name is what reports write in {{remote:payments}}; remote_slots is optional, default 8)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportSettingsError {
@@ -44,6 +70,8 @@ pub enum ReportSettingsError {
     Connect(#[from] ConnectSettingsError),
     #[error("environment variable {0} is not set: give it the ARN of {1}")]
     Missing(&'static str, &'static str),
+    #[error("environment variable FDW_REPORT_LINKS: {0}; expected {LINKS_SHAPE}")]
+    Links(String),
     #[error("environment variable {name} is {value:?}: {expected}")]
     Invalid {
         name: &'static str,
@@ -110,6 +138,11 @@ impl ReportSettings {
                 }
             },
         };
+        let schema = get("FDW_REPORT_SCHEMA").unwrap_or_else(|| "orders_remote".into());
+        let links = match get("FDW_REPORT_LINKS") {
+            None => BTreeMap::new(),
+            Some(text) => parse_links(&text, &schema)?,
+        };
         Ok(Self {
             ca_bundle: connect.ca_bundle,
             connect_timeout: connect.connect_timeout,
@@ -119,12 +152,55 @@ impl ReportSettings {
             cluster_id: get("FDW_REPORT_CLUSTER_ID"),
             reader_endpoint: endpoint("FDW_REPORT_READER_ENDPOINT")?,
             writer_endpoint: endpoint("FDW_REPORT_WRITER_ENDPOINT")?,
-            schema: get("FDW_REPORT_SCHEMA").unwrap_or_else(|| "orders_remote".into()),
+            schema,
             concurrency,
             pushdown_rows,
             remote_slots,
+            links,
         })
     }
+}
+
+/// FDW_REPORT_LINKS: each name a link name, each schema a PostgreSQL name of its
+/// own (not the function's link's `default_schema`: a schema is a link, and its
+/// report budget), each budget 1 to 1000.
+fn parse_links(text: &str, default_schema: &str) -> Result<BTreeMap<String, NamedLink>, ReportSettingsError> {
+    let links: BTreeMap<String, NamedLink> =
+        serde_json::from_str(text).map_err(|e| ReportSettingsError::Links(format!("not that shape ({e})")))?;
+    let mut schemas: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, link) in &links {
+        if !is_link_name(name) {
+            return Err(ReportSettingsError::Links(format!(
+                "link name {name:?} must be 1 to 63 characters of a-z, 0-9 and _, starting with a letter"
+            )));
+        }
+        // PostgreSQL cuts a longer name to 63 bytes, which could be another link's schema.
+        if link.schema.is_empty() || link.schema.len() > 63 || link.schema.contains('\0') {
+            return Err(ReportSettingsError::Links(format!(
+                "link {name}: schema {:?} must be 1 to 63 bytes without NUL (a PostgreSQL name)",
+                link.schema
+            )));
+        }
+        if !(1..=1000).contains(&link.remote_slots) {
+            return Err(ReportSettingsError::Links(format!(
+                "link {name}: remote_slots {} must be a whole number from 1 to 1000, below the link's FDW role's CONNECTION LIMIT",
+                link.remote_slots
+            )));
+        }
+        if link.schema == default_schema {
+            return Err(ReportSettingsError::Links(format!(
+                "link {name}: schema {:?} is FDW_REPORT_SCHEMA's, which reports name {{{{remote}}}}: each link has a schema of its own",
+                link.schema
+            )));
+        }
+        if let Some(other) = schemas.insert(&link.schema, name) {
+            return Err(ReportSettingsError::Links(format!(
+                "links {other} and {name} share schema {:?}: each link has a schema of its own",
+                link.schema
+            )));
+        }
+    }
+    Ok(links)
 }
 
 fn parse_endpoint(name: &'static str, value: &str) -> Result<Endpoint, ReportSettingsError> {
@@ -169,6 +245,60 @@ mod tests {
         assert_eq!(s.concurrency, 4);
         assert_eq!(s.pushdown_rows, DEFAULT_ROWS_THRESHOLD);
         assert_eq!((s.reader_endpoint, s.cluster_id, s.database), (None, None, None));
+        assert!(s.links.is_empty());
+        let mut empty = BASE.to_vec();
+        empty.push(("FDW_REPORT_LINKS", " "));
+        assert!(ReportSettings::from_lookup(lookup(&empty)).unwrap().links.is_empty());
+    }
+
+    #[test]
+    fn named_links_and_their_errors() {
+        let with = |links: &str| {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("FDW_REPORT_SCHEMA", "orders_remote"));
+            pairs.push(("FDW_REPORT_LINKS", links));
+            ReportSettings::from_lookup(lookup(&pairs))
+        };
+        let s =
+            with(r#"{"payments": {"schema": "payments_remote", "remote_slots": 3}, "crm": {"schema": "crm \"x\""}}"#)
+                .unwrap();
+        assert_eq!(
+            s.links["payments"],
+            NamedLink {
+                schema: "payments_remote".into(),
+                remote_slots: 3
+            }
+        );
+        assert_eq!(s.links["crm"].schema, "crm \"x\"");
+        assert_eq!(s.links["crm"].remote_slots, DEFAULT_REMOTE_SLOTS);
+        for (links, says) in [
+            ("payments_remote", "not that shape"),
+            (r#"["payments"]"#, "not that shape"),
+            (r#"{"payments": {"schema": "p", "slots": 3}}"#, "unknown field `slots`"),
+            (r#"{"payments": {}}"#, "missing field `schema`"),
+            (r#"{"Payments": {"schema": "p"}}"#, "link name \"Payments\""),
+            (r#"{"": {"schema": "p"}}"#, "link name \"\""),
+            (r#"{"1x": {"schema": "p"}}"#, "link name"),
+            (r#"{"payments": {"schema": ""}}"#, "1 to 63 bytes"),
+            (r#"{"payments": {"schema": "a\u0000b"}}"#, "without NUL"),
+            (r#"{"payments": {"schema": "p", "remote_slots": 0}}"#, "remote_slots 0"),
+            (r#"{"payments": {"schema": "p", "remote_slots": -1}}"#, "not that shape"),
+            (r#"{"payments": {"schema": "orders_remote"}}"#, "FDW_REPORT_SCHEMA's"),
+            (
+                r#"{"a": {"schema": "p"}, "b": {"schema": "p"}}"#,
+                "links a and b share schema",
+            ),
+        ] {
+            let e = with(links).unwrap_err().to_string();
+            assert!(e.starts_with("environment variable FDW_REPORT_LINKS: "), "{links}: {e}");
+            assert!(e.contains(says), "{links}: {e}");
+            assert!(
+                e.contains("{{remote:payments}}"),
+                "{links}: the error shows the shape: {e}"
+            );
+        }
+        let long = format!(r#"{{"p": {{"schema": "{}"}}}}"#, "s".repeat(64));
+        assert!(with(&long).unwrap_err().to_string().contains("1 to 63 bytes"));
     }
 
     #[test]

@@ -9,6 +9,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../../reports/enterprise_without_paid_order.sql"),
     ),
     (
+        "orders_and_payments_by_country.sql",
+        include_str!("../../../reports/orders_and_payments_by_country.sql"),
+    ),
+    (
         "revenue_by_country_segment.sql",
         include_str!("../../../reports/revenue_by_country_segment.sql"),
     ),

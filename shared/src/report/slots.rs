@@ -1,5 +1,8 @@
-//! One bounded budget on cluster B shared by every fdw-report invocation:
-//! a report holds one of `FDW_REPORT_REMOTE_SLOTS` slots (session advisory
+//! One bounded budget per link, on its remote cluster (B, or C for a second
+//! link), shared by every fdw-report invocation: a report holds one of the
+//! link's slots (`FDW_REPORT_REMOTE_SLOTS`, or the link's `remote_slots` in
+//! `FDW_REPORT_LINKS`; a report that joins two links holds one of each, taken
+//! in schema order) (session advisory
 //! locks on cluster A's writer, the one place all invocations reach) from
 //! before its session on A's reader opens until that session and its
 //! connection on B are gone. A burst of invocations then keeps at most that
@@ -8,6 +11,7 @@
 //! CONNECTION LIMIT says; the rest wait their turn on A, where waiting costs
 //! B nothing. An invocation that dies releases its slots with its session.
 
+use super::links::ReportLink;
 use super::writer::{Session, Writer, WriterError};
 use crate::pg::PgError;
 use std::collections::BTreeSet;
@@ -36,13 +40,23 @@ pub struct Slot {
 #[derive(Debug, thiserror::Error)]
 pub enum SlotError {
     #[error(
-        "no report slot on cluster B's budget came free before the invocation's time ran out ({slots} slots \
-         (FDW_REPORT_REMOTE_SLOTS) shared by every fdw-report invocation of this link, waited {waited_ms} ms): \
+        "no report slot on the remote cluster of {link} came free before the invocation's time ran out ({slots} slots \
+         ({setting}) shared by every fdw-report invocation of this link, waited {waited_ms} ms): \
          run fewer invocations at once or give the function a longer timeout"
     )]
-    TimedOut { slots: u32, waited_ms: u64 },
-    #[error("cluster A's writer, taking a report slot: {0}")]
-    Writer(#[from] WriterError<PgError>),
+    TimedOut {
+        /// [`ReportLink::describe`].
+        link: String,
+        setting: String,
+        slots: u32,
+        waited_ms: u64,
+    },
+    #[error("cluster A's writer, taking a report slot of {link}: {source}")]
+    Writer {
+        link: String,
+        #[source]
+        source: WriterError<PgError>,
+    },
 }
 
 /// The slots this invocation holds, and in which of its writer sessions.
@@ -57,6 +71,9 @@ struct Held {
 #[derive(Debug)]
 pub struct Slots {
     count: u32,
+    /// The link, for messages ([`ReportLink::describe`]) and the setting that sizes it.
+    link: String,
+    setting: String,
     /// Hashed on A into the advisory lock class.
     class: String,
     /// The slots this invocation's writer session holds. Advisory locks stack
@@ -66,13 +83,20 @@ pub struct Slots {
 }
 
 impl Slots {
-    /// `count` slots for the link whose foreign tables are in `schema` on A.
-    pub fn new(count: u32, schema: &str) -> Self {
+    /// The link's `remote_slots` slots, in the lock class of its local schema on A.
+    pub fn for_link(link: &ReportLink) -> Self {
         Self {
-            count: count.max(1),
-            class: format!("{SLOT_CLASS_PREFIX}{schema}"),
+            count: link.remote_slots.max(1),
+            link: link.describe(),
+            setting: link.slots_setting(),
+            class: format!("{SLOT_CLASS_PREFIX}{}", link.schema),
             held: std::sync::Mutex::default(),
         }
+    }
+
+    /// The link these slots budget, for messages.
+    pub fn link(&self) -> &str {
+        &self.link
     }
 
     /// The slots session `generation` does not hold, from a random one on (so
@@ -116,7 +140,11 @@ impl Slots {
                         Ok(got.map(|r| (r.get::<_, i32>(0), session.generation)))
                     })
                 })
-                .await?;
+                .await
+                .map_err(|source| SlotError::Writer {
+                    link: self.link.clone(),
+                    source,
+                })?;
             if let Some((slot, generation)) = got {
                 if let Ok(mut held) = self.held.lock() {
                     if held.generation != generation {
@@ -130,8 +158,9 @@ impl Slots {
                 if attempt > 0 {
                     tracing::info!(
                         slot,
+                        link = %self.link,
                         waited_ms = started.elapsed().as_millis() as u64,
-                        "report slot on cluster B's budget taken"
+                        "report slot on the link's remote cluster's budget taken"
                     );
                 }
                 return Ok(Slot { slot, generation });
@@ -139,6 +168,8 @@ impl Slots {
             let pause = pause(attempt, crate::retry::random());
             if Instant::now() + pause >= until {
                 return Err(SlotError::TimedOut {
+                    link: self.link.clone(),
+                    setting: self.setting.clone(),
                     slots: self.count,
                     waited_ms: started.elapsed().as_millis() as u64,
                 });
@@ -185,7 +216,7 @@ impl Slots {
             }
             // Still held: the session is broken, and its locks end with it.
             Err(e) => {
-                tracing::warn!(slot = slot.slot, error = %e, "the slot is freed when the writer session ends")
+                tracing::warn!(slot = slot.slot, link = %self.link, error = %e, "the slot is freed when the writer session ends")
             }
         }
     }
@@ -204,9 +235,44 @@ fn pause(attempt: u32, random: u64) -> Duration {
 mod tests {
     use super::*;
 
+    use crate::report::catalog::LinkRef;
+
+    fn link(reference: LinkRef, schema: &str, remote_slots: u32) -> ReportLink {
+        ReportLink {
+            reference,
+            schema: schema.into(),
+            remote_slots,
+        }
+    }
+
+    #[test]
+    fn each_link_has_a_lock_class_of_its_own_and_is_named_in_its_errors() {
+        let b = Slots::for_link(&link(LinkRef::Default, "orders_remote", 8));
+        let c = Slots::for_link(&link(LinkRef::Named("payments".into()), "payments_remote", 2));
+        assert_ne!(b.class, c.class);
+        assert_eq!(c.count, 2);
+        let e = SlotError::TimedOut {
+            link: c.link.clone(),
+            setting: c.setting.clone(),
+            slots: c.count,
+            waited_ms: 5,
+        }
+        .to_string();
+        assert!(
+            e.starts_with(r#"no report slot on the remote cluster of link payments (schema "payments_remote", FDW_REPORT_LINKS) came free"#)
+                && e.contains("(2 slots (FDW_REPORT_LINKS payments.remote_slots) shared"),
+            "{e}"
+        );
+        assert!(
+            b.link().contains(r#"schema "orders_remote" (FDW_REPORT_SCHEMA)"#),
+            "{}",
+            b.link()
+        );
+    }
+
     #[test]
     fn a_session_never_tries_a_slot_it_holds_and_a_new_session_holds_none() {
-        let slots = Slots::new(4, "orders_remote");
+        let slots = Slots::for_link(&link(LinkRef::Default, "orders_remote", 4));
         let held = Held {
             generation: 1,
             slots: BTreeSet::from([0, 2]),

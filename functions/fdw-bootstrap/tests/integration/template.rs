@@ -8,7 +8,9 @@
 //! - Lambda's own logging variables come from LoggingConfig, not Environment;
 //! - FDW_CA_BUNDLE points into the RDS CA layer that scripts/fetch-rds-ca.sh fills;
 //! - every `Custom::FdwLink` passes fdw-bootstrap's own property validation, with
-//!   intrinsic functions replaced by placeholders, with every condition true and all false.
+//!   intrinsic functions replaced by placeholders, with every condition true and all false;
+//! - fdw-report's FDW_REPORT_SCHEMA and FDW_REPORT_LINKS parse as its settings, and "all"
+//!   runs every shipped report whose links the template gives (C's only with cluster C).
 
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -726,4 +728,71 @@ fn report_schedules_parse(template_name: &str, t: &Value) {
         }
     }
     assert!(schedules > 0, "no report schedule in {template_name}");
+}
+
+/// An fdw-report variable as CloudFormation passes it: `Fn::If` on `conditions`,
+/// `Fn::Sub` text through [`substitute`], a literal as is.
+fn report_variable(v: &Value, params: &Map<String, Value>, conditions: bool) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) if o.contains_key("Fn::If") => {
+            report_variable(&o["Fn::If"][if conditions { 1 } else { 2 }], params, conditions)
+        }
+        Value::Object(o) if o["Fn::Sub"].is_string() => substitute(o["Fn::Sub"].as_str().unwrap_or_default(), params),
+        other => panic!("fdw-report variable {other}: expected a string, !Sub or !If"),
+    }
+}
+
+#[test]
+fn report_links_setting_is_what_fdw_report_accepts_and_runs_every_shipped_report_it_can() {
+    // FDW_REPORT_SCHEMA and FDW_REPORT_LINKS as each template sets them (with a cluster C named
+    // `payments`, and without one) parse as fdw-report's settings; "all" then runs every shipped
+    // report whose links the template gives, and the report across B and C only where C is.
+    let catalog = fdw_bridge::report::Catalog::shipped().expect("reports/ catalog");
+    let across: Vec<&str> = catalog
+        .reports()
+        .iter()
+        .filter(|r| r.links().len() > 1)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(across, ["orders_and_payments_by_country"]);
+    let all = fdw_bridge::report::parse_event(&json!({"reports": ["all"], "scheduledTime": "2026-03-04T06:00:00Z"}))
+        .expect("an event for all reports");
+    for (name, t) in templates() {
+        let mut params = t["Parameters"].as_object().cloned().unwrap_or_default();
+        if let Some(p) = params.get_mut("ClusterCLinkName") {
+            p["Default"] = json!("payments");
+        }
+        let report = cargo_lambda_functions(&t)
+            .into_iter()
+            .find(|f| f.binary == "fdw-report")
+            .unwrap_or_else(|| panic!("fdw-report in {name}"));
+        for conditions in [true, false] {
+            let env: BTreeMap<String, String> = ["FDW_REPORT_SCHEMA", "FDW_REPORT_LINKS"]
+                .iter()
+                .map(|k| (k.to_string(), report_variable(&report.env[*k], &params, conditions)))
+                .collect();
+            let settings = fdw_bridge::report::ReportSettings::from_lookup(|k| match k {
+                "FDW_CA_BUNDLE" => Some("/opt/global-bundle.pem".into()),
+                "FDW_REPORT_READER_SECRET_ARN" | "FDW_REPORT_WRITER_SECRET_ARN" => Some("arn:x".into()),
+                _ => env.get(k).cloned(),
+            })
+            .unwrap_or_else(|e| panic!("{name} (conditions {conditions}): fdw-report refuses {env:?}: {e}"));
+            let links = fdw_bridge::report::ReportLinks::from_settings(&settings);
+            let jobs = fdw_bridge::report::jobs(&catalog, &all, &links)
+                .unwrap_or_else(|e| panic!("{name} (conditions {conditions}): {e}"));
+            let has_c = name == "template-existing.yaml" && conditions;
+            assert_eq!(
+                jobs.len(),
+                catalog.reports().len() - if has_c { 0 } else { across.len() },
+                "{name} (conditions {conditions}): {env:?}"
+            );
+            if has_c {
+                assert_eq!(settings.links["payments"].schema, "payments_remote");
+                // Link C's schema is the one its Custom::FdwLink imports into.
+                let c = &t["Resources"]["FdwLinkC"]["Properties"]["ImportSchemas"][0]["LocalSchema"];
+                assert_eq!(report_variable(c, &params, true), "payments_remote");
+            }
+        }
+    }
 }
