@@ -12,11 +12,13 @@ pub mod deadline;
 pub mod diagnostic;
 mod link;
 pub mod logging;
-pub mod pg;
+/// The PostgreSQL layer, [`fdw_bridge_pg`].
+pub use fdw_bridge_pg as pg;
 pub mod report;
 pub mod retry;
 pub mod rotate;
 pub mod settings;
+pub mod target;
 
 #[cfg(test)]
 mod hostile_input_tests;

@@ -2,19 +2,8 @@
 //! RDS DescribeDBClusters reports for a cluster identifier.
 
 use async_trait::async_trait;
-use std::fmt;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    pub host: String,
-    pub port: u16,
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
-    }
-}
+pub use fdw_bridge_pg::Endpoint;
+use fdw_bridge_pg::DEFAULT_PORT;
 
 /// The endpoints of one Aurora cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +68,10 @@ impl EndpointSource for RdsEndpointSource {
         let cluster = out.db_clusters().first().ok_or_else(|| EndpointError::NotFound {
             cluster: cluster_id.to_string(),
         })?;
-        let port = cluster.port().and_then(|p| u16::try_from(p).ok()).unwrap_or(5432);
+        let port = cluster
+            .port()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(DEFAULT_PORT);
         let writer = cluster.endpoint().ok_or_else(|| EndpointError::NoEndpoint {
             cluster: cluster_id.to_string(),
             status: cluster.status().unwrap_or("unknown").to_string(),

@@ -8,7 +8,8 @@ use crate::aws::secrets::{DbSecret, SecretError, SecretSource};
 use crate::link::spec::{LinkSpec, LoginRole, Password, Registration, ReportRolesSpec};
 use crate::link::MANAGED_MARKER;
 use crate::pg::role::RolePair;
-use crate::pg::{secret_endpoint, ConnectTarget, DEFAULT_PORT};
+use crate::pg::{ConnectTarget, DEFAULT_PORT};
+use crate::target::{secret_endpoint, target_from_secret};
 
 /// A link ready to converge or remove.
 #[derive(Clone, Debug)]
@@ -117,7 +118,7 @@ pub async fn resolve_local_admin(
 }
 
 fn local_admin_target(local: &ClusterRef, endpoint: Endpoint, secret: &DbSecret) -> ConnectTarget {
-    ConnectTarget::from_secret(
+    target_from_secret(
         format!("local cluster (LocalCluster, database {})", local.database),
         endpoint,
         &local.database,
@@ -256,7 +257,7 @@ pub async fn resolve_link(
     };
     Ok(ResolvedLink {
         local_admin: local_admin_target(&props.local, local_endpoint.clone(), &local_secret),
-        remote_admin: ConnectTarget::from_secret(
+        remote_admin: target_from_secret(
             format!("remote cluster (RemoteCluster, database {})", props.remote.database),
             remote_endpoint.clone(),
             &props.remote.database,
@@ -266,7 +267,7 @@ pub async fn resolve_link(
         report_logins: report_secrets
             .iter()
             .map(|(property, arn, s)| {
-                ConnectTarget::from_secret(
+                target_from_secret(
                     format!("local cluster as the report role of {property}"),
                     local_endpoint.clone(),
                     &props.local.database,
@@ -275,7 +276,7 @@ pub async fn resolve_link(
                 )
             })
             .collect(),
-        fdw_login: ConnectTarget::from_secret(
+        fdw_login: target_from_secret(
             "remote cluster as the FDW role".into(),
             remote_endpoint,
             &props.remote.database,

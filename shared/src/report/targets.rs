@@ -5,7 +5,8 @@
 use super::settings::ReportSettings;
 use crate::aws::rds::{Endpoint, EndpointError, EndpointSource};
 use crate::aws::secrets::{DbSecret, SecretError, SecretSource};
-use crate::pg::{secret_endpoint, ConnectTarget};
+use crate::pg::ConnectTarget;
+use crate::target::{secret_endpoint, target_from_secret};
 
 #[derive(Clone, Debug)]
 pub struct Targets {
@@ -97,7 +98,7 @@ pub async fn resolve_targets(
         .or_else(|| reader_secret.dbname.clone())
         .unwrap_or_else(|| "users".into());
     let target = |label: &str, endpoint: Endpoint, secret: &DbSecret, arn: &str| {
-        ConnectTarget::from_secret(
+        target_from_secret(
             format!("{label} (database {database})"),
             endpoint,
             &database,

@@ -14,7 +14,7 @@ use tokio_postgres::{Client, Transaction};
 /// rotation, the report store's schema): links that share a database grant on
 /// the same catalog rows, and PostgreSQL refuses concurrent GRANTs on one object
 /// ("tuple concurrently updated"); a rotation and a stack update never interleave.
-pub(crate) const LOCK_KEY: &str = "fdw-bridge";
+pub const LOCK_KEY: &str = "fdw-bridge";
 
 /// How long one statement may wait for a lock held by another session. DDL on a
 /// foreign table needs an ACCESS EXCLUSIVE lock, which waits behind any open
@@ -26,7 +26,7 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// for a lock for a while, to name who holds it (`pg_blocking_pids`): once the
 /// wait has timed out the blockers can no longer be asked for.
 #[derive(Clone, Copy)]
-pub(crate) struct LockWatch<'a> {
+pub struct LockWatch<'a> {
     pub connector: &'a Connector,
     pub target: &'a ConnectTarget,
 }
@@ -39,12 +39,12 @@ pub(crate) struct LockWatch<'a> {
 /// session that already holds it. Release it with [`SessionLock::release`]; a
 /// session that ends (an error, a killed process) releases it too.
 #[must_use = "release the lock with SessionLock::release"]
-pub(crate) struct SessionLock(());
+pub struct SessionLock(());
 
 impl SessionLock {
     /// Waits for the lock as long as another run holds it (that run's wait is
     /// bounded by its own lock_timeout per statement and by its Lambda deadline).
-    pub(crate) async fn acquire(client: &Client) -> Result<SessionLock, PgError> {
+    pub async fn acquire(client: &Client) -> Result<SessionLock, PgError> {
         client
             .execute("SELECT pg_advisory_lock(hashtext($1))", &[&LOCK_KEY])
             .await
@@ -52,7 +52,7 @@ impl SessionLock {
         Ok(SessionLock(()))
     }
 
-    pub(crate) async fn release(self, client: &Client) {
+    pub async fn release(self, client: &Client) {
         if let Err(e) = client
             .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&LOCK_KEY])
             .await
@@ -70,10 +70,10 @@ impl SessionLock {
 /// just replaced, nor makes again a link a Delete has just removed. Different
 /// links never wait for each other; rotation never takes it.
 #[must_use = "release the lock with LinkLock::release"]
-pub(crate) struct LinkLock(String);
+pub struct LinkLock(String);
 
 impl LinkLock {
-    pub(crate) async fn acquire(client: &Client, server_name: &str) -> Result<LinkLock, PgError> {
+    pub async fn acquire(client: &Client, server_name: &str) -> Result<LinkLock, PgError> {
         client
             .execute(
                 "SELECT pg_advisory_lock(hashtext('fdw-bridge link'), hashtext($1))",
@@ -84,7 +84,7 @@ impl LinkLock {
         Ok(LinkLock(server_name.to_string()))
     }
 
-    pub(crate) async fn release(self, client: &Client) {
+    pub async fn release(self, client: &Client) {
         if let Err(e) = client
             .execute(
                 "SELECT pg_advisory_unlock(hashtext('fdw-bridge link'), hashtext($1))",
@@ -101,13 +101,13 @@ impl LinkLock {
 /// Runs `statements` in one transaction under the advisory lock [`LOCK_KEY`],
 /// each waiting at most [`DEFAULT_LOCK_TIMEOUT`] for a lock.
 /// Nothing is applied on error; nothing is sent when there is nothing to do.
-pub(crate) async fn apply_in_transaction(client: &mut Client, statements: &[Statement]) -> Result<(), PgError> {
+pub async fn apply_in_transaction(client: &mut Client, statements: &[Statement]) -> Result<(), PgError> {
     apply_with_lock_timeout(client, statements, DEFAULT_LOCK_TIMEOUT, None).await
 }
 
 /// [`apply_in_transaction`] with its own `lock_timeout`; with `watch`, a lock
 /// timeout names the sessions that held the lock.
-pub(crate) async fn apply_with_lock_timeout(
+pub async fn apply_with_lock_timeout(
     client: &mut Client,
     statements: &[Statement],
     lock_timeout: Duration,
@@ -124,7 +124,7 @@ pub(crate) async fn apply_with_lock_timeout(
 /// most `lock_timeout` for a lock, and leaves it open: the caller commits it (or
 /// drops it to roll back), e.g. right after a commit on the other cluster, so
 /// that the two commits are one round trip apart.
-pub(crate) async fn prepare_in_transaction<'c>(
+pub async fn prepare_in_transaction<'c>(
     client: &'c mut Client,
     statements: &[Statement],
     lock_timeout: Duration,

@@ -15,7 +15,7 @@ use super::SqlState;
 
 /// `err` with advice when it is PostgreSQL 16's refusal for a missing ADMIN
 /// OPTION; `admin` is the role the statement ran as. Any other error is returned as it was.
-pub(crate) fn with_admin_option_advice(err: PgError, admin: &str) -> PgError {
+pub fn with_admin_option_advice(err: PgError, admin: &str) -> PgError {
     if !err.is(&SqlState::INSUFFICIENT_PRIVILEGE) || !err.message_and_detail().contains("ADMIN option") {
         return err;
     }

@@ -8,7 +8,7 @@ use super::SqlState;
 
 /// What a login attempt proved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Login {
+pub enum Login {
     /// The session opened.
     Works,
     /// The password is right but the role may not CONNECT to the database
@@ -20,13 +20,13 @@ pub(crate) enum Login {
 
 impl Login {
     /// Whether the password itself is right.
-    pub(crate) fn password_works(self) -> bool {
+    pub fn password_works(self) -> bool {
         matches!(self, Self::Works | Self::NoConnectPrivilege)
     }
 }
 
 /// Tries to log in as `target`; any other failure (the cluster down, TLS) is an error.
-pub(crate) async fn probe_login(connector: &Connector, target: &ConnectTarget) -> Result<Login, ConnectError> {
+pub async fn probe_login(connector: &Connector, target: &ConnectTarget) -> Result<Login, ConnectError> {
     match connector.connect(target).await {
         Ok(_) => Ok(Login::Works),
         Err(ConnectError::Auth { .. }) => Ok(Login::Refused),

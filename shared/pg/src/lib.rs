@@ -12,26 +12,25 @@ mod error;
 mod mapping_login;
 mod probe;
 mod replica;
-pub(crate) mod role;
-pub(crate) mod sql;
+pub mod role;
+pub mod sql;
 mod target;
 mod tls;
 mod transaction;
 
-pub(crate) use admin_option::with_admin_option_advice;
+pub use admin_option::with_admin_option_advice;
 pub use connect::{error_chain, ConnectError, Connector};
 pub use error::{shorten, PgError};
-pub(crate) use mapping_login::mapping_login;
-pub(crate) use probe::{probe_login, Login};
-pub(crate) use replica::wait_for_login;
+pub use mapping_login::mapping_login;
+pub use probe::{probe_login, Login};
+pub use replica::wait_for_login;
 pub use replica::{ReplicaLag, REPLICA_WAIT};
 pub use role::{clone_role_name, RolePair};
 pub use sql::{ident, literal};
-pub use target::ConnectTarget;
-pub(crate) use target::{secret_endpoint, DEFAULT_PORT};
+pub use target::{ConnectTarget, Endpoint, DEFAULT_PORT};
 pub use tls::{client_config, TlsError};
 pub use transaction::DEFAULT_LOCK_TIMEOUT;
-pub(crate) use transaction::{
+pub use transaction::{
     apply_in_transaction, apply_with_lock_timeout, prepare_in_transaction, LinkLock, LockWatch, SessionLock,
 };
 
@@ -39,6 +38,6 @@ pub(crate) use transaction::{
 pub use tokio_postgres::error::SqlState;
 
 /// Class 28: the server refused the login (wrong password, no such role).
-pub(crate) fn is_auth_failure(code: &SqlState) -> bool {
+pub fn is_auth_failure(code: &SqlState) -> bool {
     code.code().starts_with("28")
 }

@@ -57,7 +57,7 @@ pub fn clone_role_name(role: &str) -> String {
 }
 
 /// `CREATE ROLE` for a least-privilege login role, with its password when it carries one.
-pub(crate) fn create_login_role(name: &str, password: Option<&str>) -> Statement {
+pub fn create_login_role(name: &str, password: Option<&str>) -> Statement {
     let create = |pw: Option<&str>| {
         let mut sql = format!(
             "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION",
@@ -75,14 +75,14 @@ pub(crate) fn create_login_role(name: &str, password: Option<&str>) -> Statement
 }
 
 /// `ALTER ROLE ... PASSWORD`, shown redacted (no bind parameters here: the literal is quoted).
-pub(crate) fn set_password(name: &str, password: &str) -> Statement {
+pub fn set_password(name: &str, password: &str) -> Statement {
     let alter = |pw: &str| format!("ALTER ROLE {} PASSWORD {pw}", ident(name));
     Statement::secret(alter(&literal(password)), alter(REDACTED))
 }
 
 /// Connections ordinary roles may open on a server. `reserved_connections`
 /// exists from PostgreSQL 16 only: read with `missing_ok`, so 15 counts 0.
-pub(crate) const ORDINARY_SLOTS_SQL: &str = "current_setting('max_connections')::int
+pub const ORDINARY_SLOTS_SQL: &str = "current_setting('max_connections')::int
                   - current_setting('superuser_reserved_connections')::int
                   - coalesce(current_setting('reserved_connections', true)::int, 0)";
 
@@ -91,29 +91,29 @@ pub(crate) const ORDINARY_SLOTS_SQL: &str = "current_setting('max_connections'):
 /// touches a foreign table holds one of them until it ends; during a rotation the
 /// role and its clone may both hold sessions, so together they stay within two
 /// thirds and the remote cluster's own applications keep at least a third.
-pub(crate) fn default_connection_limit(budget: u32) -> u32 {
+pub fn default_connection_limit(budget: u32) -> u32 {
     (budget / 3).max(1)
 }
 
 /// `ALTER ROLE ... CONNECTION LIMIT`: how many sessions the role may hold at once.
-pub(crate) fn set_connection_limit(name: &str, limit: u32) -> Statement {
+pub fn set_connection_limit(name: &str, limit: u32) -> Statement {
     Statement::plain(format!("ALTER ROLE {} CONNECTION LIMIT {limit}", ident(name)))
 }
 
-pub(crate) fn allow_login(name: &str) -> Statement {
+pub fn allow_login(name: &str) -> Statement {
     Statement::plain(format!("ALTER ROLE {} LOGIN", ident(name)))
 }
 
-pub(crate) fn comment_on_role(name: &str, comment: &str) -> Statement {
+pub fn comment_on_role(name: &str, comment: &str) -> Statement {
     Statement::plain(format!("COMMENT ON ROLE {} IS {}", ident(name), literal(comment)))
 }
 
 /// The clone is a member of the base role, so it reads what the base role may.
-pub(crate) fn grant_membership(base: &str, clone: &str) -> Statement {
+pub fn grant_membership(base: &str, clone: &str) -> Statement {
     Statement::plain(format!("GRANT {} TO {}", ident(base), ident(clone)))
 }
 
-pub(crate) fn grant_connect(database: &str, role: &str) -> Statement {
+pub fn grant_connect(database: &str, role: &str) -> Statement {
     Statement::plain(format!(
         "GRANT CONNECT ON DATABASE {} TO {}",
         ident(database),
@@ -123,7 +123,7 @@ pub(crate) fn grant_connect(database: &str, role: &str) -> Statement {
 
 /// `CREATE USER MAPPING` for `who` (already quoted: a role or PUBLIC) on
 /// `server` (quoted), logging in as `user` with `password`; shown redacted.
-pub(crate) fn create_user_mapping(who: &str, server: &str, user: &str, password: &str) -> Statement {
+pub fn create_user_mapping(who: &str, server: &str, user: &str, password: &str) -> Statement {
     let create = |pw: &str| {
         format!(
             "CREATE USER MAPPING FOR {who} SERVER {server} OPTIONS (user {}, password {pw})",

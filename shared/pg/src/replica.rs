@@ -28,7 +28,7 @@ pub struct ReplicaLag {
 }
 
 /// Waits until `target` (a reader endpoint) lets its user in with its password.
-pub(crate) async fn wait_for_login(connector: &Connector, target: &ConnectTarget) -> Result<(), ReplicaLag> {
+pub async fn wait_for_login(connector: &Connector, target: &ConnectTarget) -> Result<(), ReplicaLag> {
     let started = Instant::now();
     loop {
         let last = match probe_login(connector, target).await {
