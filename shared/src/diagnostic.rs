@@ -7,8 +7,8 @@
 //! The names are part of the interface: they are listed in the README
 //! ("Error types") and never renamed.
 
-use crate::aws::rds::EndpointError;
-use crate::aws::secrets::SecretError;
+use crate::aws::EndpointError;
+use crate::aws::SecretError;
 use crate::pg::{ConnectError, PgError, SqlState};
 use lambda_runtime::Diagnostic;
 

@@ -7,7 +7,7 @@
 //! Cases per property: `FDW_HOSTILE_CASES` (default 150,000; 8 properties,
 //! 1,200,000 cases in all).
 
-use crate::aws::secrets::DbSecret;
+use crate::aws::DbSecret;
 use crate::bootstrap::custom_resource::Request;
 use crate::bootstrap::properties;
 use crate::report::catalog::Report;

@@ -6,7 +6,8 @@
 //! [`rotate`] (one per function) on top, never calling each other. [`retry`] (the
 //! one retry policy) and [`deadline`] stand beside [`pg`] for all three.
 
-pub mod aws;
+/// The AWS layer, [`fdw_bridge_aws`].
+pub use fdw_bridge_aws as aws;
 pub mod bootstrap;
 pub mod deadline;
 pub mod diagnostic;

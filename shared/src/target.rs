@@ -3,7 +3,7 @@
 //! one RDS reports for the cluster, then the host in the secret; and the
 //! session target that logs in as a database secret's user.
 
-use crate::aws::secrets::DbSecret;
+use crate::aws::DbSecret;
 use crate::pg::{ConnectTarget, Endpoint, DEFAULT_PORT};
 
 /// A session as the secret's user; `source` names the secret in errors.

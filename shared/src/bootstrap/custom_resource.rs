@@ -6,9 +6,9 @@ use super::prerequisites;
 use super::properties::{self, LinkProperties};
 use super::resolve::{registration, resolve_link, ResolvedLink};
 use super::response::{deliver, url_host, DeliveryError};
-use crate::aws::instances::InstanceSource;
-use crate::aws::rds::EndpointSource;
-use crate::aws::secrets::SecretSource;
+use crate::aws::EndpointSource;
+use crate::aws::InstanceSource;
+use crate::aws::SecretSource;
 use crate::pg::{error_chain, Connector};
 use crate::retry::{last_attempt_start, retry, Retrier};
 use aws_lambda_events::event::cloudformation::{

@@ -10,7 +10,7 @@
 
 use super::custom_resource::{identity_on_failure, Answer, Request, RequestKind};
 use super::properties::{scalar_string, unknown_keys};
-use crate::aws::instances::{ClusterMember, InstanceError, InstanceSource};
+use crate::aws::{ClusterMember, InstanceError, InstanceSource};
 use serde_json::Value;
 use std::time::Duration;
 use tokio::time::Instant;

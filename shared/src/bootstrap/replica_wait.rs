@@ -4,8 +4,8 @@
 //! local side runs, wait until a reader has them: the FDW login connects there
 //! with its password and may SELECT every exposed table.
 
-use crate::aws::rds::Endpoint;
 use crate::link::plan::ExposedTable;
+use crate::pg::Endpoint;
 use crate::pg::{ConnectTarget, Connector, REPLICA_WAIT};
 use std::time::Duration;
 use tokio::time::Instant;

@@ -3,8 +3,8 @@
 //! remote cluster's reader endpoint, when the link reads from its readers).
 
 use super::properties::{ClusterRef, LinkProperties, ReadFrom};
-use crate::aws::rds::{Endpoint, EndpointError, EndpointSource};
-use crate::aws::secrets::{DbSecret, SecretError, SecretSource};
+use crate::aws::{DbSecret, SecretError, SecretSource};
+use crate::aws::{Endpoint, EndpointError, EndpointSource};
 use crate::link::spec::{LinkSpec, LoginRole, Password, Registration, ReportRolesSpec};
 use crate::link::MANAGED_MARKER;
 use crate::pg::role::RolePair;
@@ -374,7 +374,7 @@ async fn endpoint_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::rds::ClusterEndpoints;
+    use crate::aws::ClusterEndpoints;
     use crate::bootstrap::properties::parse;
     use async_trait::async_trait;
     use std::collections::HashMap;

@@ -40,7 +40,7 @@ impl From<HandleError> for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::secrets::SecretError;
+    use crate::aws::SecretError;
     use crate::pg::ConnectError;
     use crate::report::event;
     use serde_json::json;

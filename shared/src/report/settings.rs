@@ -1,7 +1,7 @@
 //! fdw-report's settings, read once from its environment at cold start.
 
 use super::pushdown::DEFAULT_ROWS_THRESHOLD;
-use crate::aws::rds::Endpoint;
+use crate::pg::Endpoint;
 use crate::settings::{ConnectSettings, ConnectSettingsError};
 use std::path::PathBuf;
 use std::time::Duration;

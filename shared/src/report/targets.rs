@@ -3,8 +3,8 @@
 //! rotated secret is picked up.
 
 use super::settings::ReportSettings;
-use crate::aws::rds::{Endpoint, EndpointError, EndpointSource};
-use crate::aws::secrets::{DbSecret, SecretError, SecretSource};
+use crate::aws::{DbSecret, SecretError, SecretSource};
+use crate::aws::{Endpoint, EndpointError, EndpointSource};
 use crate::pg::ConnectTarget;
 use crate::target::{secret_endpoint, target_from_secret};
 
@@ -125,7 +125,7 @@ pub async fn resolve_targets(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::rds::ClusterEndpoints;
+    use crate::aws::ClusterEndpoints;
     use async_trait::async_trait;
 
     struct Secrets;

@@ -6,7 +6,7 @@ use super::plan::RotationPlanError;
 use super::secret::SecretFormatError;
 use super::stages::{StageError, Step};
 use super::store::RotationStoreError;
-use crate::aws::secrets::SecretError;
+use crate::aws::SecretError;
 use crate::pg::ConnectError;
 use crate::pg::PgError;
 use crate::pg::ReplicaLag;

@@ -1,8 +1,8 @@
 //! What setSecret and testSecret read from the catalogs of both clusters.
 
 use super::plan::{MappedRole, PendingRole, RemoteFacts};
-use crate::aws::rds::Endpoint;
 use crate::pg::role::{RolePair, ORDINARY_SLOTS_SQL};
+use crate::pg::Endpoint;
 use crate::pg::PgError;
 use tokio_postgres::Client;
 

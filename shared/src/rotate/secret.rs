@@ -13,8 +13,8 @@
 //!
 //! Keys it does not know are kept as they are when the pending version is written.
 
-use crate::aws::rds::Endpoint;
 use crate::pg::role::RolePair;
+use crate::pg::Endpoint;
 use serde_json::{Map, Value};
 use std::fmt;
 

@@ -8,7 +8,7 @@ use super::plan::{budget_warning, check_pending_user, plan_mappings, plan_remote
 use super::secret::{RotationSecret, Strategy};
 use super::stages::{check, finish_move, pending_left_on, Decision, SecretMetadata, Step, AWSCURRENT, AWSPENDING};
 use super::store::RotationStore;
-use crate::aws::secrets::SecretSource;
+use crate::aws::SecretSource;
 use crate::pg::role::RolePair;
 use crate::pg::sql::Statement;
 use crate::pg::{

@@ -69,7 +69,7 @@ impl InstanceSource for RdsInstanceSource {
                 _ => InstanceError::Unavailable {
                     call: "DescribeDBClusters",
                     id: cluster_id.to_string(),
-                    reason: crate::aws::error_text(&e),
+                    reason: crate::error_text(&e),
                 },
             })?;
         let cluster = out
@@ -112,7 +112,7 @@ impl InstanceSource for RdsInstanceSource {
             Err(e) => Err(InstanceError::Unavailable {
                 call: "DescribeDBInstances",
                 id: instance_id.to_string(),
-                reason: crate::aws::error_text(&e),
+                reason: crate::error_text(&e),
             }),
         }
     }
@@ -137,13 +137,13 @@ impl InstanceSource for RdsInstanceSource {
                 other => Err(InstanceError::Unavailable {
                     call: "DeleteDBInstance",
                     id: instance_id.to_string(),
-                    reason: crate::pg::error_chain(other),
+                    reason: fdw_bridge_pg::error_chain(other),
                 }),
             },
             Err(e) => Err(InstanceError::Unavailable {
                 call: "DeleteDBInstance",
                 id: instance_id.to_string(),
-                reason: crate::aws::error_text(&e),
+                reason: crate::error_text(&e),
             }),
         }
     }

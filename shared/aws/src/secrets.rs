@@ -116,7 +116,7 @@ impl SecretSource for SecretsManagerSource {
                 }
                 _ => SecretError::Unavailable {
                     id: secret_id.to_string(),
-                    reason: crate::aws::error_text(&e),
+                    reason: crate::error_text(&e),
                 },
             })?;
         let text = out.secret_string().ok_or_else(|| SecretError::Malformed {

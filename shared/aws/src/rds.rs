@@ -2,7 +2,7 @@
 //! RDS DescribeDBClusters reports for a cluster identifier.
 
 use async_trait::async_trait;
-pub use fdw_bridge_pg::Endpoint;
+use fdw_bridge_pg::Endpoint;
 use fdw_bridge_pg::DEFAULT_PORT;
 
 /// The endpoints of one Aurora cluster.
@@ -62,7 +62,7 @@ impl EndpointSource for RdsEndpointSource {
                 }
                 _ => EndpointError::Unavailable {
                     cluster: cluster_id.to_string(),
-                    reason: crate::aws::error_text(&e),
+                    reason: crate::error_text(&e),
                 },
             })?;
         let cluster = out.db_clusters().first().ok_or_else(|| EndpointError::NotFound {
