@@ -8,18 +8,14 @@
 
 /// The AWS layer, [`fdw_bridge_aws`].
 pub use fdw_bridge_aws as aws;
+/// The Lambda runtime kit, [`fdw_bridge_runtime`].
+pub use fdw_bridge_runtime::{deadline, diagnostic, emf, logging, retry, settings, target};
 pub mod bootstrap;
-pub mod deadline;
-pub mod diagnostic;
 mod link;
-pub mod logging;
 /// The PostgreSQL layer, [`fdw_bridge_pg`].
 pub use fdw_bridge_pg as pg;
 pub mod report;
-pub mod retry;
 pub mod rotate;
-pub mod settings;
-pub mod target;
 
 #[cfg(test)]
 mod hostile_input_tests;

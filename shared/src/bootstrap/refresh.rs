@@ -26,6 +26,7 @@ use crate::link::state::StoredLink;
 use crate::pg::role::RolePair;
 use crate::pg::{error_chain, mapping_login, ConnectError, PgError};
 use crate::retry::{last_attempt_start, retry, Outage, Retrier};
+use fdw_bridge_runtime::emf::{self, COUNT, MILLISECONDS};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -106,27 +107,24 @@ pub enum RefreshError {
 /// The CloudWatch Embedded Metric Format line for one link's refresh
 /// (namespace FdwBridge, dimension Link): LinkDrift, Analyzed, RefreshFailed, DurationMs.
 pub fn refresh_metric_line(link: &LinkRefresh, dry_run: bool, timestamp_ms: i64) -> Value {
-    json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": crate::logging::METRIC_NAMESPACE,
-                "Dimensions": [["Link"]],
-                "Metrics": [
-                    {"Name": "LinkDrift", "Unit": "Count"},
-                    {"Name": "Analyzed", "Unit": "Count"},
-                    {"Name": "RefreshFailed", "Unit": "Count"},
-                    {"Name": "DurationMs", "Unit": "Milliseconds"},
-                ],
-            }],
-        },
-        "Link": link.server_name,
-        "LinkDrift": link.drift,
-        "Analyzed": link.analyzed,
-        "RefreshFailed": u8::from(link.error.is_some()),
-        "DurationMs": link.duration_ms,
-        "DryRun": dry_run,
-    })
+    emf::line(
+        "Link",
+        &[
+            ("LinkDrift", COUNT),
+            ("Analyzed", COUNT),
+            ("RefreshFailed", COUNT),
+            ("DurationMs", MILLISECONDS),
+        ],
+        timestamp_ms,
+        json!({
+            "Link": link.server_name,
+            "LinkDrift": link.drift,
+            "Analyzed": link.analyzed,
+            "RefreshFailed": u8::from(link.error.is_some()),
+            "DurationMs": link.duration_ms,
+            "DryRun": dry_run,
+        }),
+    )
 }
 
 impl Bootstrap {
@@ -344,11 +342,7 @@ async fn keep_credentials_in_use(local_admin: &Client, link: &mut ResolvedLink) 
 }
 
 fn log_link(link: &LinkRefresh, dry_run: bool) {
-    // A raw JSON line on stdout: CloudWatch extracts the metrics from it.
-    println!(
-        "{}",
-        refresh_metric_line(link, dry_run, chrono::Utc::now().timestamp_millis())
-    );
+    emf::print(&refresh_metric_line(link, dry_run, emf::now_ms()));
     match &link.error {
         None => tracing::info!(
             server = %link.server_name,

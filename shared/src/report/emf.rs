@@ -3,36 +3,32 @@
 //! Namespace `FdwBridge`, dimension `Report`.
 
 use super::run::{ReportOutcome, Status};
+use fdw_bridge_runtime::emf::{self, COUNT, MILLISECONDS};
 use serde_json::{json, Value};
-
-pub const NAMESPACE: &str = crate::logging::METRIC_NAMESPACE;
 
 /// The EMF document for one outcome, at `timestamp_ms` (epoch milliseconds).
 pub fn metric_line(outcome: &ReportOutcome, timestamp_ms: i64) -> Value {
     let failed = matches!(outcome.status, Status::Failed | Status::TimedOut);
-    json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Report"]],
-                "Metrics": [
-                    {"Name": "DurationMs", "Unit": "Milliseconds"},
-                    {"Name": "Rows", "Unit": "Count"},
-                    {"Name": "Failed", "Unit": "Count"},
-                    {"Name": "Flagged", "Unit": "Count"},
-                ],
-            }],
-        },
-        "Report": outcome.report,
-        "DurationMs": outcome.duration_ms,
-        "Rows": outcome.rows.unwrap_or(0),
-        "Failed": u8::from(failed),
-        "Flagged": u8::from(outcome.pushdown.is_flagged()),
-        "Status": outcome.status.as_str(),
-        "WindowStart": outcome.window.start.to_rfc3339(),
-        "WindowEnd": outcome.window.end.to_rfc3339(),
-    })
+    emf::line(
+        "Report",
+        &[
+            ("DurationMs", MILLISECONDS),
+            ("Rows", COUNT),
+            ("Failed", COUNT),
+            ("Flagged", COUNT),
+        ],
+        timestamp_ms,
+        json!({
+            "Report": outcome.report,
+            "DurationMs": outcome.duration_ms,
+            "Rows": outcome.rows.unwrap_or(0),
+            "Failed": u8::from(failed),
+            "Flagged": u8::from(outcome.pushdown.is_flagged()),
+            "Status": outcome.status.as_str(),
+            "WindowStart": outcome.window.start.to_rfc3339(),
+            "WindowEnd": outcome.window.end.to_rfc3339(),
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -118,10 +118,9 @@ impl ReportFunction {
             deadline: Some(deadline),
         };
         let outcomes = runner.run(&jobs, &context).await?;
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = fdw_bridge_runtime::emf::now_ms();
         for outcome in &outcomes {
-            // A raw JSON line on stdout: CloudWatch extracts the metrics from it.
-            println!("{}", emf::metric_line(outcome, now_ms));
+            fdw_bridge_runtime::emf::print(&emf::metric_line(outcome, now_ms));
         }
         let failed: Vec<&ReportOutcome> = outcomes.iter().filter(|o| o.status.is_failure()).collect();
         if failed.is_empty() {

@@ -8,7 +8,7 @@
 //! free slot. The same 08001 with a certificate or a password in its detail
 //! is a mistake that no attempt mends, and fails at once.
 
-use crate::pg::{ConnectError, PgError, SqlState};
+use fdw_bridge_pg::{ConnectError, PgError, SqlState};
 
 /// Why a failure may pass by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

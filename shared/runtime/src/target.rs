@@ -3,8 +3,8 @@
 //! one RDS reports for the cluster, then the host in the secret; and the
 //! session target that logs in as a database secret's user.
 
-use crate::aws::DbSecret;
-use crate::pg::{ConnectTarget, Endpoint, DEFAULT_PORT};
+use fdw_bridge_aws::DbSecret;
+use fdw_bridge_pg::{ConnectTarget, Endpoint, DEFAULT_PORT};
 
 /// A session as the secret's user; `source` names the secret in errors.
 pub fn target_from_secret(

@@ -7,9 +7,9 @@
 //! The names are part of the interface: they are listed in the README
 //! ("Error types") and never renamed.
 
-use crate::aws::EndpointError;
-use crate::aws::SecretError;
-use crate::pg::{ConnectError, PgError, SqlState};
+use fdw_bridge_aws::EndpointError;
+use fdw_bridge_aws::SecretError;
+use fdw_bridge_pg::{ConnectError, PgError, SqlState};
 use lambda_runtime::Diagnostic;
 
 /// The event is not what the function takes (not JSON of the right shape, an unknown step or report).
@@ -124,7 +124,7 @@ impl Classified for EndpointError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::{ConnectError, PgError};
+    use fdw_bridge_pg::{ConnectError, PgError};
 
     fn other(sqlstate: Option<SqlState>) -> ConnectError {
         ConnectError::Other {

@@ -3,10 +3,6 @@
 //! tokio-postgres never logs below INFO, because at DEBUG it prints every
 //! statement it sends, and some carry a password.
 
-/// The CloudWatch namespace of every Embedded Metric Format line the functions
-/// print on stdout (fdw-report per report, fdw-bootstrap per refreshed link).
-pub const METRIC_NAMESPACE: &str = "FdwBridge";
-
 use lambda_runtime::tracing::subscriber::filter::{EnvFilter, LevelFilter};
 use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
 use std::str::FromStr;
