@@ -11,7 +11,7 @@ pub use fdw_bridge_aws as aws;
 /// The Lambda runtime kit, [`fdw_bridge_runtime`].
 pub use fdw_bridge_runtime::{deadline, diagnostic, emf, logging, retry, settings, target};
 pub mod bootstrap;
-mod link;
+use fdw_bridge_link as link;
 /// The PostgreSQL layer, [`fdw_bridge_pg`].
 pub use fdw_bridge_pg as pg;
 pub mod report;

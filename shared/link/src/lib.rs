@@ -2,7 +2,7 @@
 //! the catalogs of both clusters ([`state`], read by [`inspect`]), a pure planner
 //! that turns the difference into SQL ([`plan`]), and ANALYZE of the foreign
 //! tables ([`analyze`]), what the remote cluster can hold now ([`budget`]), and finding the CA file that verifies the remote
-//! cluster when none is given ([`remote_ca`]). Changes are applied with [`crate::pg`]'s transaction helper.
+//! cluster when none is given ([`remote_ca`]). Changes are applied with [`fdw_bridge_pg`]'s transaction helper.
 
 pub mod analyze;
 pub mod budget;

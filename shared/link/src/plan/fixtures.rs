@@ -1,11 +1,11 @@
 //! States shared by the planner's tests: a spec, and the catalogs of both
 //! clusters before and after the link was made.
 
-use crate::link::spec::{ImportSpec, LinkSpec, Password};
-use crate::link::state::{
+use crate::spec::{ImportSpec, LinkSpec, Password};
+use crate::state::{
     Column, ForeignTableState, LocalSchemaState, LocalState, RemoteState, RoleGrants, RoleState, ServerState,
 };
-use crate::pg::sql::Statement;
+use fdw_bridge_pg::sql::Statement;
 use std::collections::BTreeMap;
 
 pub(super) fn col(name: &str, ty: &str) -> Column {

@@ -28,7 +28,7 @@ pub use statistics::moved_tables;
 
 use super::spec::LinkSpec;
 use super::state::{Column, LocalSchemaState, LocalState, RemoteState};
-use crate::pg::sql::{ident, literal, Statement, REDACTED};
+use fdw_bridge_pg::sql::{ident, literal, Statement, REDACTED};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -178,9 +178,9 @@ pub fn skipped_tables(spec: &LinkSpec, remote: &RemoteState) -> Result<Vec<Strin
             };
             if !spec.skip_ungrantable || import.include.contains(name) {
                 return Err(LinkPlanError::Ungrantable {
-                    table: crate::pg::sql::qualified(&import.remote_schema, name),
+                    table: fdw_bridge_pg::sql::qualified(&import.remote_schema, name),
                     owner: owner.clone(),
-                    admin: crate::pg::sql::ident(&spec.remote_admin_user),
+                    admin: fdw_bridge_pg::sql::ident(&spec.remote_admin_user),
                 });
             }
             out.push(format!("{}.{} (owner {owner})", import.remote_schema, name));

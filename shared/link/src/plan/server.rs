@@ -2,9 +2,9 @@
 //! options (one ALTER holding only what differs).
 
 use super::{option_changes, owner_of, LinkPlanError};
-use crate::link::spec::LinkSpec;
-use crate::link::state::LocalState;
-use crate::pg::sql::{ident, literal, Statement};
+use crate::spec::LinkSpec;
+use crate::state::LocalState;
+use fdw_bridge_pg::sql::{ident, literal, Statement};
 
 pub(super) fn plan_server(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Statement>, LinkPlanError> {
     let server = ident(&spec.server_name);

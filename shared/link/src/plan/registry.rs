@@ -2,10 +2,10 @@
 //! differs from what the link is now, deleted with the link; the table and
 //! its schema go with the last row.
 
-use crate::link::registry::{registry_table, REGISTRY_COMMENT, REGISTRY_SCHEMA};
-use crate::link::spec::LinkSpec;
-use crate::link::state::{LocalState, StoredLink};
-use crate::pg::sql::{ident, literal, Statement};
+use crate::registry::{registry_table, REGISTRY_COMMENT, REGISTRY_SCHEMA};
+use crate::spec::LinkSpec;
+use crate::state::{LocalState, StoredLink};
+use fdw_bridge_pg::sql::{ident, literal, Statement};
 
 /// The row this link should have, when it stores one.
 fn wanted_row(spec: &LinkSpec) -> Option<StoredLink> {
@@ -102,9 +102,9 @@ pub(super) fn plan_deregistration(spec: &LinkSpec, local: &LocalState) -> Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::plan::fixtures::{local_converged, spec};
-    use crate::link::spec::Registration;
-    use crate::link::state::RegistryState;
+    use crate::plan::fixtures::{local_converged, spec};
+    use crate::spec::Registration;
+    use crate::state::RegistryState;
 
     fn registered() -> LinkSpec {
         let mut s = spec();

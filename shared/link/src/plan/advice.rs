@@ -4,10 +4,10 @@
 //! roles that have a user mapping; removed with the last link. A new version
 //! of the SQL (another comment) replaces them all.
 
-use crate::link::registry::REGISTRY_SCHEMA;
-use crate::link::spec::LinkSpec;
-use crate::link::state::{AdviceState, LocalState};
-use crate::pg::sql::{ident, literal, qualified, Statement};
+use crate::registry::REGISTRY_SCHEMA;
+use crate::spec::LinkSpec;
+use crate::state::{AdviceState, LocalState};
+use fdw_bridge_pg::sql::{ident, literal, qualified, Statement};
 use std::collections::BTreeSet;
 
 /// The functions' source: one statement per `-- statement` line.
@@ -198,8 +198,8 @@ pub(super) fn plan_advice_removal(spec: &LinkSpec, local: &LocalState) -> Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::plan::fixtures::{local_converged, spec};
-    use crate::link::spec::Registration;
+    use crate::plan::fixtures::{local_converged, spec};
+    use crate::spec::Registration;
 
     fn registered() -> LinkSpec {
         let mut s = spec();

@@ -5,9 +5,9 @@
 use super::mappings::mapping_grantee;
 use super::report_roles::plan_report_roles_removal;
 use super::LinkPlanError;
-use crate::link::spec::LinkSpec;
-use crate::link::state::{LocalSchemaState, LocalState, RemoteState};
-use crate::pg::sql::{ident, qualified, Statement};
+use crate::spec::LinkSpec;
+use crate::state::{LocalSchemaState, LocalState, RemoteState};
+use fdw_bridge_pg::sql::{ident, qualified, Statement};
 
 /// Statements that remove what the link made on the local cluster: its foreign
 /// tables (in its schemas, old ones included), user mappings, server, the types

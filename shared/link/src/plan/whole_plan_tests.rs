@@ -2,8 +2,8 @@
 
 use super::fixtures::*;
 use super::*;
-use crate::link::spec::Password;
-use crate::link::state::RoleState;
+use crate::spec::Password;
+use crate::state::RoleState;
 
 #[test]
 fn create_from_nothing_makes_role_grants_server_mappings_and_imports() {

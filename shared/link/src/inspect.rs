@@ -7,8 +7,8 @@ use super::state::{
     AdviceState, Column, ForeignTableState, LocalRoleState, LocalSchemaState, LocalState, RegistryState, RemoteState,
     ReportRolesState, ReportsSchemaState, RoleGrants, RoleState, ServerState, StoredLink, TypeKey, UserType,
 };
-use crate::pg::role::{clone_role_name, ORDINARY_SLOTS_SQL};
-use crate::pg::PgError;
+use fdw_bridge_pg::role::{clone_role_name, ORDINARY_SLOTS_SQL};
+use fdw_bridge_pg::PgError;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
 
@@ -396,7 +396,7 @@ pub async fn read_registry(client: &Client) -> Result<Option<RegistryState>, PgE
         // Dropped with another link's last row between the two reads: only a read outside
         // fdw-bridge's lock (a preflight plan, a refresh's listing) can see that; the plan
         // made under the lock reads the registry again.
-        Err(e) if e.code() == Some(&crate::pg::SqlState::UNDEFINED_TABLE) => return Ok(None),
+        Err(e) if e.code() == Some(&fdw_bridge_pg::SqlState::UNDEFINED_TABLE) => return Ok(None),
         Err(e) => return Err(q(e)),
     };
     for r in rows {

@@ -1,8 +1,8 @@
 //! ANALYZE of the link's foreign tables: a plain ANALYZE skips them, and
 //! without row estimates the planner picks bad join plans.
 
-use crate::pg::sql::qualified;
-use crate::pg::PgError;
+use fdw_bridge_pg::sql::qualified;
+use fdw_bridge_pg::PgError;
 use tokio_postgres::Client;
 
 /// ANALYZE each foreign table by name, logging progress.

@@ -4,7 +4,7 @@
 //! scheduled refresh reads this table to converge each link again when the
 //! remote schema changed (see `bootstrap::refresh`).
 
-use crate::pg::sql::qualified;
+use fdw_bridge_pg::sql::qualified;
 
 pub const REGISTRY_SCHEMA: &str = "fdw_bridge";
 pub const REGISTRY_TABLE: &str = "links";

@@ -9,8 +9,8 @@
 use super::inspect::read_role;
 use super::spec::LinkSpec;
 use super::state::RoleState;
-use crate::pg::role::{clone_role_name, ORDINARY_SLOTS_SQL};
-use crate::pg::PgError;
+use fdw_bridge_pg::role::{clone_role_name, ORDINARY_SLOTS_SQL};
+use fdw_bridge_pg::PgError;
 use tokio_postgres::Client;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

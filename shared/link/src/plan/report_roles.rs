@@ -4,10 +4,10 @@
 //! reports read; the writer owns schema `fdw_reports` and holds nothing else.
 
 use super::{owner_of, LinkPlanError};
-use crate::link::spec::{LinkSpec, LoginRole, ReportRolesSpec};
-use crate::link::state::{LocalState, ReportRolesState};
-use crate::pg::role::{allow_login, comment_on_role, create_login_role, set_password};
-use crate::pg::sql::{ident, literal, qualified, Statement};
+use crate::spec::{LinkSpec, LoginRole, ReportRolesSpec};
+use crate::state::{LocalState, ReportRolesState};
+use fdw_bridge_pg::role::{allow_login, comment_on_role, create_login_role, set_password};
+use fdw_bridge_pg::sql::{ident, literal, qualified, Statement};
 
 /// The schema fdw-report stores its runs and results in.
 pub(crate) const REPORTS_SCHEMA: &str = "fdw_reports";
@@ -197,8 +197,8 @@ pub(super) fn plan_report_roles_removal(
 mod tests {
     use super::super::fixtures::{local_converged, shown, spec};
     use super::*;
-    use crate::link::spec::Password;
-    use crate::link::state::{LocalRoleState, ReportsSchemaState};
+    use crate::spec::Password;
+    use crate::state::{LocalRoleState, ReportsSchemaState};
 
     fn with_report_roles() -> LinkSpec {
         let mut s = spec();

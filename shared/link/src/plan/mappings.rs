@@ -1,10 +1,10 @@
 //! User mappings on the local cluster: every mapped role (the admin and the
 //! local roles) logs in to the remote cluster as the secret's user.
 
-use crate::link::spec::LinkSpec;
-use crate::link::state::LocalState;
-use crate::pg::role::create_user_mapping;
-use crate::pg::sql::{ident, Statement};
+use crate::spec::LinkSpec;
+use crate::state::LocalState;
+use fdw_bridge_pg::role::create_user_mapping;
+use fdw_bridge_pg::sql::{ident, Statement};
 use std::collections::BTreeMap;
 
 use super::option_changes;

@@ -7,9 +7,9 @@
 //! it cannot reproduce, is refused naming the table, column and type.
 
 use super::{ExposedTable, LinkPlanError};
-use crate::link::spec::LinkSpec;
-use crate::link::state::{LocalState, RemoteState, TypeDef, TypeKey, UserType};
-use crate::pg::sql::{ident, literal, qualified, Statement};
+use crate::spec::LinkSpec;
+use crate::state::{LocalState, RemoteState, TypeDef, TypeKey, UserType};
+use fdw_bridge_pg::sql::{ident, literal, qualified, Statement};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the types piece decided.

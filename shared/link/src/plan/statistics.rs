@@ -4,7 +4,7 @@
 //! for a foreign table (autovacuum does not analyze foreign tables).
 
 use super::ExposedTable;
-use crate::link::state::{LocalState, RemoteState};
+use crate::state::{LocalState, RemoteState};
 
 /// Rows that must change before a table counts as moved, plus a share of its
 /// analyzed rows: autovacuum's defaults for local tables
@@ -40,7 +40,7 @@ pub fn moved_tables(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::plan::fixtures::{col, local_converged};
+    use crate::plan::fixtures::{col, local_converged};
 
     fn orders() -> Vec<ExposedTable> {
         vec![ExposedTable {

@@ -1,6 +1,6 @@
 use super::*;
-use crate::link::plan::fixtures::{col, local_converged, remote_fresh, shown, spec};
-use crate::link::state::UserTypedColumn;
+use crate::plan::fixtures::{col, local_converged, remote_fresh, shown, spec};
+use crate::state::UserTypedColumn;
 
 fn key(name: &str) -> TypeKey {
     ("shop".to_string(), name.to_string())

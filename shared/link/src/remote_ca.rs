@@ -11,9 +11,9 @@
 //! connection from the local server, in a transaction that is rolled back.
 
 use super::spec::LinkSpec;
-use crate::pg::role::create_user_mapping;
-use crate::pg::sql::{ident, literal, Statement, QUIET_LOGGING};
-use crate::pg::PgError;
+use fdw_bridge_pg::role::create_user_mapping;
+use fdw_bridge_pg::sql::{ident, literal, Statement, QUIET_LOGGING};
+use fdw_bridge_pg::PgError;
 use tokio_postgres::Client;
 
 /// The probe's server name; it only ever exists inside a rolled-back transaction.

@@ -3,9 +3,9 @@
 //! and IMPORT FOREIGN SCHEMA what is missing.
 
 use super::{ExposedTable, LinkPlanError};
-use crate::link::spec::LinkSpec;
-use crate::link::state::LocalSchemaState;
-use crate::pg::sql::{ident, literal, qualified, Statement};
+use crate::spec::LinkSpec;
+use crate::state::LocalSchemaState;
+use fdw_bridge_pg::sql::{ident, literal, qualified, Statement};
 use std::collections::BTreeMap;
 
 /// What the import piece decided for one local schema.
@@ -119,7 +119,7 @@ mod tests {
     use super::super::fixtures::{col, local_converged, shown, spec};
     use super::*;
 
-    fn exposed(name: &str, columns: Vec<crate::link::state::Column>) -> ExposedTable {
+    fn exposed(name: &str, columns: Vec<crate::state::Column>) -> ExposedTable {
         ExposedTable {
             remote_schema: "public".into(),
             local_schema: "orders_remote".into(),

@@ -2,13 +2,13 @@
 //! rotation's clone), its SELECT-only grants, and their removal.
 
 use super::{owner_of, ExposedTable, LinkPlanError};
-use crate::link::spec::{LinkSpec, Password};
-use crate::link::state::{RemoteState, RoleState};
-use crate::pg::role::{
+use crate::spec::{LinkSpec, Password};
+use crate::state::{RemoteState, RoleState};
+use fdw_bridge_pg::role::{
     allow_login, clone_role_name, comment_on_role, create_login_role, grant_connect, grant_membership,
     set_connection_limit, set_password,
 };
-use crate::pg::sql::{ident, qualified, Statement};
+use fdw_bridge_pg::sql::{ident, qualified, Statement};
 use std::collections::BTreeSet;
 
 /// Statements for the remote cluster: the FDW role and its SELECT-only grants.
@@ -135,7 +135,7 @@ pub fn plan_connection_limits(
     out
 }
 
-pub(crate) use crate::pg::role::default_connection_limit;
+pub(crate) use fdw_bridge_pg::role::default_connection_limit;
 
 /// Sets the role's connection limit when it is new or differs.
 fn align_connection_limit(name: &str, state: Option<&RoleState>, limit: u32, out: &mut Vec<Statement>) {

@@ -4,9 +4,9 @@
 
 use super::imports::SchemaImports;
 use super::ExposedTable;
-use crate::link::spec::LinkSpec;
-use crate::link::state::LocalSchemaState;
-use crate::pg::sql::{ident, qualified, Statement};
+use crate::spec::LinkSpec;
+use crate::state::LocalSchemaState;
+use fdw_bridge_pg::sql::{ident, qualified, Statement};
 use std::collections::BTreeSet;
 
 pub(super) fn plan_schema_grants(

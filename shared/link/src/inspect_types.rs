@@ -3,7 +3,7 @@
 //! link made compares equal to the remote one it copies.
 
 use super::state::{Column, TypeDef, TypeKey, UserType, UserTypedColumn};
-use crate::pg::PgError;
+use fdw_bridge_pg::PgError;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
 
