@@ -8,12 +8,9 @@
 //! 1,200,000 cases in all).
 
 use crate::aws::DbSecret;
-use crate::bootstrap::custom_resource::Request;
-use crate::bootstrap::properties;
-use crate::report::catalog::Report;
-use crate::report::event as report_event;
-use crate::rotate::event as rotation_event;
-use crate::rotate::secret::RotationSecret;
+use crate::bootstrap::{every_property_name, parse_link_properties, Request};
+use crate::report::{parse_event as parse_report_event, Report};
+use crate::rotate::{parse_event as parse_rotation_event, RotationSecret};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Map, Value};
@@ -109,7 +106,7 @@ fn readable(message: &str) -> Result<(), TestCaseError> {
 /// The names `Custom::FdwLink` knows, at any depth: from the validation itself.
 fn property_keys() -> &'static [&'static str] {
     static KEYS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(properties::every_property_name)
+    KEYS.get_or_init(every_property_name)
 }
 
 fn valid_properties() -> Value {
@@ -149,7 +146,7 @@ fn custom_resource_requests_and_properties_never_panic() {
         .run(&strategy, |event| {
             match Request::from_value(event) {
                 Ok(request) => {
-                    if let Err(e) = properties::parse(&request.properties) {
+                    if let Err(e) = parse_link_properties(&request.properties) {
                         readable(&e.to_string())?;
                     }
                 }
@@ -165,7 +162,7 @@ fn link_properties_never_panic() {
     let strategy = prop_oneof![mutated(valid_properties(), property_keys()), any_json(property_keys())];
     runner()
         .run(&strategy, |props| {
-            if let Err(e) = properties::parse(&props) {
+            if let Err(e) = parse_link_properties(&props) {
                 readable(&e.to_string())?;
             }
             Ok(())
@@ -227,7 +224,7 @@ fn schedule_events_never_panic() {
     let strategy = prop_oneof![mutated(rule, KEYS), mutated(scheduler, KEYS), any_json(KEYS)];
     runner()
         .run(&strategy, |event| {
-            if let Err(e) = report_event::parse(&event) {
+            if let Err(e) = parse_report_event(&event) {
                 readable(&e.to_string())?;
             }
             Ok(())
@@ -242,7 +239,7 @@ fn rotation_events_never_panic() {
     let strategy = prop_oneof![mutated(valid, KEYS), any_json(KEYS)];
     runner()
         .run(&strategy, |event| {
-            if let Err(e) = rotation_event::parse(&event) {
+            if let Err(e) = parse_rotation_event(&event) {
                 readable(&e.to_string())?;
             }
             Ok(())

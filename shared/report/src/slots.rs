@@ -1,0 +1,231 @@
+//! One bounded budget on cluster B shared by every fdw-report invocation:
+//! a report holds one of `FDW_REPORT_REMOTE_SLOTS` slots (session advisory
+//! locks on cluster A's writer, the one place all invocations reach) from
+//! before its session on A's reader opens until that session and its
+//! connection on B are gone. A burst of invocations then keeps at most that
+//! many report sessions on B (and attempts: a refused attempt holds one of B's
+//! slots until B refuses it after TLS and SCRAM) whatever the FDW role's
+//! CONNECTION LIMIT says; the rest wait their turn on A, where waiting costs
+//! B nothing. An invocation that dies releases its slots with its session.
+
+use super::writer::{Session, Writer, WriterError};
+use fdw_bridge_pg::PgError;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+/// The advisory lock class of a link's report slots is `hashtext` of this and
+/// the link's local schema (the two-int form; fdw-bridge's one DDL lock uses
+/// the bigint form, a different lock space): each link has its own budget on
+/// its cluster B.
+const SLOT_CLASS_PREFIX: &str = "fdw-bridge report slots ";
+
+/// First pause between tries for a slot; doubled up to [`MAX_PAUSE`], jittered.
+const FIRST_PAUSE: Duration = Duration::from_millis(40);
+const MAX_PAUSE: Duration = Duration::from_millis(800);
+
+/// A slot held by one of the invocation's writer sessions; give it back with [`Slots::release`].
+#[must_use = "give the slot back with Slots::release"]
+#[derive(Debug)]
+pub struct Slot {
+    slot: i32,
+    /// The writer session that holds it: a slot ends with its session.
+    generation: u64,
+}
+
+/// Why no slot was had.
+#[derive(Debug, thiserror::Error)]
+pub enum SlotError {
+    #[error(
+        "no report slot on cluster B's budget came free before the invocation's time ran out ({slots} slots \
+         (FDW_REPORT_REMOTE_SLOTS) shared by every fdw-report invocation of this link, waited {waited_ms} ms): \
+         run fewer invocations at once or give the function a longer timeout"
+    )]
+    TimedOut { slots: u32, waited_ms: u64 },
+    #[error("cluster A's writer, taking a report slot: {0}")]
+    Writer(#[from] WriterError<PgError>),
+}
+
+/// The slots this invocation holds, and in which of its writer sessions.
+#[derive(Debug, Default, Clone)]
+struct Held {
+    generation: u64,
+    slots: BTreeSet<i32>,
+}
+
+/// The slots of one database on cluster A, as one invocation (one writer
+/// session at a time) takes them.
+#[derive(Debug)]
+pub struct Slots {
+    count: u32,
+    /// Hashed on A into the advisory lock class.
+    class: String,
+    /// The slots this invocation's writer session holds. Advisory locks stack
+    /// within a session (pg_try_advisory_lock on a lock the session holds says
+    /// true again), so the session must never try one of its own.
+    held: std::sync::Mutex<Held>,
+}
+
+impl Slots {
+    /// `count` slots for the link whose foreign tables are in `schema` on A.
+    pub fn new(count: u32, schema: &str) -> Self {
+        Self {
+            count: count.max(1),
+            class: format!("{SLOT_CLASS_PREFIX}{schema}"),
+            held: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The slots session `generation` does not hold, from a random one on (so
+    /// that waiting reports do not all try slot 0 first). A new session holds none.
+    fn candidates(&self, held: &Held, generation: u64) -> Vec<i32> {
+        let count = i32::try_from(self.count).unwrap_or(i32::MAX);
+        let start = i32::try_from(fdw_bridge_runtime::retry::random() % u64::from(self.count)).unwrap_or(0);
+        (0..count)
+            .map(|i| (start + i) % count)
+            .filter(|s| held.generation != generation || !held.slots.contains(s))
+            .collect()
+    }
+
+    fn held(&self) -> Held {
+        self.held.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// Waits for a free slot until `until`, trying all those the session does
+    /// not hold at each turn, with jittered, growing pauses. A writer session
+    /// lost on the way (a failover of A) is opened again by the writer.
+    pub async fn acquire(&self, writer: &Writer, until: Instant) -> Result<Slot, SlotError> {
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let held = self.held();
+            let got: Option<(i32, u64)> = writer
+                .with_session("taking a report slot", until, |session: &mut Session, _| {
+                    let candidates = self.candidates(&held, session.generation);
+                    let class = &self.class;
+                    Box::pin(async move {
+                        // The only condition, so it runs row by row in the array's
+                        // order and stops at the first slot taken (LIMIT 1).
+                        let got = session
+                            .client
+                            .query_opt(
+                                "SELECT s FROM unnest($1::int[]) AS s WHERE pg_try_advisory_lock(hashtext($2::text), s) LIMIT 1",
+                                &[&candidates, class],
+                            )
+                            .await
+                            .map_err(|e| PgError::new("taking a report slot (pg_try_advisory_lock)", &e))?;
+                        Ok(got.map(|r| (r.get::<_, i32>(0), session.generation)))
+                    })
+                })
+                .await?;
+            if let Some((slot, generation)) = got {
+                if let Ok(mut held) = self.held.lock() {
+                    if held.generation != generation {
+                        *held = Held {
+                            generation,
+                            slots: BTreeSet::new(),
+                        };
+                    }
+                    held.slots.insert(slot);
+                }
+                if attempt > 0 {
+                    tracing::info!(
+                        slot,
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        "report slot on cluster B's budget taken"
+                    );
+                }
+                return Ok(Slot { slot, generation });
+            }
+            let pause = pause(attempt, fdw_bridge_runtime::retry::random());
+            if Instant::now() + pause >= until {
+                return Err(SlotError::TimedOut {
+                    slots: self.count,
+                    waited_ms: started.elapsed().as_millis() as u64,
+                });
+            }
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+
+    /// Gives the slot back. A failure is only logged, and a slot of a session
+    /// that is gone is gone with it: nothing to give back.
+    pub async fn release(&self, writer: &Writer, slot: Slot) {
+        let (class, number, generation) = (&self.class, slot.slot, slot.generation);
+        // One attempt: a lost session has released its locks already.
+        let released = writer
+            .with_session(
+                "giving back a report slot",
+                Instant::now(),
+                |session: &mut Session, _| {
+                    Box::pin(async move {
+                        if session.generation != generation {
+                            return Ok(());
+                        }
+                        session
+                            .client
+                            .execute(
+                                "SELECT pg_advisory_unlock(hashtext($1::text), $2::int)",
+                                &[class, &number],
+                            )
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| PgError::new("giving back a report slot", &e))
+                    })
+                },
+            )
+            .await;
+        match released {
+            Ok(()) => {
+                if let Ok(mut held) = self.held.lock() {
+                    if held.generation == slot.generation {
+                        held.slots.remove(&slot.slot);
+                    }
+                }
+            }
+            // Still held: the session is broken, and its locks end with it.
+            Err(e) => {
+                tracing::warn!(slot = slot.slot, error = %e, "the slot is freed when the writer session ends")
+            }
+        }
+    }
+}
+
+/// The pause before try `attempt + 1` for a slot: half fixed, half random.
+fn pause(attempt: u32, random: u64) -> Duration {
+    let step = FIRST_PAUSE
+        .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
+        .min(MAX_PAUSE);
+    let half_ms = u64::try_from((step / 2).as_millis()).unwrap_or(u64::MAX).max(1);
+    step / 2 + Duration::from_millis(random % (half_ms + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_never_tries_a_slot_it_holds_and_a_new_session_holds_none() {
+        let slots = Slots::new(4, "orders_remote");
+        let held = Held {
+            generation: 1,
+            slots: BTreeSet::from([0, 2]),
+        };
+        for _ in 0..20 {
+            let mut c = slots.candidates(&held, 1);
+            assert_eq!(c.len(), 2);
+            c.sort_unstable();
+            assert_eq!(c, [1, 3]);
+        }
+        assert_eq!(slots.candidates(&held, 2).len(), 4);
+    }
+
+    #[test]
+    fn pauses_grow_to_a_cap_and_are_jittered() {
+        assert_eq!(pause(0, 0), Duration::from_millis(20));
+        assert_eq!(pause(0, 20), Duration::from_millis(40));
+        assert_eq!(pause(3, 0), Duration::from_millis(160));
+        assert!(pause(30, u64::MAX) <= MAX_PAUSE);
+        assert!(pause(30, 0) >= MAX_PAUSE / 2);
+    }
+}
