@@ -9,7 +9,7 @@ use fdw_bridge_link::spec::{LinkSpec, LoginRole, Password, Registration, ReportR
 use fdw_bridge_link::MANAGED_MARKER;
 use fdw_bridge_pg::role::RolePair;
 use fdw_bridge_pg::{ConnectTarget, DEFAULT_PORT};
-use fdw_bridge_runtime::target::{secret_endpoint, target_from_secret};
+use fdw_bridge_runtime::target::{endpoint_by_precedence, target_from_secret};
 
 /// A link ready to converge or remove.
 #[derive(Clone, Debug)]
@@ -341,31 +341,28 @@ async fn endpoint_of(
     name: &'static str,
     endpoints: &dyn EndpointSource,
 ) -> Result<Endpoint, ResolveLinkError> {
-    if let Some(host) = &cluster.endpoint {
-        return Ok(Endpoint {
-            host: host.clone(),
-            port: cluster.port.or(secret.port).unwrap_or(DEFAULT_PORT),
-        });
-    }
-    if let Some(id) = &cluster.cluster_identifier {
-        let found = endpoints
-            .cluster_endpoints(id)
-            .await
-            .map_err(|source| ResolveLinkError::Endpoint {
-                property: if name == "LocalCluster" {
-                    "LocalCluster.ClusterIdentifier"
-                } else {
-                    "RemoteCluster.ClusterIdentifier"
-                },
-                source,
-            })?;
-        let mut writer = found.writer;
-        if let Some(port) = cluster.port {
-            writer.port = port;
-        }
-        return Ok(writer);
-    }
-    secret_endpoint(secret, cluster.port).ok_or_else(|| ResolveLinkError::NoEndpoint {
+    let explicit = cluster.endpoint.as_ref().map(|host| Endpoint {
+        host: host.clone(),
+        port: cluster.port.or(secret.port).unwrap_or(DEFAULT_PORT),
+    });
+    let from_rds = match (&explicit, &cluster.cluster_identifier) {
+        (None, Some(id)) => Some(
+            endpoints
+                .cluster_endpoints(id)
+                .await
+                .map_err(|source| ResolveLinkError::Endpoint {
+                    property: if name == "LocalCluster" {
+                        "LocalCluster.ClusterIdentifier"
+                    } else {
+                        "RemoteCluster.ClusterIdentifier"
+                    },
+                    source,
+                })?
+                .writer,
+        ),
+        _ => None,
+    };
+    endpoint_by_precedence(explicit, from_rds, secret, cluster.port).ok_or_else(|| ResolveLinkError::NoEndpoint {
         cluster: name,
         secret: cluster.admin_secret_arn.clone(),
     })

@@ -6,7 +6,7 @@ use super::settings::ReportSettings;
 use fdw_bridge_aws::{DbSecret, SecretError, SecretSource};
 use fdw_bridge_aws::{Endpoint, EndpointError, EndpointSource};
 use fdw_bridge_pg::ConnectTarget;
-use fdw_bridge_runtime::target::{secret_endpoint, target_from_secret};
+use fdw_bridge_runtime::target::{endpoint_by_precedence, target_from_secret};
 
 #[derive(Clone, Debug)]
 pub struct Targets {
@@ -68,30 +68,30 @@ pub async fn resolve_targets(
         ),
         _ => None,
     };
-    let reader_endpoint = settings
-        .reader_endpoint
-        .clone()
-        .or_else(|| {
-            cluster
-                .as_ref()
-                .map(|c| c.reader.clone().unwrap_or_else(|| c.writer.clone()))
-        })
-        .or_else(|| secret_endpoint(&reader_secret, None))
-        .ok_or_else(|| ReportTargetError::NoEndpoint {
-            which: "reader",
-            setting: "FDW_REPORT_READER_ENDPOINT",
-            secret: settings.reader_secret_arn.clone(),
-        })?;
-    let writer_endpoint = settings
-        .writer_endpoint
-        .clone()
-        .or_else(|| cluster.as_ref().map(|c| c.writer.clone()))
-        .or_else(|| secret_endpoint(&writer_secret, None))
-        .ok_or_else(|| ReportTargetError::NoEndpoint {
-            which: "writer",
-            setting: "FDW_REPORT_WRITER_ENDPOINT",
-            secret: settings.writer_secret_arn.clone(),
-        })?;
+    let reader_endpoint = endpoint_by_precedence(
+        settings.reader_endpoint.clone(),
+        cluster
+            .as_ref()
+            .map(|c| c.reader.clone().unwrap_or_else(|| c.writer.clone())),
+        &reader_secret,
+        None,
+    )
+    .ok_or_else(|| ReportTargetError::NoEndpoint {
+        which: "reader",
+        setting: "FDW_REPORT_READER_ENDPOINT",
+        secret: settings.reader_secret_arn.clone(),
+    })?;
+    let writer_endpoint = endpoint_by_precedence(
+        settings.writer_endpoint.clone(),
+        cluster.as_ref().map(|c| c.writer.clone()),
+        &writer_secret,
+        None,
+    )
+    .ok_or_else(|| ReportTargetError::NoEndpoint {
+        which: "writer",
+        setting: "FDW_REPORT_WRITER_ENDPOINT",
+        secret: settings.writer_secret_arn.clone(),
+    })?;
     let database = settings
         .database
         .clone()

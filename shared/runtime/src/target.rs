@@ -24,6 +24,25 @@ pub fn target_from_secret(
     }
 }
 
+/// The endpoint a session goes to, by the one precedence of every function: the
+/// endpoint given explicitly (a property or a setting), else the one RDS reports
+/// for the cluster (on `port` when one is given), else the secret's own host (see
+/// [`secret_endpoint`]). None when none of them names a host.
+pub fn endpoint_by_precedence(
+    explicit: Option<Endpoint>,
+    from_rds: Option<Endpoint>,
+    secret: &DbSecret,
+    port: Option<u16>,
+) -> Option<Endpoint> {
+    let from_rds = from_rds.map(|mut endpoint| {
+        if let Some(port) = port {
+            endpoint.port = port;
+        }
+        endpoint
+    });
+    explicit.or(from_rds).or_else(|| secret_endpoint(secret, port))
+}
+
 /// The secret's own host (the last choice), on `port` when one is given, else
 /// the secret's port, else 5432.
 pub fn secret_endpoint(secret: &DbSecret, port: Option<u16>) -> Option<Endpoint> {
@@ -58,5 +77,22 @@ mod tests {
         );
         assert_eq!(target.credential_source, "secret arn:x");
         assert!(!format!("{target:?}").contains("pw"));
+    }
+
+    #[test]
+    fn explicit_then_rds_then_the_secrets_host() {
+        let at = |host: &str, port| Endpoint {
+            host: host.into(),
+            port,
+        };
+        let secret = DbSecret::parse("s", r#"{"username":"u","password":"p","host":"h","port":6000}"#).unwrap();
+        let choose = |explicit, from_rds, port| endpoint_by_precedence(explicit, from_rds, &secret, port);
+        assert_eq!(choose(Some(at("e", 1)), Some(at("rds", 2)), Some(7)), Some(at("e", 1)));
+        assert_eq!(choose(None, Some(at("rds", 2)), None), Some(at("rds", 2)));
+        assert_eq!(choose(None, Some(at("rds", 2)), Some(7)), Some(at("rds", 7)));
+        assert_eq!(choose(None, None, None), Some(at("h", 6000)));
+        assert_eq!(choose(None, None, Some(7)), Some(at("h", 7)));
+        let managed = DbSecret::parse("s", r#"{"username":"u","password":"p"}"#).unwrap();
+        assert_eq!(endpoint_by_precedence(None, None, &managed, Some(7)), None);
     }
 }
