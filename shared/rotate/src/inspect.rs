@@ -2,8 +2,8 @@
 
 use super::plan::{MappedRole, PendingRole, RemoteFacts};
 use fdw_bridge_pg::role::{RolePair, ORDINARY_SLOTS_SQL};
-use fdw_bridge_pg::Endpoint;
 use fdw_bridge_pg::PgError;
+use fdw_bridge_pg::{Endpoint, DEFAULT_PORT};
 use tokio_postgres::Client;
 
 /// Cluster B: the pending role (if it exists), and the base role's comment.
@@ -70,7 +70,7 @@ pub async fn server_endpoint(client: &Client, server: &str) -> Result<Option<End
         let port: Option<String> = r.get(1);
         Some(Endpoint {
             host: host?,
-            port: port.and_then(|p| p.parse().ok()).unwrap_or(5432),
+            port: port.and_then(|p| p.parse().ok()).unwrap_or(DEFAULT_PORT),
         })
     }))
 }

@@ -14,7 +14,7 @@
 //! Keys it does not know are kept as they are when the pending version is written.
 
 use fdw_bridge_pg::role::RolePair;
-use fdw_bridge_pg::Endpoint;
+use fdw_bridge_pg::{Endpoint, DEFAULT_PORT};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -203,7 +203,7 @@ fn text_key(map: &Map<String, Value>, key: &str, prefix: &str, problems: &mut Ve
 /// A port as a number or a numeric string (CloudFormation writes strings); 5432 when absent.
 fn port_key(map: &Map<String, Value>, key: &str, prefix: &str, problems: &mut Vec<String>) -> u16 {
     let parsed = match map.get(key) {
-        None | Some(Value::Null) => return 5432,
+        None | Some(Value::Null) => return DEFAULT_PORT,
         Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
         Some(Value::String(s)) => s.trim().parse::<u16>().ok(),
         Some(_) => None,

@@ -13,9 +13,10 @@ use fdw_bridge_pg::role::RolePair;
 use fdw_bridge_pg::sql::Statement;
 use fdw_bridge_pg::{
     apply_in_transaction, mapping_login, prepare_in_transaction, probe_login, wait_for_login, with_admin_option_advice,
-    ConnectTarget, Connector, Login, PgError, DEFAULT_LOCK_TIMEOUT,
+    ConnectTarget, Connector, Endpoint, Login, PgError, DEFAULT_LOCK_TIMEOUT,
 };
 use fdw_bridge_runtime::retry::{last_attempt_start, retry, Retrier};
+use fdw_bridge_runtime::target::target_from_secret;
 use std::sync::Arc;
 use tokio_postgres::Client;
 
@@ -192,14 +193,12 @@ impl Rotator {
         let Some(password) = login.password.filter(|_| pair.contains(&login.user)) else {
             return Ok((Some(login.user), None));
         };
-        let target = ConnectTarget {
-            label: remote_label(secret),
-            endpoint: secret.remote.clone(),
-            dbname: secret.dbname.clone(),
-            user: login.user.clone(),
-            password: password.clone(),
-            credential_source: format!("the user mapping of server {} on cluster A", secret.server),
-        };
+        let target = remote_target(
+            secret,
+            &login.user,
+            &password,
+            format!("the user mapping of server {} on cluster A", secret.server),
+        );
         if probe_login(&self.connector, &target).await?.password_works() {
             return Ok((Some(login.user), None));
         }
@@ -447,48 +446,55 @@ impl Rotator {
 
     /// A session on cluster B as its master user, and that user's name (for advice on refusals).
     async fn master_session(&self, id: &str, secret: &RotationSecret) -> Result<(Client, String), RotateError> {
-        let master = self
+        let admin = Admin {
+            what: "the master secret of cluster B",
+            key: "masterarn",
+            arn: &secret.masterarn,
+            label: remote_label(secret),
+            endpoint: &secret.remote,
+            dbname: &secret.dbname,
+        };
+        self.admin_session(id, admin).await
+    }
+
+    /// A session on cluster A as its admin, who may change the server's user mappings.
+    async fn local_admin_session(&self, id: &str, secret: &RotationSecret) -> Result<Client, RotateError> {
+        let admin = Admin {
+            what: "the admin secret of cluster A",
+            key: "local.adminarn",
+            arn: &secret.local.adminarn,
+            label: local_label(secret),
+            endpoint: &secret.local.endpoint,
+            dbname: &secret.local.dbname,
+        };
+        Ok(self.admin_session(id, admin).await?.0)
+    }
+
+    /// A session as the user of an admin secret the rotation secret names, and that user's name.
+    async fn admin_session(&self, id: &str, admin: Admin<'_>) -> Result<(Client, String), RotateError> {
+        let secret = self
             .secrets
-            .db_secret(&secret.masterarn)
+            .db_secret(admin.arn)
             .await
             .map_err(|source| RotateError::AdminSecret {
-                what: "the master secret of cluster B",
-                key: "masterarn",
+                what: admin.what,
+                key: admin.key,
                 id: id.to_string(),
                 source,
             })?;
-        let target = ConnectTarget {
-            label: remote_label(secret),
-            endpoint: secret.remote.clone(),
-            dbname: secret.dbname.clone(),
-            user: master.username.clone(),
-            password: master.password.clone(),
-            credential_source: format!("secret {}", secret.masterarn),
-        };
-        Ok((self.connector.connect(&target).await?, master.username.clone()))
+        let target = target_from_secret(admin.label, admin.endpoint.clone(), admin.dbname, &secret, admin.arn);
+        Ok((self.connector.connect(&target).await?, secret.username))
     }
+}
 
-    async fn local_admin_session(&self, id: &str, secret: &RotationSecret) -> Result<Client, RotateError> {
-        let admin =
-            self.secrets
-                .db_secret(&secret.local.adminarn)
-                .await
-                .map_err(|source| RotateError::AdminSecret {
-                    what: "the admin secret of cluster A",
-                    key: "local.adminarn",
-                    id: id.to_string(),
-                    source,
-                })?;
-        let target = ConnectTarget {
-            label: local_label(secret),
-            endpoint: secret.local.endpoint.clone(),
-            dbname: secret.local.dbname.clone(),
-            user: admin.username.clone(),
-            password: admin.password.clone(),
-            credential_source: format!("secret {}", secret.local.adminarn),
-        };
-        Ok(self.connector.connect(&target).await?)
-    }
+/// An admin secret named by the rotation secret (under `key`), and where its user logs in.
+struct Admin<'a> {
+    what: &'static str,
+    key: &'static str,
+    arn: &'a str,
+    label: String,
+    endpoint: &'a Endpoint,
+    dbname: &'a str,
 }
 
 /// The roles a rotation may set passwords of: the role and its clone, or the one role.
@@ -519,12 +525,22 @@ fn local_label(s: &RotationSecret) -> String {
 }
 
 fn pending_target(id: &str, token: &str, pending: &RotationSecret) -> ConnectTarget {
+    remote_target(
+        pending,
+        &pending.username,
+        &pending.password,
+        format!("secret {id}, AWSPENDING version {token}"),
+    )
+}
+
+/// A session on cluster B's database as `user`, whose password came from `credential_source`.
+fn remote_target(secret: &RotationSecret, user: &str, password: &str, credential_source: String) -> ConnectTarget {
     ConnectTarget {
-        label: remote_label(pending),
-        endpoint: pending.remote.clone(),
-        dbname: pending.dbname.clone(),
-        user: pending.username.clone(),
-        password: pending.password.clone(),
-        credential_source: format!("secret {id}, AWSPENDING version {token}"),
+        label: remote_label(secret),
+        endpoint: secret.remote.clone(),
+        dbname: secret.dbname.clone(),
+        user: user.to_string(),
+        password: password.to_string(),
+        credential_source,
     }
 }
