@@ -2,7 +2,7 @@
 //! Settings and clients are built once here; every decision lives in
 //! `fdw_bridge_bootstrap`.
 
-use fdw_bridge_aws::SecretsManagerSource;
+use fdw_bridge_aws::SecretsManager;
 use fdw_bridge_aws::{RdsEndpointSource, RdsInstanceSource};
 use fdw_bridge_bootstrap::{Bootstrap, InvocationFailed};
 use fdw_bridge_pg::Connector;
@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_from_env().await;
     let bootstrap = Bootstrap {
         connector,
-        secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+        secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
         instances: Arc::new(RdsInstanceSource::new(aws_sdk_rds::Client::new(&sdk))),
         http: fdw_bridge_bootstrap::http_client()?,

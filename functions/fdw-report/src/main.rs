@@ -3,7 +3,7 @@
 //! lives in `fdw_bridge_report`.
 
 use fdw_bridge_aws::RdsEndpointSource;
-use fdw_bridge_aws::SecretsManagerSource;
+use fdw_bridge_aws::SecretsManager;
 use fdw_bridge_pg::Connector;
 use fdw_bridge_report::Catalog;
 use fdw_bridge_report::ReportFunction;
@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     let function = ReportFunction {
         connector,
         catalog: Catalog::shipped()?,
-        secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+        secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
         settings,
     };

@@ -2,10 +2,9 @@
 //! Settings and clients are built once here; every decision lives in
 //! `fdw_bridge_rotate`.
 
-use fdw_bridge_aws::SecretsManagerSource;
+use fdw_bridge_aws::SecretsManager;
 use fdw_bridge_pg::Connector;
 use fdw_bridge_rotate::Rotator;
-use fdw_bridge_rotate::SecretsManagerStore;
 use fdw_bridge_runtime::settings::ConnectSettings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -17,11 +16,12 @@ async fn main() -> Result<(), Error> {
     let settings = ConnectSettings::from_env()?;
     let connector = Connector::with_ca_bundle(&settings.ca_bundle, settings.connect_timeout)?;
     let sdk = aws_config::load_from_env().await;
-    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    // One Secrets Manager client: the rotation store and the reader of the admin secrets.
+    let secrets = Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk)));
     let rotator = Rotator {
         connector,
-        store: Arc::new(SecretsManagerStore::new(client.clone())),
-        secrets: Arc::new(SecretsManagerSource::new(client)),
+        store: secrets.clone(),
+        secrets,
     };
     // The event is read by the library, so a malformed one is an InvalidEvent.
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {

@@ -11,7 +11,7 @@ mod secrets;
 pub use fdw_bridge_pg::Endpoint;
 pub use instances::{ClusterMember, InstanceError, InstanceSource, RdsInstanceSource};
 pub use rds::{ClusterEndpoints, EndpointError, EndpointSource, RdsEndpointSource};
-pub use secrets::{DbSecret, SecretError, SecretSource, SecretsManagerSource};
+pub use secrets::{DbSecret, SecretError, SecretSource, SecretsManager};
 
 /// An AWS SDK error on one line, with the service's own message when there is one.
 pub fn error_text<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String

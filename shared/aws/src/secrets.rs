@@ -83,20 +83,27 @@ pub trait SecretSource: Send + Sync {
     async fn db_secret(&self, secret_id: &str) -> Result<DbSecret, SecretError>;
 }
 
-/// Secrets Manager through the AWS SDK (reaches moto locally via AWS_ENDPOINT_URL).
+/// Secrets Manager through the AWS SDK (reaches moto locally via AWS_ENDPOINT_URL):
+/// the one client of the three functions, a [`SecretSource`] here and fdw-rotate's
+/// rotation store there.
 #[derive(Clone)]
-pub struct SecretsManagerSource {
+pub struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,
 }
 
-impl SecretsManagerSource {
+impl SecretsManager {
     pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
         Self { client }
+    }
+
+    /// The SDK client, for the calls a layer above makes itself.
+    pub fn client(&self) -> &aws_sdk_secretsmanager::Client {
+        &self.client
     }
 }
 
 #[async_trait]
-impl SecretSource for SecretsManagerSource {
+impl SecretSource for SecretsManager {
     async fn db_secret(&self, secret_id: &str) -> Result<DbSecret, SecretError> {
         use aws_sdk_secretsmanager::error::SdkError;
         use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;

@@ -25,7 +25,6 @@ pub use fdw_bridge_pg::RolePair;
 pub use secret::RotationSecret;
 pub use stages::StageError;
 pub use steps::{Rotator, StepOutcome};
-pub use store::SecretsManagerStore;
 
 #[cfg(test)]
 mod steps_tests;

@@ -3,6 +3,7 @@
 
 use super::stages::SecretMetadata;
 use async_trait::async_trait;
+use fdw_bridge_aws::SecretsManager;
 
 /// Characters GetRandomPassword must leave out: they break connection strings
 /// and URIs (`/ @ : ?`), shell and SQL quoting (`" ' \` and the backtick), and
@@ -41,17 +42,6 @@ pub trait RotationStore: Send + Sync {
     async fn clear_pending(&self, id: &str, version: &str) -> Result<(), RotationStoreError>;
 }
 
-#[derive(Clone)]
-pub struct SecretsManagerStore {
-    client: aws_sdk_secretsmanager::Client,
-}
-
-impl SecretsManagerStore {
-    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
-        Self { client }
-    }
-}
-
 fn call_error<E, R>(
     call: &'static str,
     id: &str,
@@ -69,10 +59,10 @@ where
 }
 
 #[async_trait]
-impl RotationStore for SecretsManagerStore {
+impl RotationStore for SecretsManager {
     async fn describe(&self, id: &str) -> Result<SecretMetadata, RotationStoreError> {
         let out = self
-            .client
+            .client()
             .describe_secret()
             .secret_id(id)
             .send()
@@ -90,7 +80,7 @@ impl RotationStore for SecretsManagerStore {
     async fn get(&self, id: &str, version: Option<&str>, stage: &str) -> Result<Option<String>, RotationStoreError> {
         use aws_sdk_secretsmanager::error::SdkError;
         use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-        let mut request = self.client.get_secret_value().secret_id(id).version_stage(stage);
+        let mut request = self.client().get_secret_value().secret_id(id).version_stage(stage);
         if let Some(v) = version {
             request = request.version_id(v);
         }
@@ -112,7 +102,7 @@ impl RotationStore for SecretsManagerStore {
     }
 
     async fn put_pending(&self, id: &str, token: &str, text: &str) -> Result<(), RotationStoreError> {
-        self.client
+        self.client()
             .put_secret_value()
             .secret_id(id)
             .client_request_token(token)
@@ -126,7 +116,7 @@ impl RotationStore for SecretsManagerStore {
 
     async fn random_password(&self) -> Result<String, RotationStoreError> {
         let out = self
-            .client
+            .client()
             .get_random_password()
             .password_length(PASSWORD_LENGTH)
             .exclude_characters(EXCLUDED_PASSWORD_CHARACTERS)
@@ -143,7 +133,7 @@ impl RotationStore for SecretsManagerStore {
     }
 
     async fn move_current(&self, id: &str, to: &str, from: &str) -> Result<(), RotationStoreError> {
-        self.client
+        self.client()
             .update_secret_version_stage()
             .secret_id(id)
             .version_stage(super::stages::AWSCURRENT)
@@ -156,7 +146,7 @@ impl RotationStore for SecretsManagerStore {
     }
 
     async fn clear_pending(&self, id: &str, version: &str) -> Result<(), RotationStoreError> {
-        self.client
+        self.client()
             .update_secret_version_stage()
             .secret_id(id)
             .version_stage(super::stages::AWSPENDING)
