@@ -82,7 +82,7 @@ const REMOTE_FROM_LOCAL: &str = "remote cluster, as reached from the local clust
 /// cluster (IMPORT FOREIGN SCHEMA, ANALYZE of a foreign table), so it is the
 /// remote cluster's: a lost session to the local cluster itself has no SQLSTATE.
 fn local_sql(source: PgError) -> ConvergeError {
-    if !source.code.as_ref().is_some_and(|c| c.code().starts_with("08")) {
+    if !source.code.as_ref().is_some_and(fdw_bridge_pg::is_connection_exception) {
         return sql(LOCAL)(source);
     }
     let source = if source.advice.is_some() {

@@ -41,3 +41,26 @@ pub use tokio_postgres::error::SqlState;
 pub fn is_auth_failure(code: &SqlState) -> bool {
     code.code().starts_with("28")
 }
+
+/// Class 08, a connection exception. Raised by a server a session is still
+/// open to, it comes from that server's own connection to another (postgres_fdw's
+/// to the remote cluster): a lost session itself carries no SQLSTATE.
+pub fn is_connection_exception(code: &SqlState) -> bool {
+    code.code().starts_with("08")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstate_classes() {
+        assert!(is_auth_failure(&SqlState::INVALID_PASSWORD));
+        assert!(!is_auth_failure(&SqlState::CONNECTION_FAILURE));
+        assert!(is_connection_exception(&SqlState::CONNECTION_FAILURE));
+        assert!(is_connection_exception(
+            &SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION
+        ));
+        assert!(!is_connection_exception(&SqlState::CANNOT_CONNECT_NOW));
+    }
+}

@@ -466,7 +466,7 @@ async fn release_remote_connections(client: &Client) {
 /// from postgres_fdw's connection to cluster B, since a lost session to A
 /// itself carries no SQLSTATE.
 fn lost_remote_connection(code: Option<&SqlState>) -> bool {
-    code.is_some_and(|c| c.code().starts_with("08"))
+    code.is_some_and(fdw_bridge_pg::is_connection_exception)
 }
 
 /// A read-only transaction: reports never write where they read.
