@@ -533,7 +533,7 @@ pub async fn read_local_types(
     spec: &LinkSpec,
     wanted: &[TypeKey],
 ) -> Result<(BTreeMap<TypeKey, UserType>, BTreeMap<String, (Option<String>, i64)>), PgError> {
-    let types = super::inspect_types::read_local_types(client, wanted, &spec.role_comment()).await?;
+    let types = super::inspect_types::read_wanted_types(client, wanted, &spec.role_comment()).await?;
     let mut schemas: Vec<String> = wanted.iter().chain(types.keys()).map(|k| k.0.clone()).collect();
     schemas.dedup();
     let mut type_schemas = BTreeMap::new();

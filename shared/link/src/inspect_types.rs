@@ -56,7 +56,7 @@ pub(super) async fn read_remote_types(
 
 /// The types named `wanted` that exist on the local cluster, and every type
 /// whose comment is `holder` (what the link made earlier), with what they are made of.
-pub(super) async fn read_local_types(
+pub(super) async fn read_wanted_types(
     client: &Client,
     wanted: &[TypeKey],
     holder: &str,

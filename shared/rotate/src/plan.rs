@@ -94,7 +94,7 @@ pub fn check_pending_user(strategy: Strategy, current: &str, pending: &str) -> R
 
 /// Statements for the remote cluster (run as the master user): the pending role gets
 /// the pending password; a missing clone is created as a member of the base role.
-pub fn plan_remote(
+pub fn plan_pending_role(
     pair: &RolePair,
     pending_user: &str,
     password: &str,
@@ -214,7 +214,7 @@ mod tests {
             base_connection_limit: Some(30),
             ordinary_slots: 197,
         };
-        let plan = plan_remote(&pair(), "fdw_orders_clone", "p'w", &facts).unwrap();
+        let plan = plan_pending_role(&pair(), "fdw_orders_clone", "p'w", &facts).unwrap();
         let shown: Vec<String> = plan.iter().map(|s| s.shown().to_string()).collect();
         assert_eq!(
             shown,
@@ -245,7 +245,7 @@ mod tests {
             ordinary_slots: 197,
         };
         for user in ["fdw_orders", "fdw_orders_clone"] {
-            let plan = plan_remote(&pair(), user, r"a\b", &facts).unwrap();
+            let plan = plan_pending_role(&pair(), user, r"a\b", &facts).unwrap();
             assert_eq!(plan.len(), 1);
             assert_eq!(plan[0].shown(), format!("ALTER ROLE \"{user}\" PASSWORD '********'"));
             assert!(plan[0].sql().contains(r" E'a\\b'"));
@@ -262,7 +262,7 @@ mod tests {
             base_connection_limit: None,
             ordinary_slots: 197,
         };
-        let plan = plan_remote(&pair(), "fdw_orders_clone", "p", &facts).unwrap();
+        let plan = plan_pending_role(&pair(), "fdw_orders_clone", "p", &facts).unwrap();
         let shown: Vec<&str> = plan.iter().map(|s| s.shown()).collect();
         assert_eq!(shown.len(), 4, "{shown:?}");
         assert!(shown[0].starts_with("GRANT \"fdw_orders\" TO"));
@@ -276,13 +276,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            plan_remote(&pair(), "fdw_orders", "p", &missing),
+            plan_pending_role(&pair(), "fdw_orders", "p", &missing),
             Err(RotationPlanError::RoleMissing {
                 role: "fdw_orders".into()
             })
         );
         assert_eq!(
-            plan_remote(&pair(), "fdw_orders_clone", "p", &missing),
+            plan_pending_role(&pair(), "fdw_orders_clone", "p", &missing),
             Err(RotationPlanError::RoleMissing {
                 role: "fdw_orders".into()
             })
@@ -295,7 +295,7 @@ mod tests {
             ..missing
         };
         assert!(matches!(
-            plan_remote(&pair(), "fdw_orders", "p", &admin),
+            plan_pending_role(&pair(), "fdw_orders", "p", &admin),
             Err(RotationPlanError::Privileged { .. })
         ));
         assert!(check_pending_user(Strategy::Alternating, "fdw_orders", "fdw_orders_clone").is_ok());

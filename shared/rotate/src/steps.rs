@@ -4,7 +4,7 @@
 use super::error::{RotateError, RotationFailure};
 use super::event;
 use super::inspect;
-use super::plan::{budget_warning, check_pending_user, plan_mappings, plan_remote, MappedRole};
+use super::plan::{budget_warning, check_pending_user, plan_mappings, plan_pending_role, MappedRole};
 use super::secret::{RotationSecret, Strategy};
 use super::stages::{check, finish_move, pending_left_on, Decision, SecretMetadata, Step, AWSCURRENT, AWSPENDING};
 use super::store::RotationStore;
@@ -210,7 +210,7 @@ impl Rotator {
         let facts = inspect::remote_facts(&master, &pair, &login.user)
             .await
             .map_err(sql_error)?;
-        let statements = plan_remote(&pair, &login.user, &password, &facts)?;
+        let statements = plan_pending_role(&pair, &login.user, &password, &facts)?;
         apply_in_transaction(&mut master, &statements)
             .await
             .map_err(|e| sql_error(with_admin_option_advice(e, &master_user)))?;
@@ -341,7 +341,7 @@ impl Rotator {
         if let Some(warning) = budget_warning(&facts) {
             tracing::warn!(role = %pair.base, "{warning}");
         }
-        let statements = plan_remote(&pair, &pending.username, &pending.password, &facts)?;
+        let statements = plan_pending_role(&pair, &pending.username, &pending.password, &facts)?;
         Ok((master, master_user, statements))
     }
 

@@ -6,14 +6,14 @@
 //! One piece per concern, each a pure function with its own tests: the remote
 //! role and grants ([`remote`]), the server ([`server`]), user mappings
 //! ([`mappings`]), each local schema's foreign tables ([`imports`]) and who
-//! may read them ([`grants`]), the link's row in the registry ([`registry`]),
+//! may read them ([`grants`]), the link's row in the registry ([`registration`]),
 //! the statistics to refresh ([`statistics`]), and removal ([`removal`], [`remote`]).
 
 mod advice;
 mod grants;
 mod imports;
 mod mappings;
-mod registry;
+mod registration;
 mod remote;
 mod removal;
 mod report_roles;
@@ -251,7 +251,7 @@ pub fn plan_local(
             .extend(removal::remove_from_schema(spec, schema, state, local));
     }
     plan.statements.extend(types.after);
-    plan.statements.extend(registry::plan_registration(spec, local));
+    plan.statements.extend(registration::plan_registration(spec, local));
     plan.statements.extend(advice::plan_advice(spec, local));
     Ok(plan)
 }

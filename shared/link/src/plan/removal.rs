@@ -34,7 +34,7 @@ pub fn plan_local_removal(spec: &LinkSpec, local: &LocalState) -> Result<Vec<Sta
     // The advice's grants first: a role that holds one cannot be dropped.
     out.extend(super::advice::plan_advice_removal(spec, local));
     out.extend(plan_report_roles_removal(spec, local, &kept));
-    out.extend(super::registry::plan_deregistration(spec, local));
+    out.extend(super::registration::plan_deregistration(spec, local));
     Ok(out)
 }
 
