@@ -5,6 +5,7 @@
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponse, CloudFormationCustomResourceResponseStatus,
 };
+use fdw_bridge_runtime::retry::step;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -78,6 +79,10 @@ pub const RETURN_MARGIN: Duration = Duration::from_millis(500);
 /// A try with less time than this left is not started.
 const SHORTEST_TRY: Duration = Duration::from_millis(200);
 
+/// The pause after the first failed PUT, doubled after each one up to [`MAX_DELAY`].
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+const MAX_DELAY: Duration = Duration::from_secs(8);
+
 /// PUTs `response` to `url`, retrying on errors and non-2xx answers with
 /// exponential backoff (0.5 s, 1 s, 2 s, ... capped at 8 s), each try bounded
 /// by [`TRY_TIMEOUT`] and by `deadline` less [`RETURN_MARGIN`], until it lands
@@ -95,7 +100,6 @@ pub async fn deliver(
     let body = body(response);
     let host = url_host(url);
     let give_up_at = deadline.checked_sub(RETURN_MARGIN).unwrap_or(deadline);
-    let mut delay = Duration::from_millis(500);
     let mut attempts = 0;
     loop {
         let remaining = give_up_at.saturating_duration_since(Instant::now());
@@ -119,6 +123,7 @@ pub async fn deliver(
             Err(e) => fdw_bridge_pg::error_chain(&e),
         };
         tracing::warn!(status, host = %host, attempt = attempts, error = %last, "response PUT failed; retrying");
+        let delay = step(FIRST_DELAY, MAX_DELAY, attempts - 1);
         if Instant::now() + delay + SHORTEST_TRY >= give_up_at {
             return Err(DeliveryError {
                 status,
@@ -128,7 +133,6 @@ pub async fn deliver(
             });
         }
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(8));
     }
 }
 

@@ -193,11 +193,7 @@ impl Slots {
 
 /// The pause before try `attempt + 1` for a slot: half fixed, half random.
 fn pause(attempt: u32, random: u64) -> Duration {
-    let step = FIRST_PAUSE
-        .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
-        .min(MAX_PAUSE);
-    let half_ms = u64::try_from((step / 2).as_millis()).unwrap_or(u64::MAX).max(1);
-    step / 2 + Duration::from_millis(random % (half_ms + 1))
+    fdw_bridge_runtime::retry::equal_jitter(FIRST_PAUSE, MAX_PAUSE, attempt, random)
 }
 
 #[cfg(test)]

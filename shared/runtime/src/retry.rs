@@ -23,5 +23,5 @@ mod backoff;
 mod class;
 
 pub use attempts::{last_attempt_start, retry, Outage, Retrier};
-pub use backoff::{delay, random};
+pub use backoff::{delay, equal_jitter, random, step};
 pub use class::{of_connect, of_pg, of_text, Retryable, Transient};
