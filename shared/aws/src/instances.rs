@@ -2,6 +2,7 @@
 //! Scaling made before the cluster is deleted: RDS DescribeDBClusters (its
 //! members), DescribeDBInstances (one instance's status) and DeleteDBInstance.
 
+use crate::rds::describe_cluster;
 use async_trait::async_trait;
 
 /// One instance of a cluster, as DescribeDBClusters lists it.
@@ -50,34 +51,21 @@ impl RdsInstanceSource {
 #[async_trait]
 impl InstanceSource for RdsInstanceSource {
     async fn cluster_members(&self, cluster_id: &str) -> Result<Vec<ClusterMember>, InstanceError> {
-        use aws_sdk_rds::error::SdkError;
-        use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
-        let out = self
-            .client
-            .describe_db_clusters()
-            .db_cluster_identifier(cluster_id)
-            .send()
-            .await
-            .map_err(|e| match &e {
-                SdkError::ServiceError(se)
-                    if matches!(se.err(), DescribeDBClustersError::DbClusterNotFoundFault(_)) =>
-                {
-                    InstanceError::ClusterNotFound {
-                        cluster: cluster_id.to_string(),
-                    }
-                }
-                _ => InstanceError::Unavailable {
+        let cluster = match describe_cluster(&self.client, cluster_id).await {
+            Ok(Some(cluster)) => cluster,
+            Ok(None) => {
+                return Err(InstanceError::ClusterNotFound {
+                    cluster: cluster_id.to_string(),
+                })
+            }
+            Err(reason) => {
+                return Err(InstanceError::Unavailable {
                     call: "DescribeDBClusters",
                     id: cluster_id.to_string(),
-                    reason: crate::error_text(&e),
-                },
-            })?;
-        let cluster = out
-            .db_clusters()
-            .first()
-            .ok_or_else(|| InstanceError::ClusterNotFound {
-                cluster: cluster_id.to_string(),
-            })?;
+                    reason,
+                })
+            }
+        };
         Ok(cluster
             .db_cluster_members()
             .iter()

@@ -44,30 +44,20 @@ impl RdsEndpointSource {
 #[async_trait]
 impl EndpointSource for RdsEndpointSource {
     async fn cluster_endpoints(&self, cluster_id: &str) -> Result<ClusterEndpoints, EndpointError> {
-        use aws_sdk_rds::error::SdkError;
-        use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
-        let out = self
-            .client
-            .describe_db_clusters()
-            .db_cluster_identifier(cluster_id)
-            .send()
-            .await
-            .map_err(|e| match &e {
-                SdkError::ServiceError(se)
-                    if matches!(se.err(), DescribeDBClustersError::DbClusterNotFoundFault(_)) =>
-                {
-                    EndpointError::NotFound {
-                        cluster: cluster_id.to_string(),
-                    }
-                }
-                _ => EndpointError::Unavailable {
+        let cluster = match describe_cluster(&self.client, cluster_id).await {
+            Ok(Some(cluster)) => cluster,
+            Ok(None) => {
+                return Err(EndpointError::NotFound {
                     cluster: cluster_id.to_string(),
-                    reason: crate::error_text(&e),
-                },
-            })?;
-        let cluster = out.db_clusters().first().ok_or_else(|| EndpointError::NotFound {
-            cluster: cluster_id.to_string(),
-        })?;
+                })
+            }
+            Err(reason) => {
+                return Err(EndpointError::Unavailable {
+                    cluster: cluster_id.to_string(),
+                    reason,
+                })
+            }
+        };
         let port = cluster
             .port()
             .and_then(|p| u16::try_from(p).ok())
@@ -86,5 +76,27 @@ impl EndpointSource for RdsEndpointSource {
                 port,
             }),
         })
+    }
+}
+
+/// DescribeDBClusters for one cluster: None when RDS does not know it, the
+/// call's error on one line when it failed.
+pub(crate) async fn describe_cluster(
+    client: &aws_sdk_rds::Client,
+    cluster_id: &str,
+) -> Result<Option<aws_sdk_rds::types::DbCluster>, String> {
+    use aws_sdk_rds::error::SdkError;
+    use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
+    match client
+        .describe_db_clusters()
+        .db_cluster_identifier(cluster_id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.db_clusters().first().cloned()),
+        Err(SdkError::ServiceError(se)) if matches!(se.err(), DescribeDBClustersError::DbClusterNotFoundFault(_)) => {
+            Ok(None)
+        }
+        Err(e) => Err(crate::error_text(&e)),
     }
 }
