@@ -38,7 +38,7 @@ pub use transaction::{
 pub use tokio_postgres::error::SqlState;
 
 /// Class 28: the server refused the login (wrong password, no such role).
-pub fn is_auth_failure(code: &SqlState) -> bool {
+pub(crate) fn is_auth_failure(code: &SqlState) -> bool {
     code.code().starts_with("28")
 }
 
