@@ -24,7 +24,7 @@ guard/check-broken.py does for the cfn-guard rules.
   8        report_secrets        fdw-report never gets a master secret, in any branch
   9        no_fixed_names        no fixed physical name (SAM-transformed): absent, or from the stack
   10       observability         log exports, Performance Insights, B-connections and rotation
-                                 alarms, a dashboard with the EMF metrics of shared/src/report/emf.rs
+                                 alarms, a dashboard with the EMF metrics of shared/report/src/emf.rs
   11       checkov               checkov (cloudformation) fails nothing outside guard/checkov-baseline.yaml
   18       tested_majors         EngineVersion allows only the PostgreSQL majors the stack runs
                                  (stack/postgres-versions.tsv) and make test-versions links across;

@@ -7,14 +7,10 @@
 //! Cases per property: `FDW_HOSTILE_CASES` (default 150,000; 9 properties,
 //! 1,350,000 cases in all).
 
-use crate::aws::secrets::DbSecret;
-use crate::bootstrap::custom_resource::Request;
-use crate::bootstrap::properties;
-use crate::report::catalog::{is_link_name, LinkRef, Report};
-use crate::report::event as report_event;
-use crate::report::ReportSettings;
-use crate::rotate::event as rotation_event;
-use crate::rotate::secret::RotationSecret;
+use crate::aws::DbSecret;
+use crate::bootstrap::{every_property_name, parse_link_properties, Request};
+use crate::report::{is_link_name, parse_event as parse_report_event, LinkRef, Report, ReportSettings};
+use crate::rotate::{parse_event as parse_rotation_event, RotationSecret};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Map, Value};
@@ -110,7 +106,7 @@ fn readable(message: &str) -> Result<(), TestCaseError> {
 /// The names `Custom::FdwLink` knows, at any depth: from the validation itself.
 fn property_keys() -> &'static [&'static str] {
     static KEYS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(properties::every_property_name)
+    KEYS.get_or_init(every_property_name)
 }
 
 fn valid_properties() -> Value {
@@ -150,7 +146,7 @@ fn custom_resource_requests_and_properties_never_panic() {
         .run(&strategy, |event| {
             match Request::from_value(event) {
                 Ok(request) => {
-                    if let Err(e) = properties::parse(&request.properties) {
+                    if let Err(e) = parse_link_properties(&request.properties) {
                         readable(&e.to_string())?;
                     }
                 }
@@ -166,7 +162,7 @@ fn link_properties_never_panic() {
     let strategy = prop_oneof![mutated(valid_properties(), property_keys()), any_json(property_keys())];
     runner()
         .run(&strategy, |props| {
-            if let Err(e) = properties::parse(&props) {
+            if let Err(e) = parse_link_properties(&props) {
                 readable(&e.to_string())?;
             }
             Ok(())
@@ -228,7 +224,7 @@ fn schedule_events_never_panic() {
     let strategy = prop_oneof![mutated(rule, KEYS), mutated(scheduler, KEYS), any_json(KEYS)];
     runner()
         .run(&strategy, |event| {
-            if let Err(e) = report_event::parse(&event) {
+            if let Err(e) = parse_report_event(&event) {
                 readable(&e.to_string())?;
             }
             Ok(())
@@ -243,7 +239,7 @@ fn rotation_events_never_panic() {
     let strategy = prop_oneof![mutated(valid, KEYS), any_json(KEYS)];
     runner()
         .run(&strategy, |event| {
-            if let Err(e) = rotation_event::parse(&event) {
+            if let Err(e) = parse_rotation_event(&event) {
                 readable(&e.to_string())?;
             }
             Ok(())

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
 use fdw_bridge::aws::RdsEndpointSource;
-use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::aws::SecretsManager;
 use fdw_bridge::report::resolve_targets;
 use fdw_bridge::report::ReportFunction;
 use fdw_bridge::report::ReportSettings;
@@ -73,7 +73,7 @@ pub async fn function(stack: &Stack, schema: &str, catalog: Catalog) -> ReportFu
     ReportFunction {
         connector: stack.connector(),
         catalog,
-        secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+        secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
         settings,
     }
