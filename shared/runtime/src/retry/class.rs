@@ -74,7 +74,7 @@ const NO_SLOT: [&str; 4] = [
 
 /// libpq's, the OS's and PostgreSQL's words for a cluster that is not there
 /// right now (lower case).
-const UNREACHABLE: [&str; 18] = [
+const UNREACHABLE: [&str; 19] = [
     "connection refused",
     "closed unexpectedly",
     "connection reset",
@@ -88,6 +88,8 @@ const UNREACHABLE: [&str; 18] = [
     "timed out",
     "eof detected",
     "unexpected eof",
+    // rustls: the socket closed mid-handshake (a cluster shutting down or starting up).
+    "handshake eof",
     "connection closed",
     "terminating connection due to administrator command",
     "the database system is starting up",
@@ -347,6 +349,12 @@ mod tests {
         );
         assert_eq!(
             tls("error performing TLS handshake: Connection reset by peer (os error 104)").transient(),
+            Some(Transient::Unreachable)
+        );
+        // A cluster shutting down or starting up closes the socket mid-handshake
+        // (seen in fdw-report's A-outage test: rustls's "tls handshake eof").
+        assert_eq!(
+            tls("error performing TLS handshake: tls handshake eof").transient(),
             Some(Transient::Unreachable)
         );
         let auth = ConnectError::Auth {
