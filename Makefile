@@ -45,8 +45,9 @@ test-versions: tools
 	scripts/test-versions.sh
 
 ## The library's and the functions' own tests (and doc tests): no stack, no AWS.
+## Inline unit tests (--lib --bins) and each crate's stackless `tests/unit/` binary.
 unit:
-	cargo test --workspace --lib --bins
+	cargo test --workspace --lib --bins --test unit
 	cargo test --workspace --doc
 
 ## One integration binary per function crate (tests/integration/main.rs), against

@@ -248,7 +248,7 @@ async fn report(stack: &Stack, ca: &str, schema: &str, log_dir: &Path) -> (Figur
     let sql = report.sql(schema);
     let days = PROCESSES * (1 + WARM_REPORTS);
     // Earlier runs of the bench stored these windows: forget them so each invocation runs its report.
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let stored: bool = a
         .query_one("SELECT to_regclass('fdw_reports.runs') IS NOT NULL", &[])
         .await
@@ -292,7 +292,7 @@ async fn report(stack: &Stack, ca: &str, schema: &str, log_dir: &Path) -> (Figur
             answer.body
         );
     };
-    let reader = || stack.report_reader();
+    let reader = || stack.clusters.report_reader();
     let direct = reader().await;
     direct
         .batch_execute("SET TimeZone = 'UTC'")
@@ -358,7 +358,7 @@ async fn rotate(stack: &Stack, ca: &str, log_dir: &Path) -> Figures {
         // Two whole rotations: the first step of the first is the cold invocation,
         // the first step of the second the same work warm.
         for n in 0..2 {
-            let token = stack.start_rotation(&secret).await;
+            let token = stack.aws.start_rotation(&secret).await;
             let step = |s: &str| json!({"Step": s, "SecretId": secret, "ClientRequestToken": token});
             if n == 0 {
                 let (_, i_ms, c_ms) = p.cold(step("createSecret")).await;

@@ -39,7 +39,7 @@ fn order_id(i: u64, orders: u64) -> i64 {
 }
 
 async fn reader(stack: &Stack) -> Client {
-    stack.report_reader().await
+    stack.clusters.report_reader().await
 }
 
 pub async fn warm(stack: &Stack, schema: &str, orders: u64, n: u64) -> Percentiles {

@@ -157,11 +157,12 @@ async fn main() {
         }
         stack_up(users, orders);
         let stack = Stack::get();
-        let b_superuser = stack.superuser('b', "orders").await;
+        let b_superuser = stack.clusters.superuser('b', "orders").await;
         traffic::enable(&b_superuser).await;
         // The views and the index of the patterns, on B and co-located (a reload drops them with the tables).
         for (cluster, db, owner) in [('b', "orders", "orders_admin"), ('a', "colocated", "users_admin")] {
             stack
+                .clusters
                 .superuser(cluster, db)
                 .await
                 .batch_execute(&format!(
@@ -171,7 +172,7 @@ async fn main() {
                 ))
                 .await
                 .unwrap_or_else(|e| panic!("creating the patterns' views on {db}: {e:?}"));
-            let su = stack.superuser(cluster, db).await;
+            let su = stack.clusters.superuser(cluster, db).await;
             su.batch_execute(&format!("SET ROLE {owner}; {}", shapes::ORDER_TOTALS_INDEX))
                 .await
                 .unwrap_or_else(|e| panic!("creating the whole-history index on {db}: {e:?}"));
@@ -191,7 +192,7 @@ async fn main() {
             })
             .collect();
 
-        let direct = ways::make_links(stack, "direct", stack.port('b')).await;
+        let direct = ways::make_links(stack, "direct", stack.clusters.port('b')).await;
         let sessions = ways::sessions(stack, &direct, o.howto).await;
         // The advisor's rewrite of each user-written shape, timed beside it as `<shape>.advised`.
         let bridge = sessions
@@ -266,7 +267,8 @@ async fn main() {
         ways::drop_links(stack, &direct).await;
 
         if o.delay {
-            let p = proxy.get_or_insert_with(|| DelayProxy::start(stack.port('b'), Duration::from_micros(500)));
+            let p =
+                proxy.get_or_insert_with(|| DelayProxy::start(stack.clusters.port('b'), Duration::from_micros(500)));
             let delayed = ways::make_links(stack, "delayed", p.port).await;
             let sessions = ways::sessions(stack, &delayed, o.howto).await;
             for case in &cases {

@@ -89,6 +89,7 @@ pub async fn drop_links(stack: &Stack, links: &Links) {
 
 async fn admin_session(stack: &Stack) -> Client {
     stack
+        .clusters
         .login('a', "users", "users_admin", stack.var("USERS_ADMIN_PASSWORD"))
         .await
 }
@@ -97,10 +98,11 @@ async fn admin_session(stack: &Stack) -> Client {
 /// with a generous timeout.
 pub async fn sessions(stack: &Stack, links: &Links, howto: bool) -> Vec<Way> {
     let colocated = stack
+        .clusters
         .login('a', "colocated", "users_admin", stack.var("USERS_ADMIN_PASSWORD"))
         .await;
     let howto_session = admin_session(stack).await;
-    let bridge = stack.report_reader().await;
+    let bridge = stack.clusters.report_reader().await;
     for c in [&colocated, &howto_session, &bridge] {
         c.batch_execute("SET TimeZone = 'UTC'; SET statement_timeout = '600s'")
             .await

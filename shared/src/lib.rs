@@ -18,8 +18,3 @@ pub use fdw_bridge_pg as pg;
 pub use fdw_bridge_report as report;
 pub use fdw_bridge_rotate as rotate;
 pub use fdw_bridge_runtime::{deadline, diagnostic, emf, logging, retry, settings, target};
-
-#[cfg(test)]
-mod architecture_tests;
-#[cfg(test)]
-mod hostile_input_tests;

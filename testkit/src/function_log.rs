@@ -47,5 +47,5 @@ impl Write for FunctionLog {
 
 /// Everything the function logged in this test binary so far.
 pub fn captured_log() -> String {
-    String::from_utf8_lossy(&Stack::get().function_log.bytes()).to_string()
+    String::from_utf8_lossy(&Stack::get().functions.log.bytes()).to_string()
 }

@@ -2,7 +2,8 @@
 //! CloudFormation sends them; the answer is read back from what the stack's
 //! ResponseURL listener stored.
 
-use crate::stack::{connector_with_ca, Stack};
+use crate::clusters::connector_with_ca;
+use crate::stack::Stack;
 use fdw_bridge::aws::SecretsManager;
 use fdw_bridge::aws::{RdsEndpointSource, RdsInstanceSource};
 use fdw_bridge::bootstrap::http_client;
@@ -36,12 +37,12 @@ impl Stack {
             "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:fdw-bootstrap",
             "ServerName": server,
             "LocalCluster": {
-                "Endpoint": "127.0.0.1", "Port": self.port('a').to_string(), "Database": "users",
+                "Endpoint": "127.0.0.1", "Port": self.clusters.port('a').to_string(), "Database": "users",
                 "AdminSecretArn": self.var("USERS_ADMIN_SECRET_ARN"),
             },
             "RemoteCluster": {
                 "ClusterIdentifier": self.var("ORDERS_CLUSTER_ID"), "Endpoint": "127.0.0.1",
-                "Port": self.port('b').to_string(), "Database": "orders",
+                "Port": self.clusters.port('b').to_string(), "Database": "orders",
                 "AdminSecretArn": self.var("ORDERS_ADMIN_SECRET_ARN"),
             },
             "FdwRoleSecretArn": fdw_secret_arn,

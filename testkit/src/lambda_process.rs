@@ -6,6 +6,7 @@
 //! request for the next event, as Lambda does between invocations. The test
 //! finds its kill point by holding a lock the function's statement waits for.
 
+use crate::functions::Functions;
 use crate::leak_watch::assert_no_password_in;
 use crate::stack::Stack;
 use serde_json::Value;
@@ -56,7 +57,7 @@ impl DeadlineHeader {
     }
 }
 
-impl Stack {
+impl Functions {
     /// Starts `binary` (a function's bootstrap, `env!("CARGO_BIN_EXE_<name>")`)
     /// with the stack's settings and a Runtime API that gives it `event`, with
     /// a Lambda deadline `timeout` away.
@@ -114,7 +115,7 @@ impl Stack {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
-            .env("FDW_CA_BUNDLE", self.var("FDW_CA_BUNDLE"))
+            .env("FDW_CA_BUNDLE", self.env.var("FDW_CA_BUNDLE"))
             .env("RUST_LOG", "debug")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
@@ -147,6 +148,7 @@ impl FunctionProcess {
     pub async fn wait_until_session(&mut self, cluster: char, condition: &str) {
         let stack = Stack::get();
         let session = stack
+            .clusters
             .superuser(cluster, if cluster == 'a' { "users" } else { "orders" })
             .await;
         let sql = format!("SELECT count(*) FROM pg_stat_activity WHERE {condition}");

@@ -95,7 +95,7 @@ impl LeakWatch {
             })
             .collect();
         Self {
-            function_log: stack.function_log.len(),
+            function_log: stack.functions.log.len(),
             server_logs,
         }
     }
@@ -103,7 +103,7 @@ impl LeakWatch {
     pub fn check(&mut self, stack: &Stack) {
         let secrets = every_password(stack);
         let new_function_log = {
-            let buf = stack.function_log.bytes();
+            let buf = stack.functions.log.bytes();
             let from = self.function_log.min(buf.len()).saturating_sub(OVERLAP as usize);
             let text = String::from_utf8_lossy(&buf[from..]).to_string();
             self.function_log = buf.len();

@@ -1,28 +1,35 @@
-//! Test harness: the local stack (two PostgreSQL clusters with TLS, moto's
+//! Test harness: the local stack (PostgreSQL clusters with TLS, moto's
 //! server, the ResponseURL listener) as the tests see it, read from the env
 //! file that `stack/stack.sh up` writes. Nothing here is faked: requests go
 //! through the real handler, the real AWS SDK and real TLS sessions.
 //!
-//! One idea per module:
-//! - `stack`: the env file, sessions on the clusters (superuser and login roles),
-//!   and the one process-wide value holding everything a test binary shares;
-//! - `outage`: shared and exclusive turns on the stack, stopping and restarting a cluster;
-//! - `secrets`: secrets in moto's Secrets Manager;
-//! - `invocation`: fdw-bootstrap's real handler driven with CloudFormation requests,
-//!   answered through the stack's ResponseURL listener;
-//! - `link`: links made and removed through that handler, and the check that nothing is left;
-//! - `rotation`: starting rotations as Secrets Manager does, and fdw-rotate's handler;
-//! - `lambda_process`: a function's own binary run as Lambda runs it, to be killed mid-step;
-//! - `function_log`: the function's log, captured the way Lambda would print it;
-//! - `leak_watch`: no password in the function's log or either server's log;
-//! - `request_gate`: a forwarder to moto that holds the request after a given call (a kill point);
-//! - `names`: names no other test uses;
-//! - `own_database`: a database of a test's own on cluster A;
-//! - `delay_proxy`: a TCP proxy that adds latency between the clusters (benchmarks)
-//!   and cuts connections mid-stream (fault tests).
+//! [`Stack::get`] holds one value per part the stack stands up, each with its own methods:
+//! - `stack.clusters` ([`Clusters`]): the PostgreSQL clusters A, B, C and B's replica:
+//!   ports, superuser and login sessions (`clusters`), stopping and restarting them (`outage`);
+//! - `stack.aws` ([`Aws`]): moto's Secrets Manager and RDS: secrets (`secrets`),
+//!   starting rotations as Secrets Manager does (`rotation`);
+//! - `stack.functions` ([`Functions`]): a function's own binary run as Lambda runs it,
+//!   against a loopback Runtime API, to be killed mid-step (`lambda_process`), and the
+//!   function's log captured the way Lambda would print it (`function_log`).
+//!
+//! What needs more than one part is a method of [`Stack`] itself: the env file
+//! (`stack.var`), the shared and exclusive turns on the stack (`outage`), fdw-bootstrap's
+//! real handler driven with CloudFormation requests and answered through the stack's
+//! ResponseURL listener (`invocation`), links made and removed through it (`link`),
+//! a link's FDW and rotation secrets and fdw-rotate's handler (`secrets`, `rotation`),
+//! and no password in the function's log or any server's log (`leak_watch`).
+//!
+//! Besides: `request_gate` (a forwarder to moto that holds the request after a given
+//! call: a kill point), `names` (names no other test uses), `own_database` (a database
+//! of a test's own on cluster A), `delay_proxy` (a TCP proxy that adds latency between
+//! the clusters, for benchmarks, and cuts connections mid-stream, for fault tests).
 
+mod aws;
+mod clusters;
 pub mod delay_proxy;
+mod env;
 mod function_log;
+mod functions;
 mod invocation;
 mod lambda_process;
 mod leak_watch;
@@ -35,7 +42,10 @@ mod rotation;
 mod secrets;
 mod stack;
 
+pub use aws::Aws;
+pub use clusters::Clusters;
 pub use function_log::captured_log;
+pub use functions::Functions;
 pub use invocation::Invocation;
 pub use lambda_process::{retries_logged, DeadlineHeader, FunctionProcess};
 pub use leak_watch::{remember_secret, LeakWatch};

@@ -58,7 +58,7 @@ impl Stack {
     /// front of B, or B's own port to restore it). New FDW sessions use it;
     /// sessions already connected keep their connection.
     pub async fn point_server_at(&self, server: &str, port: u16) {
-        let a = self.superuser('a', "users").await;
+        let a = self.clusters.superuser('a', "users").await;
         let alter: String = a
             .query_one(
                 "SELECT format('ALTER SERVER %I OPTIONS (SET port %L)', $1::text, $2::text)",
@@ -73,7 +73,12 @@ impl Stack {
     /// B's orders counted through the foreign table in `local_schema`, as report_reader.
     pub async fn orders_through(&self, local_schema: &str) -> Result<i64, tokio_postgres::Error> {
         let sql = format!("SELECT count(*) FROM {}.orders", fdw_bridge::pg::ident(local_schema));
-        self.report_reader().await.query_one(&sql, &[]).await.map(|r| r.get(0))
+        self.clusters
+            .report_reader()
+            .await
+            .query_one(&sql, &[])
+            .await
+            .map(|r| r.get(0))
     }
 
     /// Deletes a link made by [`Stack::create_link`] and checks nothing is left.
@@ -98,7 +103,7 @@ impl Stack {
 /// Nothing of the link is left: no server, mapping, foreign table or schema on
 /// A, no FDW role (or clone) on B.
 pub async fn assert_link_gone(stack: &Stack, server: &str, local_schema: &str, fdw_user: &str) {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let left: i64 = a
         .query_one(
             "SELECT (SELECT count(*) FROM pg_foreign_server WHERE srvname::text = $1::text)
@@ -112,7 +117,7 @@ pub async fn assert_link_gone(stack: &Stack, server: &str, local_schema: &str, f
         .expect("catalog query on A")
         .get(0);
     assert_eq!(left, 0, "server {server:?} or schema {local_schema:?} left behind on A");
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let roles: i64 = b
         .query_one(
             "SELECT count(*) FROM pg_roles WHERE rolname::text IN ($1::text, $1::text || '_clone')",

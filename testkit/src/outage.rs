@@ -3,8 +3,11 @@
 //! stack, so every test takes a turn first: ordinary tests share the stack
 //! ([`Stack::shared`]), a test that stops a cluster has it alone
 //! ([`Stack::exclusive`]): it waits for the running tests to end, and the
-//! tests after it wait until it has started the cluster again.
+//! tests after it wait until it has started the cluster again. The turns are
+//! the stack's; stopping and restarting are the clusters' ([`Clusters`]), and
+//! check that the turn is exclusive.
 
+use crate::clusters::Clusters;
 use crate::stack::{repo_dir, Stack};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -69,7 +72,7 @@ impl Drop for SettingOnDrop {
     }
 }
 
-impl Stack {
+impl Clusters {
     /// Restarts `cluster` with `settings` (ALTER SYSTEM), e.g. B at
     /// `max_connections` 50; the returned guard resets them and restarts again.
     /// Names are GUC names, values plain numbers or words (checked: no quoting needed).
@@ -101,21 +104,23 @@ impl Stack {
     /// Waits until no test has the stack alone, then shares it until the turn drops.
     pub async fn shared(&'static self) -> SharedTurn {
         SharedTurn {
-            _lock: self.turns.lock.read().await,
+            _lock: self.clusters.turns.lock.read().await,
         }
     }
 
     /// Waits until every other test of the binary is done with the stack, then
     /// has it alone until the turn drops. Needed to stop a cluster.
     pub async fn exclusive(&'static self) -> ExclusiveTurn {
-        let lock = self.turns.lock.write().await;
-        self.turns.exclusive_held.store(true, Ordering::SeqCst);
+        let lock = self.clusters.turns.lock.write().await;
+        self.clusters.turns.exclusive_held.store(true, Ordering::SeqCst);
         ExclusiveTurn {
             _lock: lock,
-            held: &self.turns.exclusive_held,
+            held: &self.clusters.turns.exclusive_held,
         }
     }
+}
 
+impl Clusters {
     /// A guard that starts `cluster` ('a' or 'b') again when dropped; take it before stopping the cluster.
     #[track_caller]
     pub fn restart_on_drop(&self, cluster: char) -> RestartOnDrop {

@@ -13,6 +13,7 @@ impl OwnDatabase {
     pub async fn new(stack: &Stack, tag: &str, owner: &str) -> Self {
         let name = unique(tag);
         stack
+            .clusters
             .superuser('a', "postgres")
             .await
             .batch_execute(&format!(
@@ -26,11 +27,12 @@ impl OwnDatabase {
     }
 
     pub async fn superuser(&self, stack: &Stack) -> Client {
-        stack.superuser('a', &self.name).await
+        stack.clusters.superuser('a', &self.name).await
     }
 
     pub async fn drop(self, stack: &Stack) {
         stack
+            .clusters
             .superuser('a', "postgres")
             .await
             .batch_execute(&format!(

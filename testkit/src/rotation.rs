@@ -1,6 +1,7 @@
 //! fdw-rotate against the stack: the rotation secret of a link, starting a
 //! rotation as Secrets Manager does, and the handler with real clients.
 
+use crate::aws::Aws;
 use crate::leak_watch::remember_secret;
 use crate::link::TestLink;
 use crate::stack::{repo_dir, Stack};
@@ -15,20 +16,54 @@ impl Stack {
     /// keys), with `strategy` "alternating" or "single"; returns its ARN.
     pub async fn rotation_secret(&self, link: &TestLink, strategy: &str) -> String {
         remember_secret(&link.fdw_password);
-        self.put_secret(
-            &format!("fdw-bridge-test/rotate/{}", link.fdw_user),
-            json!({
-                "engine": "postgres", "host": "127.0.0.1", "port": self.port('b'), "dbname": "orders",
-                "username": link.fdw_user, "password": link.fdw_password,
-                "masterarn": self.var("ORDERS_ADMIN_SECRET_ARN"),
-                "local": {"host": "127.0.0.1", "port": self.port('a').to_string(), "dbname": "users",
-                          "adminarn": self.var("USERS_ADMIN_SECRET_ARN")},
-                "server": link.server, "strategy": strategy,
-            }),
-        )
-        .await
+        self.aws
+            .put_secret(
+                &format!("fdw-bridge-test/rotate/{}", link.fdw_user),
+                json!({
+                    "engine": "postgres", "host": "127.0.0.1", "port": self.clusters.port('b'), "dbname": "orders",
+                    "username": link.fdw_user, "password": link.fdw_password,
+                    "masterarn": self.var("ORDERS_ADMIN_SECRET_ARN"),
+                    "local": {"host": "127.0.0.1", "port": self.clusters.port('a').to_string(), "dbname": "users",
+                              "adminarn": self.var("USERS_ADMIN_SECRET_ARN")},
+                    "server": link.server, "strategy": strategy,
+                }),
+            )
+            .await
     }
 
+    /// The fdw-rotate handler with real clients (the SDK against moto, TLS to both clusters).
+    pub async fn rotator(&self) -> Rotator {
+        let sdk = aws_config::load_from_env().await;
+        // One Secrets Manager client: the rotation store and the reader of the admin secrets.
+        let secrets = Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk)));
+        Rotator {
+            connector: self.clusters.connector(),
+            store: secrets.clone(),
+            secrets,
+        }
+    }
+
+    /// One whole rotation of `secret_arn` through the handler, as Secrets
+    /// Manager runs it, `pause` after each step (so that querying clients meet
+    /// every state); the pending password joins those the leak watch looks for.
+    pub async fn rotate_whole(&self, secret_arn: &str, pause: Duration) {
+        let token = self.aws.start_rotation(secret_arn).await;
+        let rotator = self.rotator().await;
+        for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+            let outcome = rotator
+                .handle(step, secret_arn, &token)
+                .await
+                .unwrap_or_else(|e| panic!("{step} of the rotation of {secret_arn}: {e}"));
+            if outcome.did.starts_with("created AWSPENDING") {
+                let pending = self.aws.secret_version(secret_arn, Some(&token), "AWSPENDING").await;
+                remember_secret(pending["password"].as_str().expect("password"));
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+impl Aws {
     /// moto's stand-in rotation Lambda (scripts/moto-rotation-lambda.py), made once per test binary.
     pub fn rotation_lambda_arn(&self) -> &str {
         self.rotation_lambda_arn.get_or_init(|| {
@@ -68,36 +103,5 @@ impl Stack {
         out.version_id()
             .expect("RotateSecret returns the new version")
             .to_string()
-    }
-
-    /// The fdw-rotate handler with real clients (the SDK against moto, TLS to both clusters).
-    pub async fn rotator(&self) -> Rotator {
-        let sdk = aws_config::load_from_env().await;
-        // One Secrets Manager client: the rotation store and the reader of the admin secrets.
-        let secrets = Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk)));
-        Rotator {
-            connector: self.connector(),
-            store: secrets.clone(),
-            secrets,
-        }
-    }
-
-    /// One whole rotation of `secret_arn` through the handler, as Secrets
-    /// Manager runs it, `pause` after each step (so that querying clients meet
-    /// every state); the pending password joins those the leak watch looks for.
-    pub async fn rotate_whole(&self, secret_arn: &str, pause: Duration) {
-        let token = self.start_rotation(secret_arn).await;
-        let rotator = self.rotator().await;
-        for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
-            let outcome = rotator
-                .handle(step, secret_arn, &token)
-                .await
-                .unwrap_or_else(|e| panic!("{step} of the rotation of {secret_arn}: {e}"));
-            if outcome.did.starts_with("created AWSPENDING") {
-                let pending = self.secret_version(secret_arn, Some(&token), "AWSPENDING").await;
-                remember_secret(pending["password"].as_str().expect("password"));
-            }
-            tokio::time::sleep(pause).await;
-        }
     }
 }

@@ -1,10 +1,11 @@
 //! Secrets in moto's Secrets Manager, through the real SDK.
 
+use crate::aws::Aws;
 use crate::leak_watch::remember_secret;
 use crate::stack::Stack;
 use serde_json::{json, Value};
 
-impl Stack {
+impl Aws {
     /// Puts a secret in moto's Secrets Manager (created or given a new value); returns its ARN.
     pub async fn put_secret(&self, name: &str, value: Value) -> String {
         let sdk = aws_config::load_from_env().await;
@@ -20,27 +21,14 @@ impl Stack {
                     .send()
                     .await
                     .unwrap_or_else(|e| {
-                        panic!("moto at {} refused secret {name}: {e:?}", self.var("AWS_ENDPOINT_URL"))
+                        panic!(
+                            "moto at {} refused secret {name}: {e:?}",
+                            self.env.var("AWS_ENDPOINT_URL")
+                        )
                     });
                 out.arn().expect("arn").to_string()
             }
         }
-    }
-
-    /// An FDW role secret of the tests' own (each test has its own role on B).
-    pub async fn fdw_secret(&self, username: &str, password: &str) -> String {
-        let arn = self
-            .put_secret(
-                &format!("fdw-bridge-test/{username}"),
-                json!({
-                    "engine": "postgres", "host": "127.0.0.1", "port": self.port('b'),
-                    "dbname": "orders", "username": username, "password": password,
-                    "masterarn": self.var("ORDERS_ADMIN_SECRET_ARN"),
-                }),
-            )
-            .await;
-        remember_secret(password);
-        arn
     }
 
     /// A version of a secret by stage (and version id), as JSON.
@@ -56,5 +44,24 @@ impl Stack {
             .await
             .unwrap_or_else(|e| panic!("no {stage} version of {secret_arn}: {e:?}"));
         serde_json::from_str(out.secret_string().expect("a string secret")).expect("JSON secret")
+    }
+}
+
+impl Stack {
+    /// An FDW role secret of the tests' own (each test has its own role on B).
+    pub async fn fdw_secret(&self, username: &str, password: &str) -> String {
+        let arn = self
+            .aws
+            .put_secret(
+                &format!("fdw-bridge-test/{username}"),
+                json!({
+                    "engine": "postgres", "host": "127.0.0.1", "port": self.clusters.port('b'),
+                    "dbname": "orders", "username": username, "password": password,
+                    "masterarn": self.var("ORDERS_ADMIN_SECRET_ARN"),
+                }),
+            )
+            .await;
+        remember_secret(password);
+        arn
     }
 }

@@ -28,7 +28,7 @@ async fn main() {
     let bootstrap = stack.bootstrap().await;
 
     // Remote schemas of 10 and 300 tables, 6 columns each, a few rows each.
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let mut ddl = String::new();
     for n in WIDE {
         ddl.push_str(&format!(

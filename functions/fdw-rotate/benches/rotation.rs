@@ -34,7 +34,7 @@ async fn main() {
 /// Rotations of a fresh link with `extra` more user mappings; sorted durations.
 async fn measure(stack: &Stack, tag: &str, extra: usize) -> Vec<Duration> {
     let link = stack.create_link(tag).await;
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     // The mappings carry a password: keep this session's statements out of the server log.
     a.batch_execute("SET log_statement = 'none'")
         .await
@@ -55,7 +55,7 @@ async fn measure(stack: &Stack, tag: &str, extra: usize) -> Vec<Duration> {
     let rotator = stack.rotator().await;
     let mut runs = Vec::new();
     for _ in 0..RUNS {
-        let token = stack.start_rotation(&secret).await;
+        let token = stack.aws.start_rotation(&secret).await;
         let started = Instant::now();
         for step in STEPS {
             rotator

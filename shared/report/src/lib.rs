@@ -38,8 +38,3 @@ pub use settings::{NamedLink, ReportSettings, ReportSettingsError};
 pub use slots::Slots;
 pub use targets::{resolve_targets, ReportTargetError, Targets};
 pub use window::Window;
-
-#[cfg(test)]
-mod catalog_tests;
-#[cfg(test)]
-mod event_tests;

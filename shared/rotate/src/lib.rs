@@ -25,6 +25,3 @@ pub use fdw_bridge_pg::RolePair;
 pub use secret::RotationSecret;
 pub use stages::StageError;
 pub use steps::{Rotator, StepOutcome};
-
-#[cfg(test)]
-mod steps_tests;

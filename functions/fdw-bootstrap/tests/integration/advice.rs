@@ -239,7 +239,7 @@ async fn the_advice_names_each_shapes_pattern_and_its_rewrite_answers_the_same()
     let stack = Stack::get();
     let _turn = stack.shared().await;
     let link = stack.create_link("advice_shapes").await;
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let r = fdw_bridge::pg::ident(&link.local_schema);
     for shape in SHAPES {
         let sql = shape.sql.replace("{r}", &r);
@@ -301,7 +301,7 @@ async fn a_missing_statistic_is_named_with_its_analyze() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
     let link = stack.create_link("advice_stats").await;
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let bare = unique("bare_remote");
     // Made by hand on the link's server, as a user might, and never analyzed.
     a.batch_execute(&format!(
@@ -313,7 +313,7 @@ async fn a_missing_statistic_is_named_with_its_analyze() {
     ))
     .await
     .unwrap();
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let lookup = format!("SELECT o.id FROM {bare}.orders o WHERE o.id = 7");
     let advice = advise(&reader, &lookup, false).await.unwrap();
     assert_eq!(advice[0].pattern, "analyze", "{advice:#?}");
@@ -340,7 +340,7 @@ async fn the_advice_runs_nothing_unless_asked_and_only_as_the_caller() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
     let link = stack.create_link("advice_hostile").await;
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let victim = unique("advice_victim");
     let outsider = unique("advice_outsider");
     a.batch_execute(&format!(
@@ -350,7 +350,7 @@ async fn the_advice_runs_nothing_unless_asked_and_only_as_the_caller() {
     ))
     .await
     .unwrap();
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let count = || async {
         let n: i64 = a
             .query_one(&format!("SELECT count(*) FROM public.{victim}"), &[])
@@ -394,7 +394,7 @@ async fn the_advice_runs_nothing_unless_asked_and_only_as_the_caller() {
     );
 
     // No mapping, no advice; and were it granted, EXPLAIN still needs the caller's SELECT.
-    let out = stack.login('a', "users", &outsider, "outsider-pw").await;
+    let out = stack.clusters.login('a', "users", &outsider, "outsider-pw").await;
     let refused = advise(&out, "SELECT 1", false).await.unwrap_err();
     assert!(
         refused

@@ -29,6 +29,7 @@ fn require_b_replica(stack: &Stack) {
 /// Sessions of the FDW role and its clone on one instance ('b' B's writer, 'r' its replica).
 async fn fdw_sessions(stack: &Stack, instance: char, link: &TestLink) -> i64 {
     stack
+        .clusters
         .superuser(instance, "orders")
         .await
         .query_one(
@@ -59,13 +60,14 @@ async fn settled(stack: &Stack, link: &TestLink, want: (i64, i64)) -> (i64, i64)
 /// Waits until the replica has replayed everything B's writer has written so far.
 async fn replica_caught_up(stack: &Stack) {
     let lsn: String = stack
+        .clusters
         .superuser('b', "orders")
         .await
         .query_one("SELECT pg_current_wal_lsn()::text", &[])
         .await
         .unwrap()
         .get(0);
-    let replica = stack.superuser('r', "orders").await;
+    let replica = stack.clusters.superuser('r', "orders").await;
     let started = Instant::now();
     loop {
         let done: bool = replica
@@ -87,6 +89,7 @@ async fn replica_caught_up(stack: &Stack) {
 /// What the cross-database query should return, read on B's writer.
 async fn orders_on_b(stack: &Stack) -> (i64, i64) {
     let row = stack
+        .clusters
         .superuser('b', "orders")
         .await
         .query_one("SELECT count(*), sum(total_cents)::bigint FROM public.orders", &[])
@@ -98,7 +101,7 @@ async fn orders_on_b(stack: &Stack) -> (i64, i64) {
 /// A JOIN across A and B as report_reader, on a session that stays open (its
 /// FDW connection stays open with it: keep_connections).
 async fn join_across(link: &TestLink) -> Result<(Client, (i64, i64)), String> {
-    let reader = Stack::get().report_reader().await;
+    let reader = Stack::get().clusters.report_reader().await;
     let sql = format!(
         "SELECT count(*), sum(o.total_cents)::bigint FROM public.users u JOIN {}.orders o ON o.user_id = u.id",
         fdw_bridge::pg::ident(&link.local_schema)
@@ -112,6 +115,7 @@ async fn join_across(link: &TestLink) -> Result<(Client, (i64, i64)), String> {
 /// A direct session as the FDW role on one instance (port), or B's refusal.
 async fn fdw_login(stack: &Stack, port: u16, link: &TestLink) -> Result<Client, String> {
     stack
+        .clusters
         .connector()
         .connect(&fdw_bridge::pg::ConnectTarget {
             label: format!("B instance on port {port} as the FDW role"),
@@ -146,6 +150,7 @@ async fn a_link_on_bs_readers_queries_the_replica_changes_the_writer_and_holds_i
         .await;
     // The foreign server reads the replica; the role was made on the writer and replicated.
     let port: String = stack
+        .clusters
         .superuser('a', "users")
         .await
         .query_one(
@@ -163,6 +168,7 @@ async fn a_link_on_bs_readers_queries_the_replica_changes_the_writer_and_holds_i
     );
     for instance in ['b', 'r'] {
         let limit: i32 = stack
+            .clusters
             .superuser(instance, "orders")
             .await
             .query_one(
@@ -197,12 +203,12 @@ async fn a_link_on_bs_readers_queries_the_replica_changes_the_writer_and_holds_i
     let mut direct = Vec::new();
     for i in 0..LIMIT {
         direct.push(
-            fdw_login(stack, stack.port('b'), &link)
+            fdw_login(stack, stack.clusters.port('b'), &link)
                 .await
                 .unwrap_or_else(|e| panic!("FDW session {i} on B's writer, with {LIMIT} on the replica: {e}")),
         );
     }
-    let over = fdw_login(stack, stack.port('b'), &link).await.map(|_| ());
+    let over = fdw_login(stack, stack.clusters.port('b'), &link).await.map(|_| ());
     let over = over.expect_err("a session over the budget on B's writer should be refused");
     assert!(over.contains("too many connections for role"), "{over}");
     let (on_writer, on_replica) = settled(stack, &link, (LIMIT, LIMIT)).await;
@@ -223,7 +229,7 @@ async fn a_link_on_bs_readers_queries_the_replica_changes_the_writer_and_holds_i
                 let (mut ok, mut failed) = (0u32, Vec::new());
                 while !stop.load(Ordering::Relaxed) {
                     // A new session each time: a new FDW connection to the replica each time.
-                    let reader = Stack::get().report_reader().await;
+                    let reader = Stack::get().clusters.report_reader().await;
                     let sql = format!(
                         "SELECT count(*), sum(total_cents)::bigint FROM {}.orders",
                         fdw_bridge::pg::ident(&schema)
@@ -262,6 +268,7 @@ async fn a_link_on_bs_readers_queries_the_replica_changes_the_writer_and_holds_i
         .unwrap_or_else(|e| panic!("after the rotation: {e}"));
     assert_eq!(got, expected);
     let clone_on_replica: i64 = stack
+        .clusters
         .superuser('r', "orders")
         .await
         .query_one(

@@ -112,6 +112,7 @@ async fn wrong_admin_password_names_role_cluster_and_secret() {
     let _turn = stack.shared().await;
     let (mut props, user) = valid_props("wrongpw").await;
     let bad = stack
+        .aws
         .put_secret(
             &format!("fdw-bridge-test/{}", unique("bad-admin")),
             json!({"username": "orders_admin", "password": "not-the-password"}),

@@ -36,7 +36,7 @@ async fn interactive_burst(stack: &'static Stack, link: &TestLink, n: usize) -> 
     let peak = {
         let (stop, user) = (Arc::clone(&stop), link.fdw_user.clone());
         tokio::spawn(async move {
-            let b = stack.superuser('b', "orders").await;
+            let b = stack.clusters.superuser('b', "orders").await;
             let mut peak = 0i64;
             while !stop.load(Ordering::Relaxed) {
                 let n: i64 = b
@@ -61,14 +61,14 @@ async fn interactive_burst(stack: &'static Stack, link: &TestLink, n: usize) -> 
                 label: "report_reader on cluster A".into(),
                 endpoint: fdw_bridge::aws::Endpoint {
                     host: "127.0.0.1".into(),
-                    port: stack.port('a'),
+                    port: stack.clusters.port('a'),
                 },
                 dbname: "users".into(),
                 user: "report_reader".into(),
                 password: stack.var("REPORT_READER_PASSWORD").into(),
                 credential_source: "test".into(),
             };
-            let client = match stack.connector().connect(&target).await {
+            let client = match stack.clusters.connector().connect(&target).await {
                 Ok(c) => c,
                 Err(e) => return format!("cluster A refused the session: {e}"),
             };
@@ -98,7 +98,7 @@ async fn interactive_burst(stack: &'static Stack, link: &TestLink, n: usize) -> 
 }
 
 async fn fdw_limit(stack: &Stack, role: &str) -> i32 {
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     b.query_one("SELECT rolconnlimit FROM pg_roles WHERE rolname = $1", &[&role])
         .await
         .unwrap()
@@ -115,7 +115,7 @@ async fn interactive_sessions_over_the_budget_are_refused_by_the_role_after_b_sh
         65,
         "a third of B's 197 ordinary slots at Create"
     );
-    let _b50 = stack.restart_with('b', &[("max_connections", "50")]);
+    let _b50 = stack.clusters.restart_with('b', &[("max_connections", "50")]);
     let n = sessions();
 
     let (before, peak_before) = interactive_burst(stack, &link, n).await;
@@ -136,6 +136,7 @@ async fn interactive_sessions_over_the_budget_are_refused_by_the_role_after_b_sh
     let event =
         json!({"Action": "Refresh", "LocalCluster": link.properties["LocalCluster"], "ServerNames": [link.server]});
     let answer = stack
+        .functions
         .spawn_function_as(
             env!("CARGO_BIN_EXE_fdw-bootstrap"),
             &event,
@@ -186,14 +187,14 @@ async fn the_refresh_fits_the_budget_first_even_when_the_link_cannot_be_refreshe
     let stack = Stack::get();
     let _turn = stack.exclusive().await;
     let analyst = fdw_bridge_testkit::unique("analyst");
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let quoted = fdw_bridge::pg::ident(&analyst);
     a.batch_execute(&format!("CREATE ROLE {quoted} LOGIN")).await.unwrap();
     let link = stack
         .create_link_with("budgetfirst", |p| p["LocalRoles"] = json!(["report_reader", analyst]))
         .await;
     assert_eq!(fdw_limit(stack, &link.fdw_user).await, 65);
-    let _b50 = stack.restart_with('b', &[("max_connections", "50")]);
+    let _b50 = stack.clusters.restart_with('b', &[("max_connections", "50")]);
     a.batch_execute(&format!("DROP OWNED BY {quoted}; DROP ROLE {quoted}"))
         .await
         .unwrap();
@@ -201,6 +202,7 @@ async fn the_refresh_fits_the_budget_first_even_when_the_link_cannot_be_refreshe
     let event =
         json!({"Action": "Refresh", "LocalCluster": link.properties["LocalCluster"], "ServerNames": [link.server]});
     let failed = stack
+        .functions
         .spawn_function_as(
             env!("CARGO_BIN_EXE_fdw-bootstrap"),
             &event,

@@ -55,7 +55,7 @@ async fn wait_for_lock_waiters(a: &Client, n: i64) {
 
 /// A link's orders, counted through its foreign table as report_reader.
 async fn orders_through(stack: &Stack, local_schema: &str) -> String {
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let n: i64 = reader
         .query_one(&format!("SELECT count(*) FROM \"{local_schema}\".orders"), &[])
         .await
@@ -95,7 +95,7 @@ async fn a_create_queued_behind_the_delete_of_the_last_link_makes_the_registry_a
     let db = own_database(stack).await;
     let dbname = db.name.clone();
     let in_own_db = |p: &mut Value| p["LocalCluster"]["Database"] = Value::from(dbname.clone());
-    let a = stack.superuser('a', &dbname).await;
+    let a = stack.clusters.superuser('a', &dbname).await;
     let last = stack.create_link_with("last", in_own_db).await;
     assert_eq!(registered(&a).await, vec![last.server.clone()]);
 
@@ -105,7 +105,7 @@ async fn a_create_queued_behind_the_delete_of_the_last_link_makes_the_registry_a
     let mut props = stack.properties(&server, &schema, &secret);
     in_own_db(&mut props);
 
-    let holder = stack.superuser('a', &dbname).await;
+    let holder = stack.clusters.superuser('a', &dbname).await;
     holder
         .batch_execute("SELECT pg_advisory_lock(hashtext('fdw-bridge'))")
         .await
@@ -142,6 +142,7 @@ async fn a_create_queued_behind_the_delete_of_the_last_link_makes_the_registry_a
     created.assert_success();
     assert_eq!(registered(&a).await, vec![server.clone()]);
     let reader = stack
+        .clusters
         .login('a', &dbname, "report_reader", stack.var("REPORT_READER_PASSWORD"))
         .await;
     let n: i64 = reader
@@ -177,6 +178,7 @@ async fn a_create_queued_behind_the_delete_of_the_last_link_makes_the_registry_a
     db.drop(stack).await;
     for user in [&last.fdw_user, &fdw_user] {
         let left: i64 = stack
+            .clusters
             .superuser('b', "orders")
             .await
             .query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[user])
@@ -242,7 +244,7 @@ async fn planned_link(stack: &Stack, tag: &str, secret: Option<(&str, &str)>) ->
 async fn links_created_replaced_and_deleted_at_once_on_one_cluster_a_all_succeed() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     for round in 0..3 {
         let started = Instant::now();
         // Four links at once.
@@ -362,7 +364,7 @@ async fn a_refresh_that_waited_for_an_update_of_its_link_does_not_undo_it() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
     let link = stack.create_link("refresh_race").await;
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     // The link's own lock, as a Create, Update or Delete of it holds it.
     a.execute(
         "SELECT pg_advisory_lock(hashtext('fdw-bridge link'), hashtext($1))",

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 async fn create_update_and_refresh_that_meet_an_outage_of_b_succeed() {
     let stack = Stack::get();
     let _turn = stack.exclusive().await;
-    let _restart = stack.restart_on_drop('b');
+    let _restart = stack.clusters.restart_on_drop('b');
     let existing = stack.create_link("fo_update").await;
     let fdw_user = unique("fdw_fo_create");
     let secret = stack.fdw_secret(&fdw_user, "fo-create-pw").await;
@@ -33,13 +33,14 @@ async fn create_update_and_refresh_that_meet_an_outage_of_b_succeed() {
     let refresh = json!({"Action": "Refresh", "LocalCluster": existing.properties["LocalCluster"], "ServerNames": [existing.server]});
 
     let length = outage_length();
-    let outage = stack.outage('b', length);
+    let outage = stack.clusters.outage('b', length);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let lambda_timeout = Duration::from_secs(180);
     let started = Instant::now();
     let mut processes = Vec::new();
     for (what, event) in [("Create", &create), ("Update", &update), ("refresh", &refresh)] {
         let process = stack
+            .functions
             .spawn_function(env!("CARGO_BIN_EXE_fdw-bootstrap"), event, lambda_timeout)
             .await;
         processes.push((what, process));
@@ -75,7 +76,7 @@ async fn create_update_and_refresh_that_meet_an_outage_of_b_succeed() {
         .orders_through(&existing.local_schema)
         .await
         .expect("the link updated during the outage");
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let options: Vec<String> = a
         .query_one(
             "SELECT srvoptions::text[] FROM pg_foreign_server WHERE srvname = $1",

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// Every object of A's catalog a link could make, one `kind:name` a line.
 async fn catalog_of_a(stack: &Stack) -> Vec<String> {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     a.query(
         "SELECT 'server:' || srvname FROM pg_foreign_server
          UNION ALL SELECT 'mapping:' || srvname || ':' || usename FROM pg_user_mappings
@@ -48,15 +48,15 @@ async fn cluster_b_stopped_during_import_and_not_back_in_time_fails_naming_it_le
     let before = catalog_of_a(stack).await;
 
     let watched = fdw_user.clone();
-    let guard = stack.restart_on_drop('b');
-    let holder = stack.superuser('b', "orders").await;
+    let guard = stack.clusters.restart_on_drop('b');
+    let holder = stack.clusters.superuser('b', "orders").await;
     holder
         .batch_execute("BEGIN; LOCK TABLE pg_catalog.pg_attrdef IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
     let watcher = tokio::spawn(async move {
         // The IMPORT's query on B, as the link's FDW role, waiting for the lock.
-        let b = stack.superuser('b', "orders").await;
+        let b = stack.clusters.superuser('b', "orders").await;
         let started = Instant::now();
         loop {
             let waiting: Option<String> = b
@@ -80,7 +80,7 @@ async fn cluster_b_stopped_during_import_and_not_back_in_time_fails_naming_it_le
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::task::spawn_blocking(move || stack.stop_cluster('b'))
+        tokio::task::spawn_blocking(move || stack.clusters.stop_cluster('b'))
             .await
             .unwrap();
     });
@@ -98,7 +98,7 @@ async fn cluster_b_stopped_during_import_and_not_back_in_time_fails_naming_it_le
     drop(guard); // B is back: the same event again (Lambda's retry of the invocation)
     let created = stack.invoke(&bootstrap, event, Duration::from_secs(60)).await;
     created.assert_success();
-    let a = stack.report_reader().await;
+    let a = stack.clusters.report_reader().await;
     let orders: i64 = a
         .query_one(&format!("SELECT count(*) FROM \"{schema}\".orders"), &[])
         .await

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 /// Every object of A's catalog a link could make, one `kind:name` a line.
 async fn catalog_of_a(stack: &Stack) -> Vec<String> {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     a.query(
         "SELECT 'server:' || srvname FROM pg_foreign_server
          UNION ALL SELECT 'mapping:' || srvname || ':' || usename FROM pg_user_mappings
@@ -40,7 +40,7 @@ async fn catalog_of_a(stack: &Stack) -> Vec<String> {
 /// Waits until no session on A runs `like` any more (a killed client's
 /// statement ends when it next talks to the client).
 async fn wait_gone(stack: &Stack, like: &str) {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let started = Instant::now();
     loop {
         let n: i64 = a
@@ -88,10 +88,12 @@ async fn killed_then_retried(stack: &'static Stack, point: KillPoint) {
         ),
     };
     let holder = stack
+        .clusters
         .superuser(cluster, if cluster == 'a' { "users" } else { "orders" })
         .await;
     holder.batch_execute(lock).await.unwrap();
     let mut process = stack
+        .functions
         .spawn_function(env!("CARGO_BIN_EXE_fdw-bootstrap"), &event, Duration::from_secs(60))
         .await;
     process.wait_until_blocked(cluster, waits_at).await;
@@ -148,7 +150,7 @@ async fn delete_killed_mid_way_leaves_the_link_whole_and_the_retry_removes_it() 
         &link.properties,
     );
     let before = catalog_of_a(stack).await;
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     reader
         .batch_execute(&format!(
             "BEGIN; SELECT count(*) FROM {}.orders",
@@ -157,6 +159,7 @@ async fn delete_killed_mid_way_leaves_the_link_whole_and_the_retry_removes_it() 
         .await
         .unwrap();
     let mut process = stack
+        .functions
         .spawn_function(env!("CARGO_BIN_EXE_fdw-bootstrap"), &event, Duration::from_secs(60))
         .await;
     process.wait_until_blocked('a', "%DROP %").await;
@@ -190,12 +193,13 @@ async fn update_killed_in_its_import_leaves_the_link_as_it_was_and_the_retry_con
     event["OldResourceProperties"] = link.properties.clone();
     let before = catalog_of_a(stack).await;
 
-    let holder = stack.superuser('b', "orders").await;
+    let holder = stack.clusters.superuser('b', "orders").await;
     holder
         .batch_execute("BEGIN; LOCK TABLE pg_catalog.pg_attrdef IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
     let mut process = stack
+        .functions
         .spawn_function(env!("CARGO_BIN_EXE_fdw-bootstrap"), &event, Duration::from_secs(60))
         .await;
     process.wait_until_blocked('b', "%pg_attrdef%").await;
@@ -216,6 +220,7 @@ async fn update_killed_in_its_import_leaves_the_link_as_it_was_and_the_retry_con
         .await
         .unwrap_or_else(|e| panic!("the retried Update did not import into {moved}: {e}"));
     let old_left: i64 = stack
+        .clusters
         .superuser('a', "users")
         .await
         .query_one(

@@ -31,8 +31,8 @@ async fn create_join_update_delete() {
     let props = stack.properties(&server, &schema, &secret);
 
     // Things the link did not make, which it must leave alone.
-    let a = stack.superuser('a', "users").await;
-    let b = stack.superuser('b', "orders").await;
+    let a = stack.clusters.superuser('a', "users").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let bystander = unique("bystander");
     a.batch_execute(&format!("CREATE SERVER {bystander} FOREIGN DATA WRAPPER postgres_fdw"))
         .await
@@ -48,19 +48,22 @@ async fn create_join_update_delete() {
         .await;
     created.assert_success();
     let id = created.answer.physical_resource_id.clone();
-    assert_eq!(id, format!("fdw-link/127.0.0.1:{}/users/{server}", stack.port('a')));
+    assert_eq!(
+        id,
+        format!("fdw-link/127.0.0.1:{}/users/{server}", stack.clusters.port('a'))
+    );
     assert_eq!(created.data("ServerName"), server);
     // orders and order_items; never internal.payment_tokens.
     assert_eq!(created.data("TableCount"), "2");
     println!("Create of the sample schema: {:?}", created.elapsed);
 
     // The report role queries across databases; the answer equals the co-located one.
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let across = reader
         .query(&JOIN.replace("{orders}", &format!("\"{schema}\".orders")), &[])
         .await
         .unwrap();
-    let colocated = stack.superuser('a', "colocated").await;
+    let colocated = stack.clusters.superuser('a', "colocated").await;
     let oracle = colocated
         .query(&JOIN.replace("{orders}", "public.orders"), &[])
         .await
@@ -68,7 +71,7 @@ async fn create_join_update_delete() {
     assert!(!oracle.is_empty());
     assert_eq!(rows(&across), rows(&oracle));
     // The FDW role reads only what is exposed.
-    let fdw = stack.login('b', "orders", &fdw_user, "life-pw-1'\"\\ é").await;
+    let fdw = stack.clusters.login('b', "orders", &fdw_user, "life-pw-1'\"\\ é").await;
     let denied = fdw.query("SELECT * FROM internal.payment_tokens LIMIT 1", &[]).await;
     assert!(denied.is_err(), "the FDW role must not read internal.payment_tokens");
     assert!(fdw.execute("DELETE FROM public.orders WHERE false", &[]).await.is_err());
@@ -210,7 +213,7 @@ async fn new_server_name_replaces_the_link_and_the_old_delete_keeps_the_new_one_
         )
         .await
         .assert_success();
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let gone: i64 = a
         .query_one(
             "SELECT count(*) FROM pg_foreign_server WHERE srvname = $1",
@@ -221,7 +224,7 @@ async fn new_server_name_replaces_the_link_and_the_old_delete_keeps_the_new_one_
         .get(0);
     assert_eq!(gone, 0);
     // The new link still answers: the shared FDW role was handed over, not dropped.
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let n: i64 = reader
         .query_one(&format!("SELECT count(*) FROM \"{new_schema}\".orders"), &[])
         .await
@@ -264,7 +267,7 @@ async fn hostile_names_are_quoted_never_executed() {
             )
             .await;
         created.assert_success();
-        let a = stack.superuser('a', "users").await;
+        let a = stack.clusters.superuser('a', "users").await;
         let found: i64 = a
             .query_one("SELECT count(*) FROM pg_foreign_server WHERE srvname = $1", &[&server])
             .await

@@ -32,6 +32,7 @@ async fn assert_refused(stack: &Stack, got: &harness::Invocation, fdw_user: &str
     );
     assert!(got.answer.physical_resource_id.starts_with("fdw-link-failed/"));
     let roles: i64 = stack
+        .clusters
         .superuser('b', "orders")
         .await
         .query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1::text", &[&fdw_user])
@@ -139,7 +140,7 @@ async fn every_unmet_prerequisite_is_named_at_once_and_nothing_is_made() {
     let weak_admin = unique("orders_weak_admin");
     let weak_password = format!("weak-{}", std::process::id());
     harness::remember_secret(&weak_password);
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     // Its own statement: the server logs a whole query string before running any of it.
     b.batch_execute("SET log_statement = 'none'").await.unwrap();
     // Under fdw-bridge's lock on B: the links other tests make GRANT CONNECT on the same database
@@ -153,6 +154,7 @@ async fn every_unmet_prerequisite_is_named_at_once_and_nothing_is_made() {
     .await
     .unwrap();
     let weak_secret = stack
+        .aws
         .put_secret(
             &format!("fdw-bridge-test/{weak_admin}"),
             json!({"username": weak_admin, "password": weak_password}),
@@ -178,6 +180,7 @@ async fn every_unmet_prerequisite_is_named_at_once_and_nothing_is_made() {
     delete(stack, &got.answer.physical_resource_id.clone(), &props).await;
 
     stack
+        .clusters
         .superuser('b', "orders")
         .await
         .batch_execute(&format!(

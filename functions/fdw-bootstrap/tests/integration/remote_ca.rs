@@ -52,7 +52,7 @@ async fn without_sslrootcert_the_link_uses_cluster_as_ca_file_and_names_candidat
     let stack = Stack::get();
     let _turn = stack.exclusive().await;
     let bootstrap = stack.bootstrap().await;
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let ca_file: String = a.query_one("SHOW ssl_ca_file", &[]).await.unwrap().get(0);
     assert!(
         ca_file.ends_with("/ca.pem"),
@@ -77,7 +77,7 @@ async fn without_sslrootcert_the_link_uses_cluster_as_ca_file_and_names_candidat
         server_option(&a, &server, "sslmode").await.as_deref(),
         Some("verify-full")
     );
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let n: i64 = reader
         .query_one(&format!("SELECT count(*) FROM \"{schema}\".orders"), &[])
         .await
@@ -102,7 +102,7 @@ async fn without_sslrootcert_the_link_uses_cluster_as_ca_file_and_names_candidat
 
     // No candidate verifies: A's CA file is an unrelated CA and the server's option is gone.
     let _restore = RestoreCaFile {
-        port: stack.port('a'),
+        port: stack.clusters.port('a'),
         socket_dir: stack.var("PG_A_SOCKET_DIR").to_string(),
     };
     a.batch_execute(&format!(

@@ -25,7 +25,7 @@ async fn bootstrap_without(stack: &Stack, secrets_down: bool, rds_down: bool) ->
         .await;
     let sdk = |is_down: bool| if is_down { &down } else { &up };
     Bootstrap {
-        connector: stack.connector(),
+        connector: stack.clusters.connector(),
         secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk(
             secrets_down,
         )))),

@@ -24,6 +24,7 @@ fn require_cluster_c(stack: &Stack) {
 /// (connection limit, whether it logs in) of `role` on `cluster`, None when it does not exist.
 async fn role_on(stack: &Stack, cluster: char, db: &str, role: &str) -> Option<i32> {
     stack
+        .clusters
         .superuser(cluster, db)
         .await
         .query_opt("SELECT rolconnlimit FROM pg_roles WHERE rolname = $1::text", &[&role])
@@ -61,6 +62,7 @@ async fn report_across(reader: &Client, b: &TestLink, c: &TestLink) -> ByCountry
 /// The same figures read from each cluster directly (superuser sessions), joined here.
 async fn oracle(stack: &Stack) -> ByCountry {
     let country: BTreeMap<i64, String> = stack
+        .clusters
         .superuser('a', "users")
         .await
         .query("SELECT id, country FROM public.users", &[])
@@ -71,6 +73,7 @@ async fn oracle(stack: &Stack) -> ByCountry {
         .collect();
     let mut out: ByCountry = country.values().map(|c| (c.clone(), (0, 0, 0))).collect();
     for r in stack
+        .clusters
         .superuser('b', "orders")
         .await
         .query(
@@ -87,6 +90,7 @@ async fn oracle(stack: &Stack) -> ByCountry {
         }
     }
     for r in stack
+        .clusters
         .superuser('c', "payments")
         .await
         .query(
@@ -106,6 +110,7 @@ async fn oracle(stack: &Stack) -> ByCountry {
 /// What a server's mappings log in as on A (the user mapping's `user` option).
 async fn mapping_user(stack: &Stack, server: &str) -> String {
     stack
+        .clusters
         .superuser('a', "users")
         .await
         .query_one(
@@ -146,7 +151,7 @@ async fn a_linked_to_b_and_c_reports_across_both_rotates_one_while_the_other_is_
     assert_eq!(role_on(stack, 'b', "orders", &link_c.fdw_user).await, None);
 
     // A report across all three clusters returns what the clusters hold.
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let expected = oracle(stack).await;
     assert!(
         expected.values().any(|v| v.0 > 0 && v.2 > 0),
@@ -165,7 +170,7 @@ async fn a_linked_to_b_and_c_reports_across_both_rotates_one_while_the_other_is_
                 let (mut ok, mut failed) = (0u32, Vec::new());
                 while !stop.load(Ordering::Relaxed) {
                     // A new session each time: a new FDW connection to C each time.
-                    let reader = Stack::get().report_reader().await;
+                    let reader = Stack::get().clusters.report_reader().await;
                     match reader.query_one(&sql, &[]).await {
                         Ok(_) => ok += 1,
                         Err(e) => failed.push(format!("{e:?}")),
@@ -199,7 +204,7 @@ async fn a_linked_to_b_and_c_reports_across_both_rotates_one_while_the_other_is_
         "C's mappings are not B's rotation's business"
     );
     assert_eq!(
-        report_across(&stack.report_reader().await, &link_b, &link_c).await,
+        report_across(&stack.clusters.report_reader().await, &link_b, &link_c).await,
         expected
     );
 
@@ -208,6 +213,7 @@ async fn a_linked_to_b_and_c_reports_across_both_rotates_one_while_the_other_is_
     assert_eq!(role_on(stack, 'c', "payments", &link_c.fdw_user).await, None);
     assert_eq!(role_on(stack, 'b', "orders", &link_b.fdw_user).await, Some(20));
     let orders: i64 = stack
+        .clusters
         .report_reader()
         .await
         .query_one(

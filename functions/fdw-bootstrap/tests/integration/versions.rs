@@ -23,10 +23,10 @@ const LAMBDA_TIMEOUT: Duration = Duration::from_secs(60);
 async fn an_fdw_role_without_the_admins_admin_option_is_named_with_the_grant_that_fixes_it() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
-    let major = stack.server_major('b').await;
+    let major = stack.clusters.server_major('b').await;
     let bootstrap = stack.bootstrap().await;
     let link = stack.create_link("adminopt").await;
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     // Whatever gave the admin its ADMIN OPTION (on 16, CREATE ROLE by a CREATEROLE role does) is taken back.
     let grants: Vec<(String, String)> = b
         .query(
@@ -64,7 +64,7 @@ async fn an_fdw_role_without_the_admins_admin_option_is_named_with_the_grant_tha
         );
         first.assert_failed_with(&["remote cluster", "orders_admin lacks ADMIN OPTION on role", &grant]);
         assert_eq!(
-            stack.connection_limit_on_b(&link.fdw_user).await,
+            stack.clusters.connection_limit_on_b(&link.fdw_user).await,
             65,
             "nothing changed on B"
         );
@@ -81,7 +81,7 @@ async fn an_fdw_role_without_the_admins_admin_option_is_named_with_the_grant_tha
         assert!(grants.is_empty(), "PostgreSQL {major} records no grant for CREATE ROLE");
         first.assert_success();
     }
-    assert_eq!(stack.connection_limit_on_b(&link.fdw_user).await, 7);
+    assert_eq!(stack.clusters.connection_limit_on_b(&link.fdw_user).await, 7);
     let updated = harness::TestLink {
         properties: props,
         ..link
@@ -97,9 +97,9 @@ async fn an_fdw_role_without_the_admins_admin_option_is_named_with_the_grant_tha
 async fn the_budget_leaves_out_the_reserved_connections_where_the_server_has_them() {
     let stack = Stack::get();
     let _turn = stack.exclusive().await;
-    let major = stack.server_major('b').await;
-    let _reserved = (major >= 16).then(|| stack.restart_with('b', &[("reserved_connections", "30")]));
-    let b = stack.superuser('b', "orders").await;
+    let major = stack.clusters.server_major('b').await;
+    let _reserved = (major >= 16).then(|| stack.clusters.restart_with('b', &[("reserved_connections", "30")]));
+    let b = stack.clusters.superuser('b', "orders").await;
     let row = b
         .query_one(
             "SELECT current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int,
@@ -111,7 +111,7 @@ async fn the_budget_leaves_out_the_reserved_connections_where_the_server_has_the
     let (max, superuser): (i32, i32) = (row.get(0), row.get(1));
     let reserved: Option<String> = row.get(2);
     let link = stack.create_link("reserved").await;
-    let limit = stack.connection_limit_on_b(&link.fdw_user).await;
+    let limit = stack.clusters.connection_limit_on_b(&link.fdw_user).await;
     if major >= 16 {
         assert_eq!(reserved.as_deref(), Some("30"));
         assert_eq!(
@@ -136,9 +136,9 @@ async fn the_budget_leaves_out_the_reserved_connections_where_the_server_has_the
 async fn analyze_samples_on_the_remote_cluster_where_postgres_fdw_can() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
-    let major_a = stack.server_major('a').await;
+    let major_a = stack.clusters.server_major('a').await;
     let schema = unique("sampled");
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let quoted = fdw_bridge::pg::ident(&schema);
     // 100,000 rows: ANALYZE wants 30,000 (300 x default_statistics_target), under 95 % of the table, so it samples.
     b.batch_execute(&format!(
@@ -168,6 +168,7 @@ async fn analyze_samples_on_the_remote_cluster_where_postgres_fdw_can() {
         "B's log shows no read of {table} since the Create began"
     );
     let stats: i64 = stack
+        .clusters
         .superuser('a', "users")
         .await
         .query_one(

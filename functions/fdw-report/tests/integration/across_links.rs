@@ -47,6 +47,7 @@ type ByCountry = BTreeMap<String, [i64; 5]>;
 /// The report's figures from each cluster directly (superuser sessions), joined here.
 async fn oracle(stack: &Stack, w: &Window) -> ByCountry {
     let country: BTreeMap<i64, String> = stack
+        .clusters
         .superuser('a', "users")
         .await
         .query("SELECT id, country FROM public.users", &[])
@@ -64,13 +65,13 @@ async fn oracle(stack: &Stack, w: &Window) -> ByCountry {
             .collect::<BTreeMap<i64, (i64, i64)>>()
     };
     let orders = per_user(
-        stack.superuser('b', "orders").await,
+        stack.clusters.superuser('b', "orders").await,
         "SELECT user_id, count(*), sum(total_cents)::bigint FROM public.orders
           WHERE created_at >= $1 AND created_at < $2 GROUP BY user_id",
     )
     .await;
     let payments = per_user(
-        stack.superuser('c', "payments").await,
+        stack.clusters.superuser('c', "payments").await,
         "SELECT user_id, count(*), sum(amount_cents)::bigint FROM public.payments
           WHERE paid_at >= $1 AND paid_at < $2 GROUP BY user_id",
     )
@@ -135,6 +136,7 @@ async fn a_report_across_three_clusters_through_the_function_matches_each_cluste
     let mut env = report_env(stack, &link_b);
     env.push(("FDW_REPORT_LINKS", links_env(&link_c, 2)));
     let process = stack
+        .functions
         .spawn_function_as(
             env!("CARGO_BIN_EXE_fdw-report"),
             &event(&w, &[ACROSS, "revenue_by_country_segment"], "across"),
@@ -208,7 +210,7 @@ async fn each_link_has_its_own_report_budget_and_a_failure_names_its_remote_clus
     clear_windows(stack, &[w]).await;
 
     // Another invocation holds link C's one report slot (FDW_REPORT_LINKS payments.remote_slots = 1).
-    let holder = stack.superuser('a', "users").await;
+    let holder = stack.clusters.superuser('a', "users").await;
     let class_c = format!("fdw-bridge report slots {}", link_c.local_schema);
     holder
         .execute("SELECT pg_advisory_lock(hashtext($1::text), 0)", &[&class_c])
@@ -249,7 +251,7 @@ async fn each_link_has_its_own_report_budget_and_a_failure_names_its_remote_clus
     assert_eq!((stored_run.status.as_str(), stored_run.attempt), ("succeeded", 2));
 
     // C refuses link C's FDW role: the error names C's foreign server and link, not B's.
-    let c = stack.superuser('c', "payments").await;
+    let c = stack.clusters.superuser('c', "payments").await;
     let role = fdw_bridge::pg::ident(&link_c.fdw_user);
     let budget: i32 = c
         .query_one(

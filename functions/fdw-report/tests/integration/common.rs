@@ -71,7 +71,7 @@ pub async fn function(stack: &Stack, schema: &str, catalog: Catalog) -> ReportFu
     let settings = settings(stack, schema);
     let sdk = aws_config::load_from_env().await;
     ReportFunction {
-        connector: stack.connector(),
+        connector: stack.clusters.connector(),
         catalog,
         secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
@@ -114,7 +114,7 @@ pub fn test_report(name: &str, timeout: &str, sql: &str) -> Report {
 
 /// Forgets every stored run of these windows (earlier runs of the suite).
 pub async fn clear_windows(stack: &Stack, windows: &[Window]) {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let exists: bool = a
         .query_one("SELECT to_regclass('fdw_reports.runs') IS NOT NULL", &[])
         .await
@@ -146,7 +146,7 @@ pub struct Stored {
 }
 
 pub async fn stored(stack: &Stack, report: &str, w: &Window) -> Option<Stored> {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let run = a
         .query_opt(
             "SELECT status, row_count, error, remote_sql, flagged, attempt FROM fdw_reports.runs
@@ -178,7 +178,7 @@ pub async fn stored(stack: &Stack, report: &str, w: &Window) -> Option<Stored> {
 
 /// The oracle: the same SQL over the co-located copies (all tables in one database).
 pub async fn colocated(stack: &Stack, report: &Report, w: &Window) -> Vec<String> {
-    let c = stack.superuser('a', "colocated").await;
+    let c = stack.clusters.superuser('a', "colocated").await;
     c.batch_execute("SET TimeZone = 'UTC'").await.expect("set");
     c.query(&as_json_rows(&report.sql("public")), &params(report, w))
         .await

@@ -33,7 +33,7 @@ async fn a_fetch_cut_mid_stream_fails_naming_cluster_b_stores_nothing_and_the_re
         "window": {"start": "2025-10-01T00:00:00Z", "end": "2025-10-02T00:00:00Z"},
     });
 
-    let proxy = DelayProxy::start(stack.port('b'), Duration::ZERO);
+    let proxy = DelayProxy::start(stack.clusters.port('b'), Duration::ZERO);
     proxy.cut_after(64 * 1024);
     stack.point_server_at(&link.server, proxy.port).await;
     let e = f
@@ -84,6 +84,6 @@ async fn a_fetch_cut_mid_stream_fails_naming_cluster_b_stores_nothing_and_the_re
         replaced.rows.len()
     );
 
-    stack.point_server_at(&link.server, stack.port('b')).await;
+    stack.point_server_at(&link.server, stack.clusters.port('b')).await;
     stack.delete_link(&link).await;
 }

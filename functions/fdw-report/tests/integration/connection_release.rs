@@ -35,7 +35,7 @@ async fn fdw_sessions(b: &Client, user: &str) -> i64 {
 }
 
 async fn set_keep_connections(stack: &harness::Stack, server: &str, value: &str) {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let alter: String = a
         .query_one(
             "SELECT format('ALTER SERVER %I OPTIONS (%s keep_connections %L)', s.srvname,
@@ -59,7 +59,7 @@ async fn report_sessions_release_their_connection_on_b_measured_three_ways() {
     let report = catalog.get("top_customers_by_spend").unwrap();
     let sql = as_json_rows(&report.sql(&link.local_schema));
     let w = window("2025-09-01T00:00:00Z", "2025-09-08T00:00:00Z");
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let password = stack.var("REPORT_READER_PASSWORD").to_string();
     let mut lines = Vec::new();
 
@@ -88,7 +88,7 @@ async fn report_sessions_release_their_connection_on_b_measured_three_ways() {
         set_keep_connections(stack, &link.server, if way == "keep_off" { "off" } else { "on" }).await;
         let (mut took, mut left) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
-            let mut a = stack.login('a', "users", "report_reader", &password).await;
+            let mut a = stack.clusters.login('a', "users", "report_reader", &password).await;
             let started = Instant::now();
             let tx = a.build_transaction().read_only(true).start().await.unwrap();
             let rows = tx.query(&sql, &params(report, &w)).await.unwrap();
@@ -123,7 +123,7 @@ async fn report_sessions_release_their_connection_on_b_measured_three_ways() {
     // An interactive session: 20 point queries, one transaction each.
     for keep in ["on", "off"] {
         set_keep_connections(stack, &link.server, keep).await;
-        let a = stack.login('a', "users", "report_reader", &password).await;
+        let a = stack.clusters.login('a', "users", "report_reader", &password).await;
         let query = format!(
             "SELECT count(*) FROM {}.orders WHERE id = $1",
             fdw_bridge::pg::ident(&link.local_schema)

@@ -60,7 +60,7 @@ async fn concurrent_invocations_on_a_squeezed_cluster_b_fail_no_report() {
     let _turn = stack.shared().await;
     let mut link = stack.create_link("squeeze").await;
     // The default budget: a third of B's connections for ordinary roles.
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let limit = |b: tokio_postgres::Client, role: String| async move {
         let row = b
             .query_one(

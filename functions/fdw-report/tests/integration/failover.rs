@@ -57,7 +57,7 @@ impl Tally {
 async fn reports_across_an_outage(cluster: char, tag: &str) -> Tally {
     let stack = Stack::get();
     let _turn = stack.exclusive().await;
-    let _restart = stack.restart_on_drop(cluster);
+    let _restart = stack.clusters.restart_on_drop(cluster);
     let link = stack.create_link(tag).await;
     let length = outage_length();
     let first_day = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
@@ -74,6 +74,7 @@ async fn reports_across_an_outage(cluster: char, tag: &str) -> Tally {
         async move {
             let started = Instant::now();
             let process = stack
+                .functions
                 .spawn_function_with(env!("CARGO_BIN_EXE_fdw-report"), &event, lambda_timeout, &env)
                 .await;
             (process, started)
@@ -81,7 +82,7 @@ async fn reports_across_an_outage(cluster: char, tag: &str) -> Tally {
     };
 
     // Before: held on B's orders, so the outage meets them mid-report.
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     b.batch_execute("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
@@ -90,7 +91,7 @@ async fn reports_across_an_outage(cluster: char, tag: &str) -> Tally {
         running.push(spawn().await);
     }
     running[0].0.wait_until_blocked('b', "%orders%").await;
-    let outage = stack.outage(cluster, length);
+    let outage = stack.clusters.outage(cluster, length);
     // B's fast shutdown ended the lock; with A down, the lock has done its part.
     drop(b);
     println!("cluster {cluster} down for {length:?}; invocations every 3 s meanwhile");
@@ -112,7 +113,7 @@ async fn reports_across_an_outage(cluster: char, tag: &str) -> Tally {
         println!("  failed: {error}");
     }
     // Each stored once: one run record per (report, window), succeeded.
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     for w in &windows[..tally.invocations] {
         let records: i64 = a
             .query_one(
@@ -160,9 +161,12 @@ async fn a_writer_demoted_to_read_only_is_retried_until_the_writer_is_back() {
     let link = stack.create_link("demoted").await;
     let (event, w) = day_event(&["all"], NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(), "demoted");
     clear_windows(stack, &[w]).await;
-    let read_only = stack.restart_with('a', &[("default_transaction_read_only", "on")]);
+    let read_only = stack
+        .clusters
+        .restart_with('a', &[("default_transaction_read_only", "on")]);
     let started = Instant::now();
     let process = stack
+        .functions
         .spawn_function_with(
             env!("CARGO_BIN_EXE_fdw-report"),
             &event,

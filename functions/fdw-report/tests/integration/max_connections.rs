@@ -70,12 +70,12 @@ async fn overlap(f: &ReportFunction, n: usize, budget: Duration) -> (usize, usiz
 async fn b_at_50_connections_under_overlapping_invocations_fails_no_report() {
     let stack = harness::Stack::get();
     let _turn = stack.exclusive().await;
-    let _b50 = stack.restart_with('b', &[("max_connections", "50")]);
+    let _b50 = stack.clusters.restart_with('b', &[("max_connections", "50")]);
     let link = stack.create_link("overlap").await;
-    let limit = stack.connection_limit_on_b(&link.fdw_user).await;
-    let b = stack.superuser('b', "orders").await;
+    let limit = stack.clusters.connection_limit_on_b(&link.fdw_user).await;
+    let b = stack.clusters.superuser('b', "orders").await;
     assert_eq!(limit, 15, "a third of B's 47 slots for ordinary roles");
-    let proxy = DelayProxy::start(stack.port('b'), Duration::from_millis(25));
+    let proxy = DelayProxy::start(stack.clusters.port('b'), Duration::from_millis(25));
     stack.point_server_at(&link.server, proxy.port).await;
     let mut f = function(stack, &link.local_schema, Catalog::shipped().unwrap()).await;
     // More report slots than the role's limit: here the limit is what bounds
@@ -91,12 +91,13 @@ async fn b_at_50_connections_under_overlapping_invocations_fails_no_report() {
             let (mut ok, mut refused) = (0, Vec::new());
             while !stop.load(Ordering::Relaxed) {
                 match stack
+                    .clusters
                     .connector()
                     .connect(&fdw_bridge::pg::ConnectTarget {
                         label: "cluster B".into(),
                         endpoint: fdw_bridge::aws::Endpoint {
                             host: "127.0.0.1".into(),
-                            port: stack.port('b'),
+                            port: stack.clusters.port('b'),
                         },
                         dbname: "orders".into(),
                         user: stack.var("ORDERS_ADMIN_USER").into(),
@@ -161,6 +162,6 @@ async fn b_at_50_connections_under_overlapping_invocations_fails_no_report() {
         "the reports hardly overlapped (peak {peak_fdw} FDW sessions): the squeeze did not bite"
     );
 
-    stack.point_server_at(&link.server, stack.port('b')).await;
+    stack.point_server_at(&link.server, stack.clusters.port('b')).await;
     stack.delete_link(&link).await;
 }

@@ -101,6 +101,7 @@ async fn a_semi_join_of_two_remote_tables_is_advised_for_the_major_of_cluster_a(
     let stack = harness::Stack::get();
     let _turn = stack.shared().await;
     let major: i32 = stack
+        .clusters
         .superuser('a', "users")
         .await
         .query_one("SELECT current_setting('server_version_num')::int / 10000", &[])

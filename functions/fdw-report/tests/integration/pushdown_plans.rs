@@ -24,7 +24,7 @@ async fn each_captured_shape_gets_its_pattern_on_every_major() {
     let stack = harness::Stack::get();
     let _turn = stack.shared().await;
     let link = stack.create_link("plans").await;
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     // The captured plans name capture_remote.orders and order_items: the same tables,
     // through this link, analyzed (10,000 and 25,000 rows), so the advice counts what crosses.
     a.batch_execute(&format!(

@@ -35,11 +35,11 @@ async fn remote_cluster_stopped_mid_run_fails_that_report_and_a_rerun_replaces_i
         "window": {"start": "2025-09-01T00:00:00Z", "end": "2025-09-15T00:00:00Z"},
     });
 
-    let guard = stack.restart_on_drop('b');
+    let guard = stack.clusters.restart_on_drop('b');
     let stopper = tokio::spawn(async move {
         // revenue_by_country_segment is done by now; the slow local report is sleeping.
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        tokio::task::spawn_blocking(move || stack.stop_cluster('b'))
+        tokio::task::spawn_blocking(move || stack.clusters.stop_cluster('b'))
             .await
             .unwrap();
     });
@@ -60,7 +60,7 @@ async fn remote_cluster_stopped_mid_run_fails_that_report_and_a_rerun_replaces_i
     let failed = stored(stack, "top_customers_by_spend", &w).await.unwrap();
     assert_eq!(failed.status, "failed");
     let error = failed.error.unwrap();
-    let host_port = format!("127.0.0.1:{}", stack.port('b'));
+    let host_port = format!("127.0.0.1:{}", stack.clusters.port('b'));
     assert!(
         error.contains(&link.server),
         "the error does not name the foreign server: {error}"

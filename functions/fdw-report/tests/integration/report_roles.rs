@@ -15,9 +15,10 @@ use std::sync::Arc;
 async fn role_secret(stack: &Stack, username: &str, password: &str) -> String {
     remember_secret(password);
     stack
+        .aws
         .put_secret(
             &unique("report-role"),
-            json!({"engine": "postgres", "host": "127.0.0.1", "port": stack.port('a'), "dbname": "users",
+            json!({"engine": "postgres", "host": "127.0.0.1", "port": stack.clusters.port('a'), "dbname": "users",
                    "username": username, "password": password}),
         )
         .await
@@ -54,7 +55,7 @@ async fn the_link_makes_least_privilege_report_roles_and_reports_run_with_them()
     let id = created.answer.physical_resource_id.clone();
 
     // The reader: the foreign tables and public.users, read only.
-    let r = stack.login('a', "users", &reader, "rr-reader-pw'1").await;
+    let r = stack.clusters.login('a', "users", &reader, "rr-reader-pw'1").await;
     attempt(&r, &format!("SELECT count(*) FROM \"{schema}\".orders"))
         .await
         .unwrap();
@@ -82,7 +83,7 @@ async fn the_link_makes_least_privilege_report_roles_and_reports_run_with_them()
         .get(0);
     assert_eq!(mapping, None, "a mapped role must not read the mapping's options");
     // The writer: fdw_reports only.
-    let w = stack.login('a', "users", &writer, "rr-writer-pw\\2").await;
+    let w = stack.clusters.login('a', "users", &writer, "rr-writer-pw\\2").await;
     assert_eq!(
         attempt(&w, "SELECT count(*) FROM public.users").await,
         Err("42501".into())
@@ -111,7 +112,7 @@ async fn the_link_makes_least_privilege_report_roles_and_reports_run_with_them()
     };
     let sdk = aws_config::load_from_env().await;
     let f = ReportFunction {
-        connector: stack.connector(),
+        connector: stack.clusters.connector(),
         catalog: Catalog::shipped().unwrap(),
         secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
@@ -140,7 +141,7 @@ async fn the_link_makes_least_privilege_report_roles_and_reports_run_with_them()
     // Delete: the roles are gone; the report history stays, owned by the admin.
     let deleted = stack.request(&bootstrap, "Delete", Some(&id), &props).await;
     deleted.assert_success();
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let left: i64 = a
         .query_one(
             "SELECT count(*) FROM pg_roles WHERE rolname = ANY($1)",

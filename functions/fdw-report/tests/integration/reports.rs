@@ -198,7 +198,7 @@ async fn hostile_events_are_refused_and_write_nothing() {
             assert!(text.contains(n), "{n:?} not in {text}");
         }
     }
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let exists: bool = a
         .query_one("SELECT to_regclass('fdw_reports.runs') IS NOT NULL", &[])
         .await
@@ -234,7 +234,7 @@ async fn a_report_over_its_timeout_is_cancelled_on_both_clusters() {
         Catalog::default().with(slow.clone(), "test").unwrap(),
     )
     .await;
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let user = link.fdw_user.clone();
     let watcher = tokio::spawn(async move {
         // Proves the query did reach B (the test could not fail otherwise).
@@ -278,7 +278,7 @@ async fn a_report_over_its_timeout_is_cancelled_on_both_clusters() {
     assert!(s.rows.is_empty());
 
     // Nothing of it is left running on B.
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let mut left: i64 = -1;
     for _ in 0..20 {
         left = b

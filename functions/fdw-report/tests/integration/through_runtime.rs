@@ -32,7 +32,7 @@ async fn the_emulators_deadline_header_still_leaves_time_to_retry() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
     let link = stack.create_link("emudeadline").await;
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     // B refuses the FDW role for a while: its one allowed session is taken.
     b.batch_execute(&format!(
         "ALTER ROLE {} CONNECTION LIMIT 1",
@@ -40,11 +40,15 @@ async fn the_emulators_deadline_header_still_leaves_time_to_retry() {
     ))
     .await
     .unwrap();
-    let held = stack.login('b', "orders", &link.fdw_user, &link.fdw_password).await;
+    let held = stack
+        .clusters
+        .login('b', "orders", &link.fdw_user, &link.fdw_password)
+        .await;
     let day = NaiveDate::from_ymd_opt(2022, 3, 1).unwrap();
     let (event, w) = day_event(&["revenue_by_country_segment"], day, "emudeadline");
     clear_windows(stack, &[w]).await;
     let process = stack
+        .functions
         .spawn_function_as(
             env!("CARGO_BIN_EXE_fdw-report"),
             &event,
@@ -67,7 +71,7 @@ async fn the_emulators_deadline_header_still_leaves_time_to_retry() {
 /// in all, sampled every 20 ms until `stop`.
 fn watch_b(stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<(BTreeMap<String, i64>, i64)> {
     tokio::spawn(async move {
-        let b = Stack::get().superuser('b', "orders").await;
+        let b = Stack::get().clusters.superuser('b', "orders").await;
         let (mut by_role, mut all) = (BTreeMap::<String, i64>::new(), 0i64);
         while !stop.load(Ordering::Relaxed) {
             let rows = b
@@ -105,14 +109,14 @@ fn b_application(stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<(usize, Vec<S
                 label: "cluster B's application".into(),
                 endpoint: fdw_bridge::aws::Endpoint {
                     host: "127.0.0.1".into(),
-                    port: stack.port('b'),
+                    port: stack.clusters.port('b'),
                 },
                 dbname: "orders".into(),
                 user: stack.var("ORDERS_ADMIN_USER").into(),
                 password: stack.var("ORDERS_ADMIN_PASSWORD").into(),
                 credential_source: "test".into(),
             };
-            match stack.connector().connect(&target).await {
+            match stack.clusters.connector().connect(&target).await {
                 Ok(c) if c.simple_query("SELECT 1").await.is_ok() => ok += 1,
                 Ok(_) => refused.push("SELECT 1 failed".to_string()),
                 Err(e) => refused.push(e.to_string()),
@@ -129,12 +133,12 @@ async fn b_shrunk_after_create_under_a_burst_of_invocations_fails_no_report() {
     let _turn = stack.exclusive().await;
     // Created while B has the stack's 200 connections: the FDW role's budget is 65.
     let link = stack.create_link("shrunk").await;
-    let limit = stack.connection_limit_on_b(&link.fdw_user).await;
-    let b = stack.superuser('b', "orders").await;
+    let limit = stack.clusters.connection_limit_on_b(&link.fdw_user).await;
+    let b = stack.clusters.superuser('b', "orders").await;
     assert_eq!(limit, 65, "a third of B's 197 slots for ordinary roles at Create");
     drop(b);
     // Then B is resized: restarted at 50 (47 slots for ordinary roles), no Update.
-    let _b50 = stack.restart_with('b', &[("max_connections", "50")]);
+    let _b50 = stack.clusters.restart_with('b', &[("max_connections", "50")]);
 
     let invocations = env_number("FDW_BUDGET_INVOCATIONS", 25) as usize;
     let lock_for = Duration::from_secs(env_number("FDW_BUDGET_LOCK_SECONDS", 5));
@@ -147,7 +151,7 @@ async fn b_shrunk_after_create_under_a_burst_of_invocations_fails_no_report() {
     }
 
     // A superuser holds orders on B, so that the first reports wait there and the rest pile up.
-    let locker = stack.superuser('b', "orders").await;
+    let locker = stack.clusters.superuser('b', "orders").await;
     locker
         .batch_execute("BEGIN; LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
         .await
@@ -160,6 +164,7 @@ async fn b_shrunk_after_create_under_a_burst_of_invocations_fails_no_report() {
     for (event, _) in &events {
         processes.push(
             stack
+                .functions
                 .spawn_function_as(
                     env!("CARGO_BIN_EXE_fdw-report"),
                     event,
@@ -182,7 +187,7 @@ async fn b_shrunk_after_create_under_a_burst_of_invocations_fails_no_report() {
     let (app_ok, app_refused) = app.await.unwrap();
 
     // Every report's record on A, whatever the invocation answered.
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let (mut by_status, mut errors) = (BTreeMap::<String, usize>::new(), Vec::new());
     for (_, w) in &events {
         for r in a

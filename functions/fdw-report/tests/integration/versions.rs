@@ -24,7 +24,7 @@ async fn the_clusters_run_the_majors_the_stack_was_started_with() {
             .parse()
             .unwrap();
         assert_eq!(
-            stack.server_major(cluster).await,
+            stack.clusters.server_major(cluster).await,
             asked,
             "cluster {cluster} does not run the major the stack was started with: run `make stack-down stack-up`"
         );
@@ -34,6 +34,7 @@ async fn the_clusters_run_the_majors_the_stack_was_started_with() {
 /// The link's orders through its foreign table, as report_reader.
 async fn orders_across(stack: &Stack, link: &TestLink) -> i64 {
     stack
+        .clusters
         .report_reader()
         .await
         .query_one(
@@ -66,7 +67,10 @@ async fn refresh(stack: &Stack, bootstrap: &Bootstrap, link: &TestLink) -> serde
 async fn a_link_between_the_stacks_majors_lives_its_whole_life() {
     let stack = Stack::get();
     let _turn = stack.shared().await;
-    let (a, b) = (stack.server_major('a').await, stack.server_major('b').await);
+    let (a, b) = (
+        stack.clusters.server_major('a').await,
+        stack.clusters.server_major('b').await,
+    );
     println!("link from PostgreSQL {a} (cluster A) to PostgreSQL {b} (cluster B)");
     let orders: i64 = stack.var("STACK_ORDERS").parse().unwrap();
 
@@ -129,7 +133,7 @@ async fn a_link_between_the_stacks_majors_lives_its_whole_life() {
         async move {
             while !stop.load(Ordering::SeqCst) {
                 // A new session each time: it logs in to B with whatever A's mapping holds now.
-                let reader = Stack::get().report_reader().await;
+                let reader = Stack::get().clusters.report_reader().await;
                 match reader.query_one(&sql, &[]).await {
                     Ok(_) => done.fetch_add(1, Ordering::SeqCst),
                     Err(e) => {
@@ -140,14 +144,14 @@ async fn a_link_between_the_stacks_majors_lives_its_whole_life() {
             }
         }
     });
-    let token = stack.start_rotation(&secret).await;
+    let token = stack.aws.start_rotation(&secret).await;
     for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
         let outcome = rotator
             .handle(step, &secret, &token)
             .await
             .unwrap_or_else(|e| panic!("{a} -> {b}: {step}: {e}"));
         if outcome.did.starts_with("created AWSPENDING") {
-            let pending = stack.secret_version(&secret, Some(&token), "AWSPENDING").await;
+            let pending = stack.aws.secret_version(&secret, Some(&token), "AWSPENDING").await;
             harness::remember_secret(pending["password"].as_str().expect("password"));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -155,7 +159,7 @@ async fn a_link_between_the_stacks_majors_lives_its_whole_life() {
     stop.store(true, Ordering::SeqCst);
     client.await.unwrap();
     stack.assert_no_password_leaked();
-    let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
+    let current = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
     assert_eq!(
         current["username"],
         json!(fdw_bridge::pg::clone_role_name(&link.fdw_user)),

@@ -39,10 +39,12 @@ async fn a_writer_session_refused_for_lack_of_slots_is_retried() {
     clear_windows(stack, &[w]).await;
     let writer = stack.var("USERS_ADMIN_USER").to_string();
     let holder = stack
+        .clusters
         .login('a', "users", &writer, stack.var("USERS_ADMIN_PASSWORD"))
         .await;
     let _lift = NoLimitOnDrop(writer.clone());
     stack
+        .clusters
         .superuser('a', "users")
         .await
         .batch_execute(&format!(

@@ -29,10 +29,10 @@ async fn the_link_follows_the_rotated_secret_and_updates_change_nothing() {
 
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     for round in 1..=2 {
         rotate(stack, &mut watch, &rotator, &secret).await;
-        let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
+        let current = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
         let expected_user = if round == 1 {
             fdw_bridge::pg::clone_role_name(&link.fdw_user)
         } else {

@@ -31,13 +31,13 @@ pub async fn step(
 
 /// Adds the pending version's password to those searched for in the logs.
 pub async fn remember_pending(stack: &Stack, secret: &str, token: &str) {
-    let pending = stack.secret_version(secret, Some(token), "AWSPENDING").await;
+    let pending = stack.aws.secret_version(secret, Some(token), "AWSPENDING").await;
     harness::remember_secret(pending["password"].as_str().expect("password"));
 }
 
 /// One whole rotation as Secrets Manager runs it; returns how long setSecret took.
 pub async fn rotate(stack: &Stack, watch: &mut LeakWatch, rotator: &Rotator, secret: &str) -> Duration {
-    let token = stack.start_rotation(secret).await;
+    let token = stack.aws.start_rotation(secret).await;
     let mut set_took = Duration::ZERO;
     for name in STEPS {
         let started = Instant::now();
@@ -90,7 +90,7 @@ impl Load {
                 let mut held = None;
                 while !stop.load(Ordering::Relaxed) {
                     if per_query || held.is_none() {
-                        held = Some(stack.login('a', "users", "report_reader", &password).await);
+                        held = Some(stack.clusters.login('a', "users", "report_reader", &password).await);
                     }
                     let client = held.as_ref().expect("session");
                     match client.query_one(&sql, &[]).await {
@@ -134,7 +134,7 @@ impl Load {
 
 /// The `user` and `password` options of `role`'s mapping for `server` on A (read as superuser).
 pub async fn mapping_options(stack: &Stack, server: &str, role: &str) -> (String, String) {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let row = a
         .query_one(
             "SELECT (SELECT substr(o, 6) FROM unnest(umoptions) o WHERE o LIKE 'user=%'),
@@ -164,7 +164,7 @@ pub async fn put_pending(secret: &str, token: &str, value: &Value) {
 
 /// The secret and the clusters agree: the user mappings on A log in with AWSCURRENT's credentials.
 pub async fn assert_mappings_follow_current(stack: &Stack, link: &TestLink, secret: &str) {
-    let current = stack.secret_version(secret, None, "AWSCURRENT").await;
+    let current = stack.aws.secret_version(secret, None, "AWSCURRENT").await;
     let (user, password) = mapping_options(stack, &link.server, "report_reader").await;
     assert_eq!(
         (json!(user), json!(password)),

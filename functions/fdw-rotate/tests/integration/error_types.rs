@@ -53,10 +53,11 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
     let password = harness::unique("pw");
     harness::remember_secret(&password);
     let secret = stack
+        .aws
         .put_secret(
             &harness::unique("fdw-bridge-test/rotate/dead-a"),
             json!({
-                "engine": "postgres", "host": "127.0.0.1", "port": stack.port('b'), "dbname": "orders",
+                "engine": "postgres", "host": "127.0.0.1", "port": stack.clusters.port('b'), "dbname": "orders",
                 "username": "fdw_dead", "password": password,
                 "masterarn": stack.var("ORDERS_ADMIN_SECRET_ARN"),
                 "local": {"host": "127.0.0.1", "port": port, "dbname": "users",
@@ -65,7 +66,7 @@ async fn a_bad_event_and_a_dead_cluster_report_different_error_types() {
             }),
         )
         .await;
-    let token = stack.start_rotation(&secret).await;
+    let token = stack.aws.start_rotation(&secret).await;
     // createSecret reads which role A's mappings use: it fails on the dead cluster.
     let step = json!({"Step": "createSecret", "SecretId": secret, "ClientRequestToken": token});
     // Retried for 3 s (a failover would be over by then), then said so.

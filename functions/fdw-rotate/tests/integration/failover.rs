@@ -15,23 +15,24 @@ use std::time::{Duration, Instant};
 async fn a_set_secret_that_meets_an_outage_of_b_completes_and_no_query_fails_after_it() {
     let stack = Stack::get();
     let _turn = stack.exclusive().await;
-    let _restart = stack.restart_on_drop('b');
+    let _restart = stack.clusters.restart_on_drop('b');
     let link = stack.create_link("rot_failover").await;
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
-    let token = stack.start_rotation(&secret).await;
+    let token = stack.aws.start_rotation(&secret).await;
     step(&mut watch, &rotator, "createSecret", &secret, &token)
         .await
         .unwrap();
 
     let length = outage_length();
-    let outage = stack.outage('b', length);
+    let outage = stack.clusters.outage('b', length);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let event = json!({"Step": "setSecret", "SecretId": secret, "ClientRequestToken": token});
     let lambda_timeout = Duration::from_secs(120);
     let started = Instant::now();
     let process = stack
+        .functions
         .spawn_function(env!("CARGO_BIN_EXE_fdw-rotate"), &event, lambda_timeout)
         .await;
     let down_for = outage.end().await;

@@ -52,7 +52,7 @@ impl Drop for SyncGateOnDrop {
 async fn kill_set_secret_between_commits(stack: &'static Stack, secret: &str, token: &str) {
     let event = json!({"Step": "setSecret", "SecretId": secret, "ClientRequestToken": token});
     let admin = stack.var("ORDERS_ADMIN_USER").to_string();
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let gate = SyncGateOnDrop(admin.clone());
     b.batch_execute(&format!(
         "ALTER ROLE {} SET synchronous_commit = on",
@@ -64,7 +64,10 @@ async fn kill_set_secret_between_commits(stack: &'static Stack, secret: &str, to
         .await
         .unwrap();
     b.batch_execute("SELECT pg_reload_conf()").await.unwrap();
-    let mut process = stack.spawn_function(BINARY, &event, Duration::from_secs(60)).await;
+    let mut process = stack
+        .functions
+        .spawn_function(BINARY, &event, Duration::from_secs(60))
+        .await;
     process
         .wait_until_session(
             'b',
@@ -89,6 +92,7 @@ async fn kill_in_step(stack: &'static Stack, watch: &mut LeakWatch, name: &str, 
         let gate = RequestGate::start(moto_port, "secretsmanager.UpdateSecretVersionStage", 1);
         let endpoint = format!("http://127.0.0.1:{}", gate.port);
         let mut process = stack
+            .functions
             .spawn_function_with(BINARY, &event, timeout, &[("AWS_ENDPOINT_URL", endpoint)])
             .await;
         let started = Instant::now();
@@ -102,8 +106,8 @@ async fn kill_in_step(stack: &'static Stack, watch: &mut LeakWatch, name: &str, 
         }
         process.kill();
         // The kill point: AWSCURRENT moved, AWSPENDING still on the version.
-        let current = stack.secret_version(secret, None, "AWSCURRENT").await;
-        let pending = stack.secret_version(secret, Some(token), "AWSPENDING").await;
+        let current = stack.aws.secret_version(secret, None, "AWSCURRENT").await;
+        let pending = stack.aws.secret_version(secret, Some(token), "AWSPENDING").await;
         assert_eq!(current, pending, "finishSecret was killed before moving AWSCURRENT");
     } else {
         let (cluster, db, lock, waits_at) = if name == "setSecret" {
@@ -122,9 +126,9 @@ async fn kill_in_step(stack: &'static Stack, watch: &mut LeakWatch, name: &str, 
                 "%FROM pg_user_mappings%",
             )
         };
-        let holder = stack.superuser(cluster, db).await;
+        let holder = stack.clusters.superuser(cluster, db).await;
         holder.batch_execute(lock).await.unwrap();
-        let mut process = stack.spawn_function(BINARY, &event, timeout).await;
+        let mut process = stack.functions.spawn_function(BINARY, &event, timeout).await;
         process.wait_until_blocked(cluster, waits_at).await;
         process.kill();
         drop(holder);
@@ -148,13 +152,13 @@ async fn rotation_killed_at_every_step(strategy: &str) -> (u64, u64, Vec<String>
     let mut watch = LeakWatch::start(stack);
     let load = Load::start(&link, 2, 2);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let token = stack.start_rotation(&secret).await;
+    let token = stack.aws.start_rotation(&secret).await;
     for name in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
         kill_in_step(stack, &mut watch, name, &secret, &token).await;
         if name == "setSecret" {
             kill_set_secret_between_commits(stack, &secret, &token).await;
             // The half-done state: the pending user logs in to B with the new password, A's mappings hold the old one.
-            let pending = stack.secret_version(&secret, Some(&token), "AWSPENDING").await;
+            let pending = stack.aws.secret_version(&secret, Some(&token), "AWSPENDING").await;
             let (user, password) = mapping_options(stack, &link.server, "report_reader").await;
             assert_ne!(
                 (json!(user), json!(password)),
@@ -162,6 +166,7 @@ async fn rotation_killed_at_every_step(strategy: &str) -> (u64, u64, Vec<String>
                 "A's mappings were switched although A's transaction never committed"
             );
             stack
+                .clusters
                 .login(
                     'b',
                     "orders",
@@ -188,7 +193,9 @@ async fn every_step_killed_and_retried_completes_the_rotation_and_queries_keep_w
     let stack = Stack::get();
     let _turn = stack.exclusive().await;
     // A synchronous standby can be waited for only with WAL senders (the stack runs B at wal_level minimal).
-    let _senders = stack.restart_with('b', &[("wal_level", "replica"), ("max_wal_senders", "2")]);
+    let _senders = stack
+        .clusters
+        .restart_with('b', &[("wal_level", "replica"), ("max_wal_senders", "2")]);
     let (ok, failed, errors) = rotation_killed_at_every_step("alternating").await;
     println!("alternating, every step killed once: {ok} queries ok, {failed} failed");
     assert_eq!(failed, 0, "failed queries: {errors:?}");

@@ -69,8 +69,8 @@ async fn twenty_alternating_rotations_under_load_fail_no_query() {
     );
 
     // 20 rotations: back on the base role, with a new password; every mapping follows.
-    let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
-    let previous = stack.secret_version(&secret, None, "AWSPREVIOUS").await;
+    let current = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
+    let previous = stack.aws.secret_version(&secret, None, "AWSPREVIOUS").await;
     assert_eq!(current["username"], json!(link.fdw_user));
     assert_eq!(
         previous["username"],
@@ -85,6 +85,7 @@ async fn twenty_alternating_rotations_under_load_fail_no_query() {
     // The role in use before keeps working until the rotation after next.
     for v in [&current, &previous] {
         stack
+            .clusters
             .login(
                 'b',
                 "orders",
@@ -127,7 +128,7 @@ async fn twenty_single_user_rotations_count_their_failed_queries() {
             "a failure of another kind: {e}"
         );
     }
-    let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
+    let current = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
     assert_eq!(current["username"], json!(link.fdw_user));
     assert_mappings_follow_current(stack, &link, &secret).await;
     stack.delete_link(&link).await;
@@ -141,17 +142,20 @@ async fn each_step_twice_the_second_changes_nothing() {
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
-    let token = stack.start_rotation(&secret).await;
+    let token = stack.aws.start_rotation(&secret).await;
 
     step(&mut watch, &rotator, "createSecret", &secret, &token)
         .await
         .unwrap();
-    let pending = stack.secret_version(&secret, Some(&token), "AWSPENDING").await;
+    let pending = stack.aws.secret_version(&secret, Some(&token), "AWSPENDING").await;
     let again = step(&mut watch, &rotator, "createSecret", &secret, &token)
         .await
         .unwrap();
     assert!(again.did.contains("kept"), "{}", again.did);
-    assert_eq!(stack.secret_version(&secret, Some(&token), "AWSPENDING").await, pending);
+    assert_eq!(
+        stack.aws.secret_version(&secret, Some(&token), "AWSPENDING").await,
+        pending
+    );
 
     step(&mut watch, &rotator, "setSecret", &secret, &token).await.unwrap();
     let mappings = mapping_options(stack, &link.server, "report_reader").await;
@@ -167,15 +171,15 @@ async fn each_step_twice_the_second_changes_nothing() {
         .await
         .unwrap();
     assert!(first.did.contains("AWSCURRENT moved"), "{}", first.did);
-    assert_eq!(stack.secret_version(&secret, None, "AWSCURRENT").await, pending);
+    assert_eq!(stack.aws.secret_version(&secret, None, "AWSCURRENT").await, pending);
     // Every step of a finished rotation is a no-op.
     for name in STEPS {
         let again = step(&mut watch, &rotator, name, &secret, &token).await.unwrap();
         assert!(again.did.contains("already AWSCURRENT"), "{name}: {}", again.did);
     }
-    assert_eq!(stack.secret_version(&secret, None, "AWSCURRENT").await, pending);
+    assert_eq!(stack.aws.secret_version(&secret, None, "AWSCURRENT").await, pending);
     assert_eq!(mapping_options(stack, &link.server, "report_reader").await, mappings);
-    let a = stack.report_reader().await;
+    let a = stack.clusters.report_reader().await;
     a.query_one(&common::cross_query(&link), &[]).await.unwrap();
     stack.delete_link(&link).await;
 }
@@ -197,8 +201,8 @@ async fn hostile_passwords_round_trip_through_alter_role_and_the_mappings() {
         format!(r#"all'of"them\ {tag} ü;--"#),
     ] {
         harness::remember_secret(&password);
-        let token = stack.start_rotation(&secret).await;
-        let mut pending = stack.secret_version(&secret, None, "AWSCURRENT").await;
+        let token = stack.aws.start_rotation(&secret).await;
+        let mut pending = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
         let next = fdw_bridge::rotate::RolePair::of(pending["username"].as_str().unwrap())
             .other(pending["username"].as_str().unwrap());
         pending["username"] = json!(next);
@@ -210,12 +214,12 @@ async fn hostile_passwords_round_trip_through_alter_role_and_the_mappings() {
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
-        stack.login('b', "orders", &next, &password).await;
+        stack.clusters.login('b', "orders", &next, &password).await;
         assert_eq!(
             mapping_options(stack, &link.server, "report_reader").await,
             (next.clone(), password.clone())
         );
-        let a = stack.report_reader().await;
+        let a = stack.clusters.report_reader().await;
         a.query_one(&common::cross_query(&link), &[])
             .await
             .unwrap_or_else(|e| panic!("query across with password {:?}: {e}", password.len()));
@@ -245,7 +249,7 @@ async fn the_reference_checks_refuse_before_any_change() {
         matches!(e, RotateError::Stage(StageError::RotationDisabled { .. })),
         "{e}"
     );
-    let token = stack.start_rotation(&secret).await;
+    let token = stack.aws.start_rotation(&secret).await;
     let e = step(
         &mut watch,
         &rotator,
@@ -265,7 +269,7 @@ async fn the_reference_checks_refuse_before_any_change() {
         .unwrap_err();
     assert!(e.to_string().contains("unknown rotation step"), "{e}");
     // A pending user that is neither the role nor its clone is refused.
-    let mut bad = stack.secret_version(&secret, None, "AWSCURRENT").await;
+    let mut bad = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
     bad["username"] = json!("orders_admin");
     bad["password"] = json!(format!("never-set-{}", std::process::id()));
     harness::remember_secret(bad["password"].as_str().unwrap());

@@ -26,7 +26,7 @@ async fn abandoned_after_set_secret_then_a_new_rotation_never_touches_the_role_i
     let mut in_use_picked = 0;
     for _ in 0..PAIRS {
         // Abandoned: Secrets Manager stops after setSecret (the mappings now use the pending role).
-        let abandoned = stack.start_rotation(&secret).await;
+        let abandoned = stack.aws.start_rotation(&secret).await;
         step(&mut watch, &rotator, "createSecret", &secret, &abandoned)
             .await
             .unwrap();
@@ -36,11 +36,11 @@ async fn abandoned_after_set_secret_then_a_new_rotation_never_touches_the_role_i
         let (in_use, _) = mapping_options(stack, &link.server, "report_reader").await;
 
         // A new rotation (new token) while AWSCURRENT still names the other role.
-        let token = stack.start_rotation(&secret).await;
+        let token = stack.aws.start_rotation(&secret).await;
         step(&mut watch, &rotator, "createSecret", &secret, &token)
             .await
             .unwrap();
-        let pending = stack.secret_version(&secret, Some(&token), "AWSPENDING").await;
+        let pending = stack.aws.secret_version(&secret, Some(&token), "AWSPENDING").await;
         if pending["username"] == json!(in_use) {
             in_use_picked += 1;
         }
@@ -75,8 +75,8 @@ async fn set_secret_refuses_a_pending_version_for_the_role_in_use() {
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
-    let token = stack.start_rotation(&secret).await;
-    let mut pending = stack.secret_version(&secret, None, "AWSCURRENT").await;
+    let token = stack.aws.start_rotation(&secret).await;
+    let mut pending = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
     let password = format!("in-use-{}", harness::unique("pw"));
     harness::remember_secret(&password);
     pending["password"] = json!(password);
@@ -95,7 +95,10 @@ async fn set_secret_refuses_a_pending_version_for_the_role_in_use() {
     );
     assert_eq!(mapping_options(stack, &link.server, "report_reader").await, before);
     // The role in use still logs in with its password.
-    stack.login('b', "orders", &link.fdw_user, &link.fdw_password).await;
+    stack
+        .clusters
+        .login('b', "orders", &link.fdw_user, &link.fdw_password)
+        .await;
     stack.delete_link(&link).await;
 }
 
@@ -111,14 +114,14 @@ async fn single_user_killed_in_set_secret_is_repaired_by_the_next_attempt() {
     let secret = stack.rotation_secret(&link, "single").await;
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
-    let killed = stack.start_rotation(&secret).await;
+    let killed = stack.aws.start_rotation(&secret).await;
     step(&mut watch, &rotator, "createSecret", &secret, &killed)
         .await
         .unwrap();
     remember_pending(stack, &secret, &killed).await;
-    let pending = stack.secret_version(&secret, Some(&killed), "AWSPENDING").await;
+    let pending = stack.aws.secret_version(&secret, Some(&killed), "AWSPENDING").await;
     // What setSecret does on B before it is killed: B has the pending password, A not.
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     b.batch_execute("SET log_statement = 'none'").await.unwrap();
     b.batch_execute(&format!(
         "ALTER ROLE {} PASSWORD {}",
@@ -136,7 +139,7 @@ async fn single_user_killed_in_set_secret_is_repaired_by_the_next_attempt() {
     );
 
     // The next attempt: a new rotation, its first step.
-    let token = stack.start_rotation(&secret).await;
+    let token = stack.aws.start_rotation(&secret).await;
     let created = step(&mut watch, &rotator, "createSecret", &secret, &token)
         .await
         .unwrap();

@@ -16,18 +16,18 @@ async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
-    let token = stack.start_rotation(&secret).await;
+    let token = stack.aws.start_rotation(&secret).await;
     step(&mut watch, &rotator, "createSecret", &secret, &token)
         .await
         .unwrap();
 
-    let restart = stack.restart_on_drop('b');
-    stack.stop_cluster('b');
+    let restart = stack.clusters.restart_on_drop('b');
+    stack.clusters.stop_cluster('b');
     let e = step(&mut watch, &rotator, "setSecret", &secret, &token)
         .await
         .unwrap_err()
         .to_string();
-    let port = stack.port('b').to_string();
+    let port = stack.clusters.port('b').to_string();
     assert!(
         e.contains("cluster B") && e.contains(&port),
         "the error does not name cluster B: {e}"
@@ -35,11 +35,11 @@ async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
     drop(restart);
 
     // AWSCURRENT still works: the mappings were left as they were.
-    let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
+    let current = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
     assert_eq!(current["username"], json!(link.fdw_user));
     let (user, _) = common::mapping_options(stack, &link.server, "report_reader").await;
     assert_eq!(user, link.fdw_user);
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     reader
         .query_one(&cross_query(&link), &[])
         .await
@@ -51,12 +51,12 @@ async fn cluster_b_down_during_set_secret_then_the_retry_completes() {
             .await
             .unwrap_or_else(|e| panic!("{name} on retry: {e}"));
     }
-    let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
+    let current = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
     assert_eq!(
         current["username"],
         json!(fdw_bridge::pg::clone_role_name(&link.fdw_user))
     );
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     reader.query_one(&cross_query(&link), &[]).await.unwrap();
     stack.delete_link(&link).await;
 }
@@ -72,17 +72,17 @@ async fn cluster_b_down_before_each_step_then_the_retry_completes() {
     let secret = stack.rotation_secret(&link, "alternating").await;
     let rotator = stack.rotator().await;
     let mut watch = LeakWatch::start(stack);
-    let port = stack.port('b').to_string();
+    let port = stack.clusters.port('b').to_string();
     let mut expected_user = link.fdw_user.clone();
     for (down_at, down_step) in STEPS.iter().enumerate() {
-        let token = stack.start_rotation(&secret).await;
+        let token = stack.aws.start_rotation(&secret).await;
         for name in &STEPS[..down_at] {
             step(&mut watch, &rotator, name, &secret, &token)
                 .await
                 .unwrap_or_else(|e| panic!("{name} before B went down: {e}"));
         }
-        let restart = stack.restart_on_drop('b');
-        stack.stop_cluster('b');
+        let restart = stack.clusters.restart_on_drop('b');
+        stack.clusters.stop_cluster('b');
         let outcome = step(&mut watch, &rotator, down_step, &secret, &token).await;
         let ran_without_b = match &outcome {
             Ok(_) => true,
@@ -96,7 +96,7 @@ async fn cluster_b_down_before_each_step_then_the_retry_completes() {
             }
         };
         drop(restart);
-        let reader = stack.report_reader().await;
+        let reader = stack.clusters.report_reader().await;
         reader
             .query_one(&cross_query(&link), &[])
             .await
@@ -109,7 +109,7 @@ async fn cluster_b_down_before_each_step_then_the_retry_completes() {
                 .unwrap_or_else(|e| panic!("{name} on retry after B was down at {down_step}: {e}"));
         }
         expected_user = fdw_bridge::rotate::RolePair::of(&expected_user).other(&expected_user);
-        let current = stack.secret_version(&secret, None, "AWSCURRENT").await;
+        let current = stack.aws.secret_version(&secret, None, "AWSCURRENT").await;
         assert_eq!(
             current["username"],
             json!(expected_user),

@@ -25,14 +25,14 @@ async fn a_view_on_a_foreign_table_is_named_never_dropped() {
     created.assert_success();
     let id = created.answer.physical_resource_id.clone();
 
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let view = unique("big_orders");
     a.batch_execute(&format!(
         "CREATE VIEW public.{view} AS SELECT id, total FROM \"{local}\".\"Orders\" WHERE total > 1000"
     ))
     .await
     .unwrap();
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     b.batch_execute(&format!(
         "ALTER TABLE \"{}\".\"Orders\" ADD COLUMN note text",
         fixture.schema

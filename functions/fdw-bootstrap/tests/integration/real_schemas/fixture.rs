@@ -22,7 +22,7 @@ impl Fixture {
     /// Makes the schema on B as orders_admin (the remote admin, so that it may grant).
     pub async fn create(stack: &Stack, tag: &str, tables: usize) -> Fixture {
         let schema = unique(&format!("shop_{tag}"));
-        let b = stack.superuser('b', "orders").await;
+        let b = stack.clusters.superuser('b', "orders").await;
         let s = format!("\"{schema}\"");
         b.batch_execute(&format!(
             r#"
@@ -90,7 +90,7 @@ impl Fixture {
     }
 
     pub async fn drop(&self, stack: &Stack) {
-        let b = stack.superuser('b', "orders").await;
+        let b = stack.clusters.superuser('b', "orders").await;
         b.batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema))
             .await
             .unwrap_or_else(|e| panic!("dropping fixture {}: {e}", self.schema));

@@ -26,7 +26,7 @@ async fn delete_blocked_by_an_idle_transaction_names_it_and_answers_in_seconds()
     let id = created.answer.physical_resource_id.clone();
 
     // A reader that read a foreign table and went idle in its transaction.
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     reader
         .batch_execute(&format!(
             "SET application_name = 'lock_holder_test'; BEGIN; SELECT count(*) FROM \"{schema}\".orders"

@@ -9,7 +9,7 @@ use serde_json::json;
 /// What the link has on cluster A: the schemas among `schemas` that exist, the
 /// types it holds (comment ending in `link=<id>`), the foreign tables of its server.
 async fn marked_on_a(stack: &Stack, server: &str, id: &str, schemas: &[&str]) -> Vec<String> {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let schemas: Vec<String> = schemas.iter().map(|s| s.to_string()).collect();
     a.query(
         "SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname = ANY($3)
@@ -36,7 +36,7 @@ async fn rename_twice_narrow_widen_delete_leaves_nothing() {
     let server = unique("reconcile_link");
     let schemas = [unique("rec_one"), unique("rec_two"), unique("rec_three")];
     let mut props = fixture.properties(stack, &server, &schemas[0], &secret);
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     // A bystander on A that the link must not touch.
     let bystander = unique("bystander_schema");
     a.batch_execute(&format!(
@@ -156,7 +156,7 @@ async fn local_schema_public_gets_no_usage_grant_that_would_outlive_the_link() {
     let mut props = fixture.properties(stack, &server, "public", &secret);
     props["ImportSchemas"][0]["IncludeTables"] = json!(["table_0001"]);
     let explicit_usage = || async {
-        let a = stack.superuser('a', "users").await;
+        let a = stack.clusters.superuser('a', "users").await;
         a.query_one(
             "SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) x
               WHERE n.nspname = 'public' AND x.grantee = 'report_reader'::regrole AND x.privilege_type = 'USAGE'",
@@ -176,7 +176,7 @@ async fn local_schema_public_gets_no_usage_grant_that_would_outlive_the_link() {
         .await;
     created.assert_success();
     assert_eq!(explicit_usage().await, 0, "USAGE on public comes from PUBLIC already");
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     reader
         .query_one("SELECT count(*) FROM public.table_0001", &[])
         .await
@@ -207,7 +207,7 @@ async fn an_empty_local_schema_is_reconciled_too() {
     let _turn = stack.shared().await;
     let bootstrap = stack.bootstrap().await;
     let remote = unique("empty_remote");
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     b.batch_execute(&format!("SET ROLE orders_admin; CREATE SCHEMA \"{remote}\""))
         .await
         .unwrap();
@@ -227,7 +227,7 @@ async fn an_empty_local_schema_is_reconciled_too() {
     created.assert_success();
     let id = created.answer.physical_resource_id.clone();
     let schemas_on_a = || async {
-        let a = stack.superuser('a', "users").await;
+        let a = stack.clusters.superuser('a', "users").await;
         a.query(
             "SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1) ORDER BY 1",
             &[&vec![first.clone(), second.clone()]],
@@ -269,7 +269,7 @@ async fn an_empty_local_schema_is_reconciled_too() {
         .await
         .unwrap();
     assert!(refreshed["Links"][0]["Drift"].as_u64().unwrap() > 0, "{refreshed:#}");
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     reader
         .query_one(&format!("SELECT count(*) FROM \"{second}\".accounts"), &[])
         .await
@@ -312,7 +312,7 @@ async fn a_local_schema_named_like_the_remote_one_holds_types_and_tables_and_goe
         .await;
     created.assert_success();
     let id = created.answer.physical_resource_id.clone();
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let paid: i64 = reader
         .query_one(
             &format!(

@@ -42,7 +42,7 @@ fn only_link(answer: &Value) -> &Value {
 }
 
 async fn columns_on_a(stack: &Stack, schema: &str, table: &str) -> Vec<String> {
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     a.query(
         "SELECT attname::text FROM pg_attribute
           WHERE attrelid = format('%I.%I', $1::text, $2::text)::regclass AND attnum > 0 AND NOT attisdropped
@@ -76,8 +76,8 @@ async fn a_refresh_brings_remote_changes_to_a_without_cloudformation() {
         .await;
     created.assert_success();
     let id = created.answer.physical_resource_id.clone();
-    let a = stack.superuser('a', "users").await;
-    let b = stack.superuser('b', "orders").await;
+    let a = stack.clusters.superuser('a', "users").await;
+    let b = stack.clusters.superuser('b', "orders").await;
 
     // The link stored itself on A, without CloudFormation's own properties.
     let stored: Value = a
@@ -156,7 +156,7 @@ async fn a_refresh_brings_remote_changes_to_a_without_cloudformation() {
         .get(0);
     assert_eq!(analyzed, 1000.0);
     // Queried through the link by a mapped role.
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let refunded: i64 = reader
         .query_one(
             &format!("SELECT count(*) FROM \"{local}\".\"Orders\" WHERE refund_note IS NULL"),

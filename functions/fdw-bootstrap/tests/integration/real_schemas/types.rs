@@ -39,7 +39,7 @@ async fn a_schema_with_enums_domains_and_300_tables_is_imported_and_queryable() 
     let id = created.answer.physical_resource_id.clone();
 
     // The report role reads every kind of column through the link, as B has them.
-    let reader = stack.report_reader().await;
+    let reader = stack.clusters.report_reader().await;
     let q = format!(
         "SELECT count(*), count(*) FILTER (WHERE status = 'paid'), sum(total)::bigint, max(contact)::text,
                 max(array_length(history, 1)), max((ship_to).city), bool_and(upper(band) > lower(band)),
@@ -47,7 +47,7 @@ async fn a_schema_with_enums_domains_and_300_tables_is_imported_and_queryable() 
            FROM \"{local}\".\"Orders\""
     );
     let row = reader.query_one(&q, &[]).await.unwrap();
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     let oracle = b
         .query_one(
             &q.replace(&format!("\"{local}\""), &format!("\"{}\"", fixture.schema)),
@@ -162,7 +162,7 @@ async fn a_schema_with_enums_domains_and_300_tables_is_imported_and_queryable() 
         .await;
     updated.assert_success();
     assert_eq!(updated.data("StatementsApplied"), "1", "{}", updated.reason());
-    let a = stack.superuser('a', "users").await;
+    let a = stack.clusters.superuser('a', "users").await;
     let labels: Vec<String> = a
         .query_one(
             "SELECT array_agg(enumlabel::text ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = format('%I.status', $1::text)::regtype",

@@ -12,7 +12,7 @@ async fn a_table_owned_by_another_role_is_skipped_and_listed_or_refused() {
     let bootstrap = stack.bootstrap().await;
     let fixture = Fixture::create(stack, "ungrant", 2).await;
     let owner = unique("other_team");
-    let b = stack.superuser('b', "orders").await;
+    let b = stack.clusters.superuser('b', "orders").await;
     b.batch_execute(&format!(
         "CREATE ROLE {owner}; GRANT USAGE, CREATE ON SCHEMA \"{s}\" TO {owner};
          CREATE TABLE \"{s}\".theirs (id int); ALTER TABLE \"{s}\".theirs OWNER TO {owner}",

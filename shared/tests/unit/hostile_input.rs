@@ -7,10 +7,10 @@
 //! Cases per property: `FDW_HOSTILE_CASES` (default 150,000; 9 properties,
 //! 1,350,000 cases in all).
 
-use crate::aws::DbSecret;
-use crate::bootstrap::{every_property_name, parse_link_properties, Request};
-use crate::report::{is_link_name, parse_event as parse_report_event, LinkRef, Report, ReportSettings};
-use crate::rotate::{parse_event as parse_rotation_event, RotationSecret};
+use fdw_bridge::aws::DbSecret;
+use fdw_bridge::bootstrap::{every_property_name, parse_link_properties, Request};
+use fdw_bridge::report::{is_link_name, parse_event as parse_report_event, LinkRef, Report, ReportSettings};
+use fdw_bridge::rotate::{parse_event as parse_rotation_event, RotationSecret};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Map, Value};
@@ -189,7 +189,7 @@ fn refresh_events_never_panic() {
     let strategy = prop_oneof![mutated(valid, KEYS), any_json(KEYS)];
     runner()
         .run(&strategy, |event| {
-            if let Some(Err(e)) = crate::bootstrap::refresh_request(&event) {
+            if let Some(Err(e)) = fdw_bridge::bootstrap::refresh_request(&event) {
                 readable(&e)?;
             }
             Ok(())
