@@ -191,27 +191,50 @@ async fn converge_on(
         return Ok(changes(&remote_side, &local_plan));
     }
 
-    let lock = SessionLock::acquire(&remote).await.map_err(sql(REMOTE))?;
-    let applied = async {
-        let side = plan_remote_side(connector, link, spec, &remote).await?;
-        apply(connector, link, &link.remote_admin, &mut remote, &side.statements)
-            .await
-            .map_err(sql(REMOTE))?;
-        Ok::<_, ConvergeError>(side)
-    }
-    .await;
-    lock.release(&remote).await;
-    let remote_side = applied?;
+    let remote_side = apply_remote_side(connector, link, spec, &mut remote).await?;
     // The local side reaches the remote cluster through the foreign server: on
     // the readers, it must wait for them to replay what the writer just took.
     if let (Some(reader), false) = (&link.remote_reader, remote_side.statements.is_empty()) {
         wait_for_reader(connector, &link.fdw_login, reader, &remote_side.exposed).await?;
     }
+    let local_side = apply_local_side(connector, link, spec, local, &remote_side).await?;
+    Ok(changes(&remote_side, &local_side))
+}
 
+/// Under the remote cluster's lock: the remote side planned again (what the
+/// dry plan read may have changed meanwhile) and applied.
+async fn apply_remote_side(
+    connector: &Connector,
+    link: &ResolvedLink,
+    spec: &LinkSpec,
+    remote: &mut Client,
+) -> Result<RemoteSide, ConvergeError> {
+    let lock = SessionLock::acquire(remote).await.map_err(sql(REMOTE))?;
+    let applied = async {
+        let side = plan_remote_side(connector, link, spec, remote).await?;
+        apply(connector, link, &link.remote_admin, remote, &side.statements)
+            .await
+            .map_err(sql(REMOTE))?;
+        Ok::<_, ConvergeError>(side)
+    }
+    .await;
+    lock.release(remote).await;
+    applied
+}
+
+/// Under the local cluster's lock: the local side read, planned and applied
+/// again, then the foreign tables it imported or moved analyzed.
+async fn apply_local_side(
+    connector: &Connector,
+    link: &ResolvedLink,
+    spec: &LinkSpec,
+    local: &mut Client,
+    remote_side: &RemoteSide,
+) -> Result<LocalSide, ConvergeError> {
     let lock = SessionLock::acquire(local).await.map_err(sql(LOCAL))?;
     let applied = async {
-        let state = read_local_side(connector, link, spec, local, &remote_side).await?;
-        let plan = plan_local_side(spec, &state, &remote_side)?;
+        let state = read_local_side(connector, link, spec, local, remote_side).await?;
+        let plan = plan_local_side(spec, &state, remote_side)?;
         apply(connector, link, &link.local_admin, local, &plan.statements)
             .await
             .map_err(local_sql)?;
@@ -220,7 +243,7 @@ async fn converge_on(
     }
     .await;
     lock.release(local).await;
-    Ok(changes(&remote_side, &applied?))
+    applied
 }
 
 /// The remote cluster as read, and what it needs.

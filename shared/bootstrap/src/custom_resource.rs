@@ -1,15 +1,11 @@
 //! `Custom::FdwLink`: one CloudFormation request in, exactly one response out,
 //! SUCCESS or FAILED, before the Lambda deadline.
 
-use super::converge::{converge, remove, ConvergeMode, LinkChanges};
+use super::converge::{converge, remove, ConvergeMode};
 use super::prerequisites;
 use super::properties::{self, LinkProperties};
 use super::resolve::{registration, resolve_link, ResolvedLink};
 use super::response::{deliver, url_host, DeliveryError};
-use aws_lambda_events::event::cloudformation::{
-    CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
-    CloudFormationCustomResourceResponseStatus,
-};
 use fdw_bridge_aws::EndpointSource;
 use fdw_bridge_aws::InstanceSource;
 use fdw_bridge_aws::SecretSource;
@@ -20,107 +16,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Identity of a resource whose Create failed: its Delete has nothing to remove.
-pub const FAILED_CREATE_PREFIX: &str = "fdw-link-failed/";
+mod answer;
+mod request;
+
+use answer::{delete_hint, success};
+pub use answer::{identity_on_failure, Answer, FAILED_CREATE_PREFIX};
+pub use request::{Request, RequestKind, Unreadable};
+// The tests build requests from CloudFormation's own events.
+#[cfg(test)]
+use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
 
 /// Time kept back from the Lambda deadline to deliver the response.
 pub const RESPONSE_MARGIN: Duration = Duration::from_secs(10);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RequestKind {
-    Create,
-    Update,
-    Delete,
-}
-
-/// The fields of a CloudFormation request that the handler uses.
-#[derive(Clone, Debug)]
-pub struct Request {
-    pub kind: RequestKind,
-    pub request_id: String,
-    pub response_url: String,
-    pub stack_id: String,
-    pub logical_resource_id: String,
-    /// None on Create.
-    pub physical_resource_id: Option<String>,
-    pub properties: Value,
-}
-
-impl Request {
-    /// Reads a request. When the event is malformed but still says where to
-    /// answer, the error carries a request to answer FAILED to: CloudFormation
-    /// would otherwise wait an hour.
-    pub fn from_value(event: Value) -> Result<Self, Unreadable> {
-        match serde_json::from_value::<CloudFormationCustomResourceRequest>(event.clone()) {
-            Ok(parsed) => Self::from_event(parsed).ok_or_else(|| Unreadable {
-                reason: "unsupported RequestType".into(),
-                answer_to: None,
-            }),
-            Err(e) => {
-                let field = |k: &str| event.get(k).and_then(Value::as_str).map(str::to_string);
-                let reason = format!("malformed CloudFormation request: {e}");
-                let answerable = field("ResponseURL").map(|response_url| Self {
-                    kind: match field("RequestType").as_deref() {
-                        Some("Delete") => RequestKind::Delete,
-                        Some("Update") => RequestKind::Update,
-                        _ => RequestKind::Create,
-                    },
-                    request_id: field("RequestId").unwrap_or_default(),
-                    response_url,
-                    stack_id: field("StackId").unwrap_or_default(),
-                    logical_resource_id: field("LogicalResourceId").unwrap_or_default(),
-                    physical_resource_id: field("PhysicalResourceId"),
-                    properties: Value::Null,
-                });
-                Err(Unreadable {
-                    reason,
-                    answer_to: answerable.map(Box::new),
-                })
-            }
-        }
-    }
-
-    pub fn from_event(event: CloudFormationCustomResourceRequest) -> Option<Self> {
-        use CloudFormationCustomResourceRequest as R;
-        Some(match event {
-            R::Create(c) => Self {
-                kind: RequestKind::Create,
-                request_id: c.request_id,
-                response_url: c.response_url,
-                stack_id: c.stack_id,
-                logical_resource_id: c.logical_resource_id,
-                physical_resource_id: None,
-                properties: c.resource_properties,
-            },
-            R::Update(u) => Self {
-                kind: RequestKind::Update,
-                request_id: u.request_id,
-                response_url: u.response_url,
-                stack_id: u.stack_id,
-                logical_resource_id: u.logical_resource_id,
-                physical_resource_id: Some(u.physical_resource_id),
-                properties: u.resource_properties,
-            },
-            R::Delete(d) => Self {
-                kind: RequestKind::Delete,
-                request_id: d.request_id,
-                response_url: d.response_url,
-                stack_id: d.stack_id,
-                logical_resource_id: d.logical_resource_id,
-                physical_resource_id: Some(d.physical_resource_id),
-                properties: d.resource_properties,
-            },
-            _ => return None,
-        })
-    }
-}
-
-/// A request that could not be read, and where to answer FAILED when it says so.
-#[derive(Debug)]
-pub struct Unreadable {
-    pub reason: String,
-    pub answer_to: Option<Box<Request>>,
-}
 
 /// Why an event got no answer to CloudFormation.
 #[derive(Debug, thiserror::Error)]
@@ -129,51 +36,6 @@ pub enum EventNotAnswered {
     NoResponseUrl(String),
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
-}
-
-/// What to answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Answer {
-    pub success: bool,
-    pub physical_resource_id: String,
-    pub reason: String,
-    pub data: Vec<(String, String)>,
-}
-
-impl Answer {
-    fn failed(physical_resource_id: String, reason: String) -> Self {
-        Self {
-            success: false,
-            physical_resource_id,
-            reason,
-            data: Vec::new(),
-        }
-    }
-
-    pub fn to_response(&self, request: &Request) -> CloudFormationCustomResourceResponse {
-        let mut r = CloudFormationCustomResourceResponse::default();
-        r.status = if self.success {
-            CloudFormationCustomResourceResponseStatus::Success
-        } else {
-            CloudFormationCustomResourceResponseStatus::Failed
-        };
-        r.reason = Some(self.reason.clone());
-        r.physical_resource_id = self.physical_resource_id.clone();
-        r.stack_id = request.stack_id.clone();
-        r.request_id = request.request_id.clone();
-        r.logical_resource_id = request.logical_resource_id.clone();
-        r.data = self.data.iter().cloned().collect();
-        r
-    }
-}
-
-/// The identity to answer when the work fails or runs out of time: the old one on
-/// Update and Delete (nothing changed), a marked one on Create (so that its Delete succeeds).
-pub fn identity_on_failure(request: &Request) -> String {
-    request
-        .physical_resource_id
-        .clone()
-        .unwrap_or_else(|| format!("{FAILED_CREATE_PREFIX}{}", request.request_id))
 }
 
 /// The clients the handler shares across invocations (built once in `main`).
@@ -390,47 +252,6 @@ impl Bootstrap {
             Err(e) => format!("{reason} (cleaning up also failed: {})", error_chain(&e)),
         }
     }
-}
-
-fn success(props: &LinkProperties, outcome: &LinkChanges, verb: &str) -> Answer {
-    Answer {
-        success: true,
-        physical_resource_id: props.physical_id(),
-        reason: format!(
-            "{verb}: {} statement(s) on the remote cluster, {} on the local cluster; {} foreign table(s) through server {}",
-            outcome.remote.len(),
-            outcome.local.len(),
-            outcome.table_count,
-            props.server_name
-        ),
-        data: vec![
-            ("ServerName".into(), props.server_name.clone()),
-            // The whole list is in the log; Data must stay well inside the 4 KB body.
-            (
-                "SkippedTables".into(),
-                fdw_bridge_pg::shorten(&outcome.skipped.join(", "), 1024),
-            ),
-            ("TableCount".into(), outcome.table_count.to_string()),
-            ("StatementsApplied".into(), outcome.statement_count().to_string()),
-            (
-                "LocalSchemas".into(),
-                props
-                    .imports
-                    .iter()
-                    .map(|i| i.local_schema.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ],
-    }
-}
-
-fn delete_hint(reason: String, request: &Request) -> String {
-    format!(
-        "{reason}. Fix the cause and retry the delete; if the cluster is gone for good, delete the stack with \
-         --retain-resources {}",
-        request.logical_resource_id
-    )
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use fdw_bridge_link::inspect::read_registry;
 use fdw_bridge_link::spec::{Password, Registration};
 use fdw_bridge_link::state::StoredLink;
 use fdw_bridge_pg::role::RolePair;
-use fdw_bridge_pg::{error_chain, mapping_login, ConnectError, PgError};
+use fdw_bridge_pg::{error_chain, mapping_login, ConnectError, ConnectTarget, PgError};
 use fdw_bridge_runtime::diagnostic::{self as kind, pg_error_type, Classified};
 use fdw_bridge_runtime::emf::{self, COUNT, MILLISECONDS};
 use fdw_bridge_runtime::retry::{last_attempt_start, retry, Outage, Retrier};
@@ -136,9 +136,47 @@ impl Bootstrap {
         // A failover of either cluster is waited for (the one retry policy) while
         // an attempt can still finish before the work is cut off.
         let attempts_until = last_attempt_start(work_until.into_std(), self.connector.timeout());
+        let (client, stored) = self.read_stored_links(&admin, attempts_until).await?;
+        let links = requested_links(stored, request, &admin.label).map_err(RefreshError::InvalidEvent)?;
+        tracing::info!(links = links.len(), dry_run = request.dry_run, "refresh");
+        let mode = if request.dry_run {
+            ConvergeMode::DryRun
+        } else {
+            ConvergeMode::Apply
+        };
+        let mut outcome = RefreshOutcome {
+            dry_run: request.dry_run,
+            links: Vec::new(),
+        };
+        let resolved = self.resolve_all(&client, &links, request.dry_run, work_until).await;
+        for (stored, (link, budget)) in links.iter().zip(resolved) {
+            let link = self
+                .refresh_link(stored, link, budget, mode, work_until, attempts_until)
+                .await;
+            log_link(&link, request.dry_run);
+            outcome.links.push(link);
+        }
+        match failures(&outcome) {
+            None => Ok(outcome),
+            Some((failed, details)) => Err(RefreshError::LinksFailed {
+                failed,
+                total: outcome.links.len(),
+                details,
+                outcome,
+            }),
+        }
+    }
+
+    /// Connects to the local cluster as its admin and reads the links stored
+    /// there, waiting out a failover while an attempt can still start.
+    async fn read_stored_links(
+        &self,
+        admin: &ConnectTarget,
+        attempts_until: std::time::Instant,
+    ) -> Result<(Client, Vec<StoredLink>), RefreshError> {
         let mut retrier = Retrier::new("refresh: reading the links stored on the local cluster", attempts_until);
         let (client, stored) = retry(&mut retrier, || async {
-            let client = self.connector.connect(&admin).await.map_err(RefreshError::Connect)?;
+            let client = self.connector.connect(admin).await.map_err(RefreshError::Connect)?;
             let stored = read_registry(&client).await.map_err(RefreshError::Registry)?;
             Ok::<_, RefreshError>((client, stored))
         })
@@ -150,110 +188,83 @@ impl Bootstrap {
             },
             None => e,
         })?;
-        let mut links: Vec<StoredLink> = stored.map(|r| r.links.into_values().collect()).unwrap_or_default();
-        if !request.server_names.is_empty() {
-            for name in &request.server_names {
-                if !links.iter().any(|l| &l.server_name == name) {
-                    return Err(RefreshError::InvalidEvent(format!(
-                        "ServerNames: no link named {name:?} is stored on {} (fdw_bridge.links): it is made by a Create or Update of its Custom::FdwLink",
-                        admin.label
-                    )));
-                }
-            }
-            links.retain(|l| request.server_names.contains(&l.server_name));
-        }
-        tracing::info!(links = links.len(), dry_run = request.dry_run, "refresh");
-        let mode = if request.dry_run {
-            ConvergeMode::DryRun
-        } else {
-            ConvergeMode::Apply
-        };
-        let mut outcome = RefreshOutcome {
-            dry_run: request.dry_run,
-            links: Vec::new(),
-        };
-        let too_late = || {
-            (
-                "did not finish before the Lambda timeout: raise the function's Timeout, or refresh fewer links per \
-                 invocation (ServerNames)"
-                    .to_string(),
-                kind::REFRESH_FAILED,
-            )
-        };
-        // First pass, every link: resolved, and its budget on the remote
-        // cluster re-derived from what that cluster holds now (it changes at a
-        // restart), before any link's slower work runs or fails.
+        Ok((
+            client,
+            stored.map(|r| r.links.into_values().collect()).unwrap_or_default(),
+        ))
+    }
+
+    /// First pass, every link: resolved, and its budget on the remote
+    /// cluster re-derived from what that cluster holds now (it changes at a
+    /// restart), before any link's slower work runs or fails.
+    async fn resolve_all(
+        &self,
+        client: &Client,
+        links: &[StoredLink],
+        dry_run: bool,
+        work_until: Instant,
+    ) -> Vec<(Result<ResolvedLink, (String, &'static str)>, Vec<String>)> {
         let mut resolved = Vec::new();
-        for stored in &links {
-            let link = tokio::time::timeout_at(work_until, self.resolve_stored(&client, stored))
+        for stored in links {
+            let link = tokio::time::timeout_at(work_until, self.resolve_stored(client, stored))
                 .await
                 .unwrap_or_else(|_| Err(too_late()));
             let budget = match &link {
-                Ok(link) => tokio::time::timeout_at(work_until, check_budget(&self.connector, link, !request.dry_run))
+                Ok(link) => tokio::time::timeout_at(work_until, check_budget(&self.connector, link, !dry_run))
                     .await
                     .unwrap_or_default(),
                 Err(_) => Vec::new(),
             };
             // A dry run's convergence plans the same limits again: list them once.
-            let budget = if request.dry_run { Vec::new() } else { budget };
+            let budget = if dry_run { Vec::new() } else { budget };
             resolved.push((link, budget));
         }
-        for (stored, (link, budget)) in links.iter().zip(resolved) {
-            let started = std::time::Instant::now();
-            let result = match link {
-                Ok(link) => tokio::time::timeout_at(work_until, async {
-                    let mut retrier = Retrier::new(format!("refresh of link {}", stored.server_name), attempts_until);
-                    match retry(&mut retrier, || converge(&self.connector, &link, mode)).await {
-                        // A Create, Update or Delete of it ran meanwhile: that run is newer.
-                        Err(superseded @ ConvergeError::Superseded { .. }) => {
-                            tracing::info!(server = %stored.server_name, "{superseded}");
-                            Ok(LinkChanges::default())
-                        }
-                        result => result.map_err(|e| (retrier.explain(&e, &error_chain(&e)), e.error_type())),
+        resolved
+    }
+
+    /// Second pass, one link: converged as an Update would (the budget's
+    /// statements already run in the first pass), and what that did.
+    async fn refresh_link(
+        &self,
+        stored: &StoredLink,
+        link: Result<ResolvedLink, (String, &'static str)>,
+        budget: Vec<String>,
+        mode: ConvergeMode,
+        work_until: Instant,
+        attempts_until: std::time::Instant,
+    ) -> LinkRefresh {
+        let started = std::time::Instant::now();
+        let result = match link {
+            Ok(link) => tokio::time::timeout_at(work_until, async {
+                let mut retrier = Retrier::new(format!("refresh of link {}", stored.server_name), attempts_until);
+                match retry(&mut retrier, || converge(&self.connector, &link, mode)).await {
+                    // A Create, Update or Delete of it ran meanwhile: that run is newer.
+                    Err(superseded @ ConvergeError::Superseded { .. }) => {
+                        tracing::info!(server = %stored.server_name, "{superseded}");
+                        Ok(LinkChanges::default())
                     }
-                })
-                .await
-                .unwrap_or_else(|_| Err(too_late())),
-                Err(e) => Err(e),
-            };
-            let changes = result.as_ref().ok();
-            let link = LinkRefresh {
-                server_name: stored.server_name.clone(),
-                link_id: stored.link_id.clone(),
-                drift: budget.len() + changes.map_or(0, LinkChanges::statement_count),
-                analyzed: changes.map_or(0, |c| c.analyzed),
-                statements: budget
-                    .iter()
-                    .chain(changes.map_or(&[][..], |c| &c.remote[..]))
-                    .chain(changes.map_or(&[][..], |c| &c.local[..]))
-                    .cloned()
-                    .collect(),
-                duration_ms: started.elapsed().as_millis() as u64,
-                error: result.err(),
-            };
-            log_link(&link, request.dry_run);
-            outcome.links.push(link);
-        }
-        let failed: Vec<&LinkRefresh> = outcome.links.iter().filter(|l| l.error.is_some()).collect();
-        if failed.is_empty() {
-            return Ok(outcome);
-        }
-        Err(RefreshError::LinksFailed {
-            failed: failed.len(),
-            total: outcome.links.len(),
-            details: failed
+                    result => result.map_err(|e| (retrier.explain(&e, &error_chain(&e)), e.error_type())),
+                }
+            })
+            .await
+            .unwrap_or_else(|_| Err(too_late())),
+            Err(e) => Err(e),
+        };
+        let changes = result.as_ref().ok();
+        LinkRefresh {
+            server_name: stored.server_name.clone(),
+            link_id: stored.link_id.clone(),
+            drift: budget.len() + changes.map_or(0, LinkChanges::statement_count),
+            analyzed: changes.map_or(0, |c| c.analyzed),
+            statements: budget
                 .iter()
-                .map(|l| {
-                    format!(
-                        "{}: {}",
-                        l.server_name,
-                        l.error.as_ref().map(|(m, _)| m.as_str()).unwrap_or_default()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-            outcome,
-        })
+                .chain(changes.map_or(&[][..], |c| &c.remote[..]))
+                .chain(changes.map_or(&[][..], |c| &c.local[..]))
+                .cloned()
+                .collect(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            error: result.err(),
+        }
     }
 
     /// One stored link: its stored properties resolved as an Update would,
@@ -285,6 +296,57 @@ impl Bootstrap {
         link.resolved_from_stored = Some(stored.properties.clone());
         Ok(link)
     }
+}
+
+/// The stored links the request names (all of them when it names none),
+/// refused when it names one that is not stored.
+fn requested_links(
+    mut links: Vec<StoredLink>,
+    request: &RefreshRequest,
+    local_label: &str,
+) -> Result<Vec<StoredLink>, String> {
+    if !request.server_names.is_empty() {
+        for name in &request.server_names {
+            if !links.iter().any(|l| &l.server_name == name) {
+                return Err(format!(
+                    "ServerNames: no link named {name:?} is stored on {} (fdw_bridge.links): it is made by a Create or Update of its Custom::FdwLink",
+                    local_label
+                ));
+            }
+        }
+        links.retain(|l| request.server_names.contains(&l.server_name));
+    }
+    Ok(links)
+}
+
+/// A link's work cut off by the Lambda deadline.
+fn too_late() -> (String, &'static str) {
+    (
+        "did not finish before the Lambda timeout: raise the function's Timeout, or refresh fewer links per \
+         invocation (ServerNames)"
+            .to_string(),
+        kind::REFRESH_FAILED,
+    )
+}
+
+/// How many links failed and what each failure was ("server: error; ..."), when any did.
+fn failures(outcome: &RefreshOutcome) -> Option<(usize, String)> {
+    let failed: Vec<&LinkRefresh> = outcome.links.iter().filter(|l| l.error.is_some()).collect();
+    if failed.is_empty() {
+        return None;
+    }
+    let details = failed
+        .iter()
+        .map(|l| {
+            format!(
+                "{}: {}",
+                l.server_name,
+                l.error.as_ref().map(|(m, _)| m.as_str()).unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some((failed.len(), details))
 }
 
 /// The budget pass for one link: the statements applied (or planned), each

@@ -135,23 +135,82 @@ pub async fn resolve_link(
     secrets: &dyn SecretSource,
     endpoints: &dyn EndpointSource,
 ) -> Result<ResolvedLink, ResolveLinkError> {
-    let secret = |property: &'static str| move |source| ResolveLinkError::Secret { property, source };
-    let local_secret = secrets
-        .db_secret(&props.local.admin_secret_arn)
-        .await
-        .map_err(secret("LocalCluster.AdminSecretArn"))?;
-    let remote_secret = secrets
-        .db_secret(&props.remote.admin_secret_arn)
-        .await
-        .map_err(secret("RemoteCluster.AdminSecretArn"))?;
-    let fdw_secret = secrets
-        .db_secret(&props.fdw_role_secret_arn)
-        .await
-        .map_err(secret("FdwRoleSecretArn"))?;
+    let local_secret = read_secret(secrets, &props.local.admin_secret_arn, "LocalCluster.AdminSecretArn").await?;
+    let remote_secret = read_secret(secrets, &props.remote.admin_secret_arn, "RemoteCluster.AdminSecretArn").await?;
+    let fdw_secret = read_secret(secrets, &props.fdw_role_secret_arn, "FdwRoleSecretArn").await?;
+    let fdw_user = checked_fdw_user(props, &fdw_secret, &local_secret, &remote_secret)?;
+    let report_secrets = read_report_secrets(props, secrets, &local_secret, &fdw_user).await?;
 
-    // After an odd number of alternating-users rotations the secret names the clone.
-    let login_user = fdw_secret.username.clone();
-    let fdw_user = RolePair::of(&login_user).base;
+    let local_endpoint = endpoint_of(&props.local, &local_secret, "LocalCluster", endpoints).await?;
+    let remote_endpoint = endpoint_of(&props.remote, &remote_secret, "RemoteCluster", endpoints).await?;
+    let remote_reader = reader_endpoint_of(&props.remote, &remote_secret, endpoints).await?;
+    // The foreign server's host: the readers when asked for, else the writer.
+    let read_at = remote_reader.clone().unwrap_or_else(|| remote_endpoint.clone());
+
+    let link_secrets = LinkSecrets {
+        local: &local_secret,
+        remote: &remote_secret,
+        fdw: &fdw_secret,
+        reports: &report_secrets,
+    };
+    let spec = link_spec(props, origin, read_at, fdw_user, &link_secrets);
+    Ok(ResolvedLink {
+        local_admin: local_admin_target(&props.local, local_endpoint.clone(), &local_secret),
+        remote_admin: target_from_secret(
+            format!("remote cluster (RemoteCluster, database {})", props.remote.database),
+            remote_endpoint.clone(),
+            &props.remote.database,
+            &remote_secret,
+            &props.remote.admin_secret_arn,
+        ),
+        report_logins: report_logins(props, &local_endpoint, &report_secrets),
+        fdw_login: target_from_secret(
+            "remote cluster as the FDW role".into(),
+            remote_endpoint,
+            &props.remote.database,
+            &fdw_secret,
+            &props.fdw_role_secret_arn,
+        ),
+        lock_timeout: props.lock_timeout,
+        resolved_from_stored: None,
+        remote_reader,
+        spec,
+    })
+}
+
+/// A report role's secret: the property that names it, its ARN, and what it holds.
+type ReportSecret = (&'static str, String, DbSecret);
+
+/// The secrets a link is resolved from.
+struct LinkSecrets<'a> {
+    local: &'a DbSecret,
+    remote: &'a DbSecret,
+    fdw: &'a DbSecret,
+    /// Reader, then writer, when the link makes report roles.
+    reports: &'a [ReportSecret],
+}
+
+async fn read_secret(
+    secrets: &dyn SecretSource,
+    arn: &str,
+    property: &'static str,
+) -> Result<DbSecret, ResolveLinkError> {
+    secrets
+        .db_secret(arn)
+        .await
+        .map_err(|source| ResolveLinkError::Secret { property, source })
+}
+
+/// The FDW role the secret names (its base name, after an odd number of
+/// alternating-users rotations named the clone), refused when PostgreSQL or
+/// rotation could not use it, or when it is one of the admins.
+fn checked_fdw_user(
+    props: &LinkProperties,
+    fdw_secret: &DbSecret,
+    local_secret: &DbSecret,
+    remote_secret: &DbSecret,
+) -> Result<String, ResolveLinkError> {
+    let fdw_user = RolePair::of(&fdw_secret.username).base;
     let bad_user = |reason| ResolveLinkError::BadFdwUser {
         secret: props.fdw_role_secret_arn.clone(),
         username: fdw_user.clone(),
@@ -169,7 +228,7 @@ pub async fn resolve_link(
     if fdw_user.contains('\0') {
         return Err(bad_user("it contains a NUL character"));
     }
-    for (which, admin) in [("remote", &remote_secret), ("local", &local_secret)] {
+    for (which, admin) in [("remote", remote_secret), ("local", local_secret)] {
         if admin.username == fdw_user {
             return Err(ResolveLinkError::FdwUserIsAdmin {
                 secret: props.fdw_role_secret_arn.clone(),
@@ -178,49 +237,62 @@ pub async fn resolve_link(
             });
         }
     }
+    Ok(fdw_user)
+}
 
-    let mut report_secrets = Vec::new();
-    if let Some(roles) = &props.report_roles {
-        for (property, arn) in [
-            ("ReportRoles.ReaderSecretArn", &roles.reader_secret_arn),
-            ("ReportRoles.WriterSecretArn", &roles.writer_secret_arn),
-        ] {
-            let s = secrets.db_secret(arn).await.map_err(secret(property))?;
-            let taken = if s.username == local_secret.username {
-                Some("the local admin")
-            } else if s.username == fdw_user || RolePair::of(&s.username).base == fdw_user {
-                Some("the FDW role")
-            } else if report_secrets
-                .iter()
-                .any(|(_, _, other): &(_, _, DbSecret)| other.username == s.username)
-            {
-                Some("the other report role")
-            } else {
-                None
-            };
-            if let Some(which) = taken {
-                return Err(ResolveLinkError::ReportRoleTaken {
-                    property,
-                    secret: arn.clone(),
-                    username: s.username,
-                    which,
-                });
-            }
-            report_secrets.push((property, arn.clone(), s));
+/// The report roles' secrets (reader, then writer), when the link makes them;
+/// each is read only once the one before it names a role of its own.
+async fn read_report_secrets(
+    props: &LinkProperties,
+    secrets: &dyn SecretSource,
+    local_secret: &DbSecret,
+    fdw_user: &str,
+) -> Result<Vec<ReportSecret>, ResolveLinkError> {
+    let mut report_secrets: Vec<ReportSecret> = Vec::new();
+    let Some(roles) = &props.report_roles else {
+        return Ok(report_secrets);
+    };
+    for (property, arn) in [
+        ("ReportRoles.ReaderSecretArn", &roles.reader_secret_arn),
+        ("ReportRoles.WriterSecretArn", &roles.writer_secret_arn),
+    ] {
+        let s = read_secret(secrets, arn, property).await?;
+        let taken = if s.username == local_secret.username {
+            Some("the local admin")
+        } else if s.username == fdw_user || RolePair::of(&s.username).base == fdw_user {
+            Some("the FDW role")
+        } else if report_secrets.iter().any(|(_, _, other)| other.username == s.username) {
+            Some("the other report role")
+        } else {
+            None
+        };
+        if let Some(which) = taken {
+            return Err(ResolveLinkError::ReportRoleTaken {
+                property,
+                secret: arn.clone(),
+                username: s.username,
+                which,
+            });
         }
+        report_secrets.push((property, arn.clone(), s));
     }
+    Ok(report_secrets)
+}
 
-    let local_endpoint = endpoint_of(&props.local, &local_secret, "LocalCluster", endpoints).await?;
-    let remote_endpoint = endpoint_of(&props.remote, &remote_secret, "RemoteCluster", endpoints).await?;
-    let remote_reader = reader_endpoint_of(&props.remote, &remote_secret, endpoints).await?;
-    // The foreign server's host: the readers when asked for, else the writer.
-    let read_at = remote_reader.clone().unwrap_or_else(|| remote_endpoint.clone());
-
-    let login = |(_, _, s): &(&str, String, DbSecret)| LoginRole {
+/// The desired state: the foreign server at `read_at`, the FDW role and its
+/// password, the admins, the local roles (the report reader among them) and the imports.
+fn link_spec(
+    props: &LinkProperties,
+    origin: Registration,
+    read_at: Endpoint,
+    fdw_user: String,
+    secrets: &LinkSecrets<'_>,
+) -> LinkSpec {
+    let login = |(_, _, s): &ReportSecret| LoginRole {
         name: s.username.clone(),
         password: Password(s.password.clone()),
     };
-    let report_roles = match (&props.report_roles, report_secrets.as_slice()) {
+    let report_roles = match (&props.report_roles, secrets.reports) {
         (Some(roles), [reader, writer]) => Some(ReportRolesSpec {
             reader: login(reader),
             writer: login(writer),
@@ -235,7 +307,7 @@ pub async fn resolve_link(
             local_roles.push(roles.reader.name.clone());
         }
     }
-    let spec = LinkSpec {
+    LinkSpec {
         server_name: props.server_name.clone(),
         marker: marker(&origin.stack_id, &origin.logical_resource_id),
         link_id: props.physical_id(),
@@ -243,51 +315,35 @@ pub async fn resolve_link(
         remote_port: read_at.port,
         remote_database: props.remote.database.clone(),
         server_options: props.server_options.clone(),
-        fdw_user: fdw_user.clone(),
-        login_user,
-        fdw_password: Password(fdw_secret.password.clone()),
+        fdw_user,
+        // After an odd number of alternating-users rotations the secret names the clone.
+        login_user: secrets.fdw.username.clone(),
+        fdw_password: Password(secrets.fdw.password.clone()),
         fdw_connection_limit: props.fdw_connection_limit,
-        remote_admin_user: remote_secret.username.clone(),
-        local_admin_user: local_secret.username.clone(),
+        remote_admin_user: secrets.remote.username.clone(),
+        local_admin_user: secrets.local.username.clone(),
         local_roles,
         imports: props.imports.clone(),
         report_roles,
         skip_ungrantable: props.skip_ungrantable,
         registration: Some(origin),
-    };
-    Ok(ResolvedLink {
-        local_admin: local_admin_target(&props.local, local_endpoint.clone(), &local_secret),
-        remote_admin: target_from_secret(
-            format!("remote cluster (RemoteCluster, database {})", props.remote.database),
-            remote_endpoint.clone(),
-            &props.remote.database,
-            &remote_secret,
-            &props.remote.admin_secret_arn,
-        ),
-        report_logins: report_secrets
-            .iter()
-            .map(|(property, arn, s)| {
-                target_from_secret(
-                    format!("local cluster as the report role of {property}"),
-                    local_endpoint.clone(),
-                    &props.local.database,
-                    s,
-                    arn,
-                )
-            })
-            .collect(),
-        fdw_login: target_from_secret(
-            "remote cluster as the FDW role".into(),
-            remote_endpoint,
-            &props.remote.database,
-            &fdw_secret,
-            &props.fdw_role_secret_arn,
-        ),
-        lock_timeout: props.lock_timeout,
-        resolved_from_stored: None,
-        remote_reader,
-        spec,
-    })
+    }
+}
+
+/// Sessions as each report role on the local cluster: used only to check their passwords.
+fn report_logins(props: &LinkProperties, local_endpoint: &Endpoint, reports: &[ReportSecret]) -> Vec<ConnectTarget> {
+    reports
+        .iter()
+        .map(|(property, arn, s)| {
+            target_from_secret(
+                format!("local cluster as the report role of {property}"),
+                local_endpoint.clone(),
+                &props.local.database,
+                s,
+                arn,
+            )
+        })
+        .collect()
 }
 
 /// The remote cluster's reader endpoint when `ReadFrom` is `Readers`: the explicit

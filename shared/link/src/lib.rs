@@ -7,7 +7,6 @@
 pub mod analyze;
 pub mod budget;
 pub mod inspect;
-mod inspect_types;
 pub mod plan;
 pub mod registry;
 pub mod remote_ca;

@@ -149,47 +149,66 @@ pub async fn prepare_in_transaction<'c>(
         .await
         .map_err(|e| PgError::new("setting lock_timeout", &e))?;
     if statements.iter().any(Statement::carries_secret) {
-        for setting in QUIET_LOGGING {
-            tx.batch_execute(setting).await.map_err(|e| {
-                PgError::new(
-                    &format!(
-                        "{setting} (needed so that passwords stay out of the server log; on PostgreSQL 15+ \
-                         GRANT SET ON PARAMETER to the admin role, Aurora's rds_superuser may already)"
-                    ),
-                    &e,
-                )
-            })?;
-        }
+        quiet_logging(&tx).await?;
     }
     for statement in statements {
-        tracing::info!(statement = %statement, "applying");
-        // Simple query protocol: the text is sent once, never prepared.
-        let run = tx.batch_execute(statement.sql());
-        tokio::pin!(run);
-        let mut blockers: Option<Result<Vec<String>, String>> = None;
-        let result = match watch {
-            None => run.await,
-            Some(watch) => {
-                tokio::select! {
-                    r = &mut run => r,
-                    // Ask while still waiting: after the timeout the blockers are gone from pg_blocking_pids.
-                    _ = tokio::time::sleep(lock_timeout.mul_f32(0.6)) => {
-                        blockers = Some(blocking_sessions(watch, pid).await);
-                        run.await
-                    }
-                }
-            }
-        };
-        if let Err(e) = result {
-            let err = PgError::in_statement(statement.shown(), &e);
-            return Err(if err.is(&SqlState::LOCK_NOT_AVAILABLE) {
-                err.with_advice(lock_advice(lock_timeout, blockers))
-            } else {
-                err
-            });
-        }
+        run_statement(&tx, statement, lock_timeout, watch, pid).await?;
     }
     Ok(tx)
+}
+
+/// Keeps the statements' text out of the server log: they carry a password.
+async fn quiet_logging(tx: &Transaction<'_>) -> Result<(), PgError> {
+    for setting in QUIET_LOGGING {
+        tx.batch_execute(setting).await.map_err(|e| {
+            PgError::new(
+                &format!(
+                    "{setting} (needed so that passwords stay out of the server log; on PostgreSQL 15+ \
+                         GRANT SET ON PARAMETER to the admin role, Aurora's rds_superuser may already)"
+                ),
+                &e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// One statement; with `watch`, the sessions blocking it are looked up while it
+/// still waits, so that a lock timeout can name them.
+async fn run_statement(
+    tx: &Transaction<'_>,
+    statement: &Statement,
+    lock_timeout: Duration,
+    watch: Option<LockWatch<'_>>,
+    pid: i32,
+) -> Result<(), PgError> {
+    tracing::info!(statement = %statement, "applying");
+    // Simple query protocol: the text is sent once, never prepared.
+    let run = tx.batch_execute(statement.sql());
+    tokio::pin!(run);
+    let mut blockers: Option<Result<Vec<String>, String>> = None;
+    let result = match watch {
+        None => run.await,
+        Some(watch) => {
+            tokio::select! {
+                r = &mut run => r,
+                // Ask while still waiting: after the timeout the blockers are gone from pg_blocking_pids.
+                _ = tokio::time::sleep(lock_timeout.mul_f32(0.6)) => {
+                    blockers = Some(blocking_sessions(watch, pid).await);
+                    run.await
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
+        let err = PgError::in_statement(statement.shown(), &e);
+        return Err(if err.is(&SqlState::LOCK_NOT_AVAILABLE) {
+            err.with_advice(lock_advice(lock_timeout, blockers))
+        } else {
+            err
+        });
+    }
+    Ok(())
 }
 
 /// What to do after a lock timeout, naming the sessions that held the lock when known.

@@ -136,85 +136,25 @@ impl Report {
             file: file.to_string(),
             reason,
         };
-        let mut fields: Vec<(String, String)> = Vec::new();
-        let mut body_start = 0;
-        for line in text.split_inclusive('\n') {
-            let trimmed = line.trim();
-            let Some(comment) = trimmed.strip_prefix("--") else {
-                break;
-            };
-            let Some((key, value)) = comment.split_once(':') else {
-                break;
-            };
-            let key = key.trim();
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-                break;
-            }
-            if !["name", "description", "timeout", "window", "params"].contains(&key) {
-                return Err(invalid(format!(
-                    "unknown header key {key:?} (known: name, description, timeout, window, params)"
-                )));
-            }
-            if fields.iter().any(|(k, _)| k == key) {
-                return Err(invalid(format!("header key {key:?} is given twice")));
-            }
-            fields.push((key.to_string(), value.trim().to_string()));
-            body_start += line.len();
-        }
+        let (fields, body_start) = read_header(text).map_err(invalid)?;
         let field = |key: &str| {
             fields
                 .iter()
                 .find(|(k, _)| k == key)
                 .map(|(_, v)| v.clone())
-                .ok_or_else(|| invalid(format!("the header has no `-- {key}:` line")))
+                .ok_or_else(|| format!("the header has no `-- {key}:` line"))
         };
-        let name = field("name")?;
-        if name.is_empty()
-            || name.len() > 63
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            return Err(invalid(format!(
-                "report name {name:?} must be 1 to 63 characters of a-z, 0-9 and _"
-            )));
-        }
-        let description = field("description")?;
-        let timeout = parse_timeout(&field("timeout")?).map_err(invalid)?;
-        let window_text = field("window")?;
-        let window = WindowKind::parse(&window_text).ok_or_else(|| {
-            invalid(format!(
-                "window {window_text:?} is not one of {}",
-                WindowKind::ALL.map(WindowKind::name).join(", ")
-            ))
-        })?;
-        let mut params = Vec::new();
-        for p in field("params")?.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let param = Param::ALL.into_iter().find(|k| k.name() == p).ok_or_else(|| {
-                invalid(format!(
-                    "parameter {p:?} is not one of {}",
-                    Param::ALL.map(Param::name).join(", ")
-                ))
-            })?;
-            if params.contains(&param) {
-                return Err(invalid(format!("parameter {p} is listed twice")));
-            }
-            params.push(param);
-        }
+        let name = field("name").and_then(checked_name).map_err(invalid)?;
+        let description = field("description").map_err(invalid)?;
+        let timeout = field("timeout").and_then(|t| parse_timeout(&t)).map_err(invalid)?;
+        let window = field("window").and_then(|w| parse_window(&w)).map_err(invalid)?;
+        let params = field("params").and_then(|p| parse_params(&p)).map_err(invalid)?;
         let template = text[body_start..].trim().trim_end_matches(';').trim_end().to_string();
         if template.is_empty() {
             return Err(invalid("there is no SQL after the header".into()));
         }
         let parts = split_placeholders(&template).map_err(invalid)?;
-        let mut links: Vec<LinkRef> = parts
-            .iter()
-            .filter_map(|p| match p {
-                Part::Schema(link) => Some(link.clone()),
-                Part::Sql(_) => None,
-            })
-            .collect();
-        links.sort();
-        links.dedup();
+        let links = links_named(&parts);
         let highest = highest_parameter(&template);
         if highest > params.len() {
             return Err(invalid(format!(
@@ -270,6 +210,93 @@ impl Report {
     pub fn links(&self) -> &[LinkRef] {
         &self.links
     }
+}
+
+/// The header's `-- key: value` lines (up to the first line that is not one)
+/// and where the SQL after them starts; refuses unknown and repeated keys.
+fn read_header(text: &str) -> Result<(Vec<(String, String)>, usize), String> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut body_start = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let Some(comment) = trimmed.strip_prefix("--") else {
+            break;
+        };
+        let Some((key, value)) = comment.split_once(':') else {
+            break;
+        };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            break;
+        }
+        if !["name", "description", "timeout", "window", "params"].contains(&key) {
+            return Err(format!(
+                "unknown header key {key:?} (known: name, description, timeout, window, params)"
+            ));
+        }
+        if fields.iter().any(|(k, _)| k == key) {
+            return Err(format!("header key {key:?} is given twice"));
+        }
+        fields.push((key.to_string(), value.trim().to_string()));
+        body_start += line.len();
+    }
+    Ok((fields, body_start))
+}
+
+/// The report's name, when it can name a stored result (a PostgreSQL identifier of its own).
+fn checked_name(name: String) -> Result<String, String> {
+    if name.is_empty()
+        || name.len() > 63
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(format!(
+            "report name {name:?} must be 1 to 63 characters of a-z, 0-9 and _"
+        ));
+    }
+    Ok(name)
+}
+
+fn parse_window(text: &str) -> Result<WindowKind, String> {
+    WindowKind::parse(text).ok_or_else(|| {
+        format!(
+            "window {text:?} is not one of {}",
+            WindowKind::ALL.map(WindowKind::name).join(", ")
+        )
+    })
+}
+
+/// The `params` header: known parameters, each once, in the order of `$1`, `$2`, ...
+fn parse_params(text: &str) -> Result<Vec<Param>, String> {
+    let mut params = Vec::new();
+    for p in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let param = Param::ALL.into_iter().find(|k| k.name() == p).ok_or_else(|| {
+            format!(
+                "parameter {p:?} is not one of {}",
+                Param::ALL.map(Param::name).join(", ")
+            )
+        })?;
+        if params.contains(&param) {
+            return Err(format!("parameter {p} is listed twice"));
+        }
+        params.push(param);
+    }
+    Ok(params)
+}
+
+/// The links the placeholders name, each once, in order.
+fn links_named(parts: &[Part]) -> Vec<LinkRef> {
+    let mut links: Vec<LinkRef> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Schema(link) => Some(link.clone()),
+            Part::Sql(_) => None,
+        })
+        .collect();
+    links.sort();
+    links.dedup();
+    links
 }
 
 /// The SQL split at its placeholders: `{{remote}}` and `{{remote:<link name>}}`

@@ -6,11 +6,11 @@
 use super::advice;
 use super::catalog::{LinkRef, Param, Report};
 use super::links::{MissingLinks, ReportLinks};
-use super::over_budget::{over_budget_advice, refused_server, remote_cluster_full};
+use super::over_budget::{over_budget_advice, remote_cluster_full};
 use super::pushdown::{self, PushdownReport};
 use super::settings::ReportSettings;
 use super::slots::{Slot, Slots};
-use super::store::{self, Claim, Record};
+use super::store;
 use super::targets::Targets;
 use super::window::Window;
 use super::writer::{Writer, WriterError, WriterFailure};
@@ -20,6 +20,12 @@ use futures_util::stream::{self, StreamExt};
 use std::time::{Duration, Instant};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
+
+mod record;
+mod remote_failure;
+
+use record::{claim_job, store_run, Ran};
+use remote_failure::{foreign_servers, Remote, RemoteServer};
 
 /// How long a `running` record of a dead invocation blocks a rerun, beyond the report's timeout.
 const STALE_GRACE: Duration = Duration::from_secs(300);
@@ -185,99 +191,33 @@ impl Runner {
     }
 
     async fn run_one(&self, job: &Job<'_>, writer: &Writer, context: &RunContext) -> ReportOutcome {
-        let report = job.report.name.as_str();
-        let window = job.window;
-        let outcome = |status, rows, duration_ms, error, pushdown| ReportOutcome {
-            report: report.to_string(),
-            window,
-            status,
-            rows,
-            duration_ms,
-            error,
-            pushdown,
+        let attempt = match claim_job(job, writer, context).await {
+            Ok(attempt) => attempt,
+            Err(outcome) => return outcome,
         };
-        let stale_after = job.report.timeout + STALE_GRACE;
-        let claim = writer
-            .with_session(
-                &format!("claiming report {report} {window}"),
-                context.attempts_until(),
-                |session, _| {
-                    Box::pin(store::claim(
-                        &session.client,
-                        report,
-                        &window,
-                        &context.request_id,
-                        &context.event_id,
-                        stale_after,
-                    ))
-                },
-            )
-            .await;
-        let attempt = match claim {
-            Ok(Claim::Run { attempt }) => attempt,
-            Ok(Claim::AlreadyDone { .. }) => {
-                tracing::info!(report, window = %window, "already done: a result for this window is stored");
-                return outcome(Status::AlreadyDone, None, 0, None, PushdownReport::default());
-            }
-            Ok(Claim::Running { request_id }) => {
-                tracing::info!(report, window = %window, other_request = request_id.as_deref().unwrap_or(""), "another invocation is running this report and window");
-                return outcome(Status::InProgress, None, 0, None, PushdownReport::default());
-            }
-            Err(e) => {
-                let error = e.to_string();
-                tracing::error!(report, window = %window, error = %error, "could not claim the run");
-                return outcome(Status::Failed, None, 0, Some(error), PushdownReport::default());
-            }
-        };
-
         let started = Instant::now();
-        let result = self.query_in_slot(job.report, &window, writer, context).await;
+        let result = self.query_in_slot(job.report, &job.window, writer, context).await;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (status, rows, error, pushdown) = match result {
-            Ok((pushdown, rows)) => (Status::Succeeded, rows, None, pushdown),
-            Err(f) => (f.status, Vec::new(), Some(f.error), f.pushdown),
+        let ran = match result {
+            Ok((pushdown, rows)) => Ran {
+                status: Status::Succeeded,
+                rows,
+                error: None,
+                pushdown,
+                duration_ms,
+            },
+            Err(f) => Ran {
+                status: f.status,
+                rows: Vec::new(),
+                error: Some(f.error),
+                pushdown: f.pushdown,
+                duration_ms,
+            },
         };
-        for reason in &pushdown.flagged {
-            tracing::warn!(report, window = %window, reason = %reason, "pushdown check flagged a foreign scan");
+        for reason in &ran.pushdown.flagged {
+            tracing::warn!(report = job.report.name.as_str(), window = %job.window, reason = %reason, "pushdown check flagged a foreign scan");
         }
-        let record = Record {
-            report,
-            window: &window,
-            attempt,
-            status: status.as_str(),
-            row_count: (status == Status::Succeeded).then_some(rows.len() as i64),
-            duration_ms: duration_ms as i64,
-            error: error.as_deref(),
-            remote_sql: &pushdown.remote_sql(),
-            flag_reasons: &pushdown.flagged,
-        };
-        // Until the deadline itself: the margin kept back was for this.
-        let store_until = context.deadline.unwrap_or_else(Instant::now);
-        let stored = writer
-            .with_session(
-                &format!("storing report {report} {window}"),
-                store_until,
-                |session, _| Box::pin(store::finish(&mut session.client, &record, &rows)),
-            )
-            .await;
-        match (stored, status) {
-            (Err(e), _) => {
-                let error = format!(
-                    "{}; then the run record could not be written: {e}",
-                    error.unwrap_or_else(|| "the report ran".into())
-                );
-                tracing::error!(report, window = %window, error = %error, "report not stored");
-                outcome(Status::Failed, None, duration_ms, Some(error), pushdown)
-            }
-            (Ok(()), Status::Succeeded) => {
-                tracing::info!(report, window = %window, rows = rows.len(), duration_ms, flagged = pushdown.is_flagged(), "report stored");
-                outcome(status, Some(rows.len() as u64), duration_ms, None, pushdown)
-            }
-            (Ok(()), _) => {
-                tracing::error!(report, window = %window, status = status.as_str(), error = error.as_deref().unwrap_or(""), duration_ms, "report failed");
-                outcome(status, None, duration_ms, error, pushdown)
-            }
-        }
+        store_run(job, writer, context, attempt, ran).await
     }
 
     /// The pushdown check alone (EXPLAIN with the real parameters, nothing
@@ -421,65 +361,85 @@ impl Runner {
                 pushdown: pushdown.clone(),
                 servers: Vec::new(),
             })?;
-        let wrapped = as_json_rows(&sql);
-        let params = params(report, window);
-        let result: Result<Vec<String>, PgError> = async {
-            let tx = read_only(&mut client).await?;
-            pushdown = self.pushdown(&tx, report, &sql, window).await?;
-            let rows = tx
-                .query(&wrapped, &params)
-                .await
-                .map_err(|e| PgError::new(&format!("report {}", report.name), &e))?;
-            tx.commit()
-                .await
-                .map_err(|e| PgError::new("committing the read-only transaction", &e))?;
-            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
-        }
-        .await;
+        let result = self.read_rows(&mut client, report, &sql, window, &mut pushdown).await;
         if report.uses_remote() {
             release_remote_connections(&client).await;
         }
         match result {
             Ok(rows) => Ok((pushdown, rows)),
-            Err(e) => {
-                let transient = report_transient(retry::of_pg(e.code.as_ref(), &e.message_and_detail()));
-                let refused_for_now = transient == Some(Transient::NoSlot);
-                let timed_out = e.code == Some(SqlState::QUERY_CANCELED) && e.message.contains("statement timeout");
-                let mut error = e.to_string();
-                let mut advised = false;
-                let mut servers = Vec::new();
-                if timed_out {
-                    error.push_str(&format!(
-                        " (the report's timeout is {} ms; the remote query was cancelled with it)",
-                        report.timeout.as_millis()
-                    ));
-                } else if report.uses_remote() {
-                    servers = foreign_servers(&client, &self.links, report).await;
-                    if let Some(remote) = Remote::of_failure(&error, &servers) {
-                        // A refusal for lack of slots is no broken connection: it keeps B's own words first.
-                        if lost_remote_connection(e.code.as_ref()) && !refused_for_now {
-                            // postgres_fdw's own text ("SSL SYSCALL error: EOF detected")
-                            // names neither the cluster nor the server: lead with them.
-                            error = format!(
-                                "the connection from cluster A to {} ({}) failed or broke during the report: {error}; \
+            Err(e) => Err(self.query_failure(&client, report, e, pushdown).await),
+        }
+    }
+
+    /// The report's rows (as JSON) in one read-only transaction, after the
+    /// pushdown check of the same SQL, whose findings land in `pushdown`.
+    async fn read_rows(
+        &self,
+        client: &mut tokio_postgres::Client,
+        report: &Report,
+        sql: &str,
+        window: &Window,
+        pushdown: &mut PushdownReport,
+    ) -> Result<Vec<String>, PgError> {
+        let wrapped = as_json_rows(sql);
+        let params = params(report, window);
+        let tx = read_only(client).await?;
+        *pushdown = self.pushdown(&tx, report, sql, window).await?;
+        let rows = tx
+            .query(&wrapped, &params)
+            .await
+            .map_err(|e| PgError::new(&format!("report {}", report.name), &e))?;
+        tx.commit()
+            .await
+            .map_err(|e| PgError::new("committing the read-only transaction", &e))?;
+        Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+    }
+
+    /// A failed report query, said so that it leads with what to check: the
+    /// report's timeout, or the remote cluster and servers behind the error.
+    async fn query_failure(
+        &self,
+        client: &tokio_postgres::Client,
+        report: &Report,
+        e: PgError,
+        pushdown: PushdownReport,
+    ) -> QueryFailure {
+        let transient = report_transient(retry::of_pg(e.code.as_ref(), &e.message_and_detail()));
+        let refused_for_now = transient == Some(Transient::NoSlot);
+        let timed_out = e.code == Some(SqlState::QUERY_CANCELED) && e.message.contains("statement timeout");
+        let mut error = e.to_string();
+        let mut advised = false;
+        let mut servers = Vec::new();
+        if timed_out {
+            error.push_str(&format!(
+                " (the report's timeout is {} ms; the remote query was cancelled with it)",
+                report.timeout.as_millis()
+            ));
+        } else if report.uses_remote() {
+            servers = foreign_servers(client, &self.links, report).await;
+            if let Some(remote) = Remote::of_failure(&error, &servers) {
+                // A refusal for lack of slots is no broken connection: it keeps B's own words first.
+                if lost_remote_connection(e.code.as_ref()) && !refused_for_now {
+                    // postgres_fdw's own text ("SSL SYSCALL error: EOF detected")
+                    // names neither the cluster nor the server: lead with them.
+                    error = format!(
+                        "the connection from cluster A to {} ({}) failed or broke during the report: {error}; \
                                  check {} and the network between the clusters, then rerun the report",
-                                remote.cluster, remote.servers, remote.check
-                            );
-                            advised = true;
-                        } else {
-                            error.push_str(&format!(" (through {})", remote.servers));
-                        }
-                    }
+                        remote.cluster, remote.servers, remote.check
+                    );
+                    advised = true;
+                } else {
+                    error.push_str(&format!(" (through {})", remote.servers));
                 }
-                Err(QueryFailure {
-                    status: if timed_out { Status::TimedOut } else { Status::Failed },
-                    error,
-                    pushdown,
-                    transient,
-                    advised,
-                    servers,
-                })
             }
+        }
+        QueryFailure {
+            status: if timed_out { Status::TimedOut } else { Status::Failed },
+            error,
+            pushdown,
+            transient,
+            advised,
+            servers,
         }
     }
 }
@@ -585,113 +545,6 @@ async fn release_all(writer: &Writer, held: Vec<(&Slots, Slot)>) {
     for (slots, slot) in held.into_iter().rev() {
         slots.release(writer, slot).await;
     }
-}
-
-/// A foreign server behind one of a report's links.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct RemoteServer {
-    /// The link it serves ([`super::links::ReportLink::describe`]); the function's own link is cluster B.
-    link: String,
-    default_link: bool,
-    server: String,
-    /// `host:port/dbname` from its options.
-    at: String,
-}
-
-impl RemoteServer {
-    fn describe(&self, with_link: bool) -> String {
-        let server = format!("foreign server \"{}\" at {}", self.server, self.at);
-        if with_link {
-            format!("{}: {server}", self.link)
-        } else {
-            server
-        }
-    }
-}
-
-/// Which remote cluster a failure through postgres_fdw concerns, for its message.
-#[derive(Debug, PartialEq, Eq)]
-struct Remote {
-    /// "cluster B", "the remote cluster of link payments (...)", or "the remote clusters".
-    cluster: String,
-    /// The foreign server(s): the one the error names, else every one the report reads through.
-    servers: String,
-    /// What to check.
-    check: String,
-}
-
-impl Remote {
-    /// A report through the function's link alone keeps saying cluster B; one
-    /// through several names the link whose server the error names, or all of them.
-    fn of_failure(error: &str, servers: &[RemoteServer]) -> Option<Self> {
-        if servers.is_empty() {
-            return None;
-        }
-        if servers.iter().all(|s| s.default_link) {
-            let text = servers.iter().map(|s| s.describe(false)).collect::<Vec<_>>().join(", ");
-            return Some(Self {
-                cluster: "cluster B".into(),
-                servers: text,
-                check: "cluster B".into(),
-            });
-        }
-        let named = refused_server(error).and_then(|name| servers.iter().find(|s| s.server == name));
-        Some(match named {
-            Some(s) => Self {
-                cluster: format!("the remote cluster of {}", s.link),
-                servers: s.describe(false),
-                check: "that cluster".into(),
-            },
-            None => Self {
-                cluster: "the remote clusters".into(),
-                servers: servers.iter().map(|s| s.describe(true)).collect::<Vec<_>>().join("; "),
-                check: "each of those clusters".into(),
-            },
-        })
-    }
-}
-
-/// The foreign servers behind the foreign tables of the report's links' schemas (none when unknown).
-async fn foreign_servers(client: &Client, links: &ReportLinks, report: &Report) -> Vec<RemoteServer> {
-    let Ok(report_links) = links.of(report) else {
-        return Vec::new();
-    };
-    let schemas: Vec<String> = report_links.iter().map(|l| l.schema.clone()).collect();
-    let Ok(rows) = client
-        .query(
-            "SELECT DISTINCT n.nspname::text, s.srvname::text,
-                    coalesce((SELECT option_value FROM pg_options_to_table(s.srvoptions) WHERE option_name = 'host'), '?'),
-                    coalesce((SELECT option_value FROM pg_options_to_table(s.srvoptions) WHERE option_name = 'port'), '5432'),
-                    coalesce((SELECT option_value FROM pg_options_to_table(s.srvoptions) WHERE option_name = 'dbname'), '?')
-               FROM pg_foreign_table ft
-               JOIN pg_class c ON c.oid = ft.ftrelid
-               JOIN pg_namespace n ON n.oid = c.relnamespace
-               JOIN pg_foreign_server s ON s.oid = ft.ftserver
-              WHERE n.nspname::text = ANY($1::text[])
-              ORDER BY 1, 2",
-            &[&schemas],
-        )
-        .await
-    else {
-        return Vec::new();
-    };
-    rows.iter()
-        .filter_map(|r| {
-            let schema: String = r.get(0);
-            let link = report_links.iter().find(|l| l.schema == schema)?;
-            Some(RemoteServer {
-                link: link.describe(),
-                default_link: link.reference == LinkRef::Default,
-                server: r.get(1),
-                at: format!(
-                    "{}:{}/{}",
-                    r.get::<_, String>(2),
-                    r.get::<_, String>(3),
-                    r.get::<_, String>(4)
-                ),
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

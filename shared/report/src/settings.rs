@@ -99,45 +99,27 @@ impl ReportSettings {
         let endpoint = |name: &'static str| -> Result<Option<Endpoint>, ReportSettingsError> {
             get(name).map(|v| parse_endpoint(name, &v)).transpose()
         };
-        let concurrency = match get("FDW_REPORT_CONCURRENCY") {
-            None => 4,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=32).contains(&n) => n,
-                _ => {
-                    return Err(ReportSettingsError::Invalid {
-                        name: "FDW_REPORT_CONCURRENCY",
-                        value: v,
-                        expected: "a whole number from 1 to 32",
-                    })
-                }
-            },
-        };
-        let pushdown_rows = match get("FDW_REPORT_PUSHDOWN_ROWS") {
-            None => DEFAULT_ROWS_THRESHOLD,
-            Some(v) => match v.parse::<f64>() {
-                Ok(n) if n.is_finite() && n >= 0.0 => n,
-                _ => {
-                    return Err(ReportSettingsError::Invalid {
-                        name: "FDW_REPORT_PUSHDOWN_ROWS",
-                        value: v,
-                        expected: "a number of rows, 0 or more",
-                    })
-                }
-            },
-        };
-        let remote_slots = match get("FDW_REPORT_REMOTE_SLOTS") {
-            None => DEFAULT_REMOTE_SLOTS,
-            Some(v) => match v.parse::<u32>() {
-                Ok(n) if (1..=1000).contains(&n) => n,
-                _ => {
-                    return Err(ReportSettingsError::Invalid {
-                        name: "FDW_REPORT_REMOTE_SLOTS",
-                        value: v,
-                        expected: "a whole number from 1 to 1000, below the FDW role's CONNECTION LIMIT on cluster B",
-                    })
-                }
-            },
-        };
+        let concurrency = numeric(
+            get("FDW_REPORT_CONCURRENCY"),
+            "FDW_REPORT_CONCURRENCY",
+            4,
+            |n: &usize| (1..=32).contains(n),
+            "a whole number from 1 to 32",
+        )?;
+        let pushdown_rows = numeric(
+            get("FDW_REPORT_PUSHDOWN_ROWS"),
+            "FDW_REPORT_PUSHDOWN_ROWS",
+            DEFAULT_ROWS_THRESHOLD,
+            |n: &f64| n.is_finite() && *n >= 0.0,
+            "a number of rows, 0 or more",
+        )?;
+        let remote_slots = numeric(
+            get("FDW_REPORT_REMOTE_SLOTS"),
+            "FDW_REPORT_REMOTE_SLOTS",
+            DEFAULT_REMOTE_SLOTS,
+            |n: &u32| (1..=1000).contains(n),
+            "a whole number from 1 to 1000, below the FDW role's CONNECTION LIMIT on cluster B",
+        )?;
         let schema = get("FDW_REPORT_SCHEMA").unwrap_or_else(|| "orders_remote".into());
         let links = match get("FDW_REPORT_LINKS") {
             None => BTreeMap::new(),
@@ -158,6 +140,27 @@ impl ReportSettings {
             remote_slots,
             links,
         })
+    }
+}
+
+/// A numeric setting: `default` when unset, else its value when it parses and is `valid`.
+fn numeric<T: std::str::FromStr>(
+    value: Option<String>,
+    name: &'static str,
+    default: T,
+    valid: impl Fn(&T) -> bool,
+    expected: &'static str,
+) -> Result<T, ReportSettingsError> {
+    match value {
+        None => Ok(default),
+        Some(v) => match v.parse::<T>() {
+            Ok(n) if valid(&n) => Ok(n),
+            _ => Err(ReportSettingsError::Invalid {
+                name,
+                value: v,
+                expected,
+            }),
+        },
     }
 }
 

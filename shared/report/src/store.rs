@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use fdw_bridge_pg::sql::Statement;
 use fdw_bridge_pg::{apply_in_transaction, PgError};
 use std::time::Duration;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Transaction};
 
 /// Created when missing, under the cluster's advisory lock.
 const DDL: [&str; 3] = [
@@ -166,57 +166,79 @@ pub enum ReportStoreError {
 /// Replaces the key's results with `rows` (JSON text, in order) and completes
 /// its record, in one transaction. Safe to repeat after a lost answer.
 pub async fn finish(client: &mut Client, record: &Record<'_>, rows: &[String]) -> Result<(), ReportStoreError> {
-    let during = |what: &str| format!("{what} for {} {}", record.report, record.window);
     let tx = client
         .transaction()
         .await
-        .map_err(|e| PgError::new(&during("starting the result transaction"), &e))?;
-    let updated = tx
-        .execute(
-            "UPDATE fdw_reports.runs
-                SET status = $5, row_count = $6, duration_ms = $7, error = $8, remote_sql = $9,
-                    flagged = cardinality($10::text[]) > 0, flag_reasons = $10, finished_at = clock_timestamp()
-              WHERE report = $1 AND window_start = $2 AND window_end = $3 AND attempt = $4 AND status = 'running'",
-            &[
-                &record.report,
-                &record.window.start,
-                &record.window.end,
-                &record.attempt,
-                &record.status,
-                &record.row_count,
-                &record.duration_ms,
-                &record.error,
-                &record.remote_sql,
-                &record.flag_reasons,
-            ],
+        .map_err(|e| PgError::new(&during(record, "starting the result transaction"), &e))?;
+    if complete_run_record(&tx, record).await? != 1 {
+        return already_stored(&tx, record).await;
+    }
+    replace_results(&tx, record, rows).await?;
+    tx.commit()
+        .await
+        .map_err(|e| PgError::new(&during(record, "committing the result"), &e))?;
+    Ok(())
+}
+
+/// `what` for the record's report and window, for error messages.
+fn during(record: &Record<'_>, what: &str) -> String {
+    format!("{what} for {} {}", record.report, record.window)
+}
+
+/// The claimed run record completed with the outcome: how many rows that
+/// updated (1 while this attempt's claim still holds).
+async fn complete_run_record(tx: &Transaction<'_>, record: &Record<'_>) -> Result<u64, PgError> {
+    tx.execute(
+        "UPDATE fdw_reports.runs
+            SET status = $5, row_count = $6, duration_ms = $7, error = $8, remote_sql = $9,
+                flagged = cardinality($10::text[]) > 0, flag_reasons = $10, finished_at = clock_timestamp()
+          WHERE report = $1 AND window_start = $2 AND window_end = $3 AND attempt = $4 AND status = 'running'",
+        &[
+            &record.report,
+            &record.window.start,
+            &record.window.end,
+            &record.attempt,
+            &record.status,
+            &record.row_count,
+            &record.duration_ms,
+            &record.error,
+            &record.remote_sql,
+            &record.flag_reasons,
+        ],
+    )
+    .await
+    .map_err(|e| PgError::new(&during(record, "completing the run record"), &e))
+}
+
+/// The claim no longer holds. A try whose commit reached the writer before
+/// the session broke (a failover) stored the result already: nothing is stored
+/// twice. Otherwise another invocation took the run over.
+async fn already_stored(tx: &Transaction<'_>, record: &Record<'_>) -> Result<(), ReportStoreError> {
+    let stored: Option<(i32, String)> = tx
+        .query_opt(
+            "SELECT attempt, status FROM fdw_reports.runs WHERE report = $1 AND window_start = $2 AND window_end = $3",
+            &[&record.report, &record.window.start, &record.window.end],
         )
         .await
-        .map_err(|e| PgError::new(&during("completing the run record"), &e))?;
-    if updated != 1 {
-        // A try whose commit reached the writer before the session broke (a
-        // failover) stored the result already: nothing is stored twice.
-        let stored: Option<(i32, String)> = tx
-            .query_opt(
-                "SELECT attempt, status FROM fdw_reports.runs WHERE report = $1 AND window_start = $2 AND window_end = $3",
-                &[&record.report, &record.window.start, &record.window.end],
-            )
-            .await
-            .map_err(|e| PgError::new(&during("reading the run record"), &e))?
-            .map(|r| (r.get(0), r.get(1)));
-        if stored.is_some_and(|(attempt, status)| attempt == record.attempt && status == record.status) {
-            return Ok(());
-        }
-        return Err(ReportStoreError::LostClaim {
-            report: record.report.to_string(),
-            window: record.window.to_string(),
-        });
+        .map_err(|e| PgError::new(&during(record, "reading the run record"), &e))?
+        .map(|r| (r.get(0), r.get(1)));
+    if stored.is_some_and(|(attempt, status)| attempt == record.attempt && status == record.status) {
+        return Ok(());
     }
+    Err(ReportStoreError::LostClaim {
+        report: record.report.to_string(),
+        window: record.window.to_string(),
+    })
+}
+
+/// The window's result rows replaced by `rows`.
+async fn replace_results(tx: &Transaction<'_>, record: &Record<'_>, rows: &[String]) -> Result<(), PgError> {
     tx.execute(
         "DELETE FROM fdw_reports.results WHERE report = $1 AND window_start = $2 AND window_end = $3",
         &[&record.report, &record.window.start, &record.window.end],
     )
     .await
-    .map_err(|e| PgError::new(&during("removing earlier results"), &e))?;
+    .map_err(|e| PgError::new(&during(record, "removing earlier results"), &e))?;
     if !rows.is_empty() {
         tx.execute(
             "INSERT INTO fdw_reports.results (report, window_start, window_end, row_no, row)
@@ -224,10 +246,7 @@ pub async fn finish(client: &mut Client, record: &Record<'_>, rows: &[String]) -
             &[&record.report, &record.window.start, &record.window.end, &rows],
         )
         .await
-        .map_err(|e| PgError::new(&during("storing the result rows"), &e))?;
+        .map_err(|e| PgError::new(&during(record, "storing the result rows"), &e))?;
     }
-    tx.commit()
-        .await
-        .map_err(|e| PgError::new(&during("committing the result"), &e))?;
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! rotated secret is picked up.
 
 use super::settings::ReportSettings;
+use fdw_bridge_aws::{ClusterEndpoints, Endpoint, EndpointError, EndpointSource};
 use fdw_bridge_aws::{DbSecret, SecretError, SecretSource};
-use fdw_bridge_aws::{Endpoint, EndpointError, EndpointSource};
 use fdw_bridge_pg::ConnectTarget;
 use fdw_bridge_runtime::target::{endpoint_by_precedence, target_from_secret};
 
@@ -39,59 +39,11 @@ pub async fn resolve_targets(
     secrets: &dyn SecretSource,
     endpoints: &dyn EndpointSource,
 ) -> Result<Targets, ReportTargetError> {
-    let reader_secret =
-        secrets
-            .db_secret(&settings.reader_secret_arn)
-            .await
-            .map_err(|source| ReportTargetError::Secret {
-                setting: "FDW_REPORT_READER_SECRET_ARN",
-                source,
-            })?;
-    let writer_secret =
-        secrets
-            .db_secret(&settings.writer_secret_arn)
-            .await
-            .map_err(|source| ReportTargetError::Secret {
-                setting: "FDW_REPORT_WRITER_SECRET_ARN",
-                source,
-            })?;
-    let cluster = match (
-        &settings.cluster_id,
-        &settings.reader_endpoint,
-        &settings.writer_endpoint,
-    ) {
-        (Some(id), r, w) if r.is_none() || w.is_none() => Some(
-            endpoints
-                .cluster_endpoints(id)
-                .await
-                .map_err(ReportTargetError::Endpoint)?,
-        ),
-        _ => None,
-    };
-    let reader_endpoint = endpoint_by_precedence(
-        settings.reader_endpoint.clone(),
-        cluster
-            .as_ref()
-            .map(|c| c.reader.clone().unwrap_or_else(|| c.writer.clone())),
-        &reader_secret,
-        None,
-    )
-    .ok_or_else(|| ReportTargetError::NoEndpoint {
-        which: "reader",
-        setting: "FDW_REPORT_READER_ENDPOINT",
-        secret: settings.reader_secret_arn.clone(),
-    })?;
-    let writer_endpoint = endpoint_by_precedence(
-        settings.writer_endpoint.clone(),
-        cluster.as_ref().map(|c| c.writer.clone()),
-        &writer_secret,
-        None,
-    )
-    .ok_or_else(|| ReportTargetError::NoEndpoint {
-        which: "writer",
-        setting: "FDW_REPORT_WRITER_ENDPOINT",
-        secret: settings.writer_secret_arn.clone(),
-    })?;
+    let reader_secret = read_secret(secrets, &settings.reader_secret_arn, "FDW_REPORT_READER_SECRET_ARN").await?;
+    let writer_secret = read_secret(secrets, &settings.writer_secret_arn, "FDW_REPORT_WRITER_SECRET_ARN").await?;
+    let cluster = cluster_endpoints_if_needed(settings, endpoints).await?;
+    let (reader_endpoint, writer_endpoint) =
+        reader_and_writer_endpoints(settings, cluster.as_ref(), &reader_secret, &writer_secret)?;
     let database = settings
         .database
         .clone()
@@ -120,6 +72,73 @@ pub async fn resolve_targets(
             &settings.writer_secret_arn,
         ),
     })
+}
+
+async fn read_secret(
+    secrets: &dyn SecretSource,
+    arn: &str,
+    setting: &'static str,
+) -> Result<DbSecret, ReportTargetError> {
+    secrets
+        .db_secret(arn)
+        .await
+        .map_err(|source| ReportTargetError::Secret { setting, source })
+}
+
+/// The cluster's endpoints from RDS, asked for only when a cluster id is set
+/// and an endpoint is not.
+async fn cluster_endpoints_if_needed(
+    settings: &ReportSettings,
+    endpoints: &dyn EndpointSource,
+) -> Result<Option<ClusterEndpoints>, ReportTargetError> {
+    Ok(
+        match (
+            &settings.cluster_id,
+            &settings.reader_endpoint,
+            &settings.writer_endpoint,
+        ) {
+            (Some(id), r, w) if r.is_none() || w.is_none() => Some(
+                endpoints
+                    .cluster_endpoints(id)
+                    .await
+                    .map_err(ReportTargetError::Endpoint)?,
+            ),
+            _ => None,
+        },
+    )
+}
+
+/// Each endpoint by the one precedence: the setting, then the cluster's (its
+/// reader endpoint, else its writer, for the reader), then the secret's host.
+fn reader_and_writer_endpoints(
+    settings: &ReportSettings,
+    cluster: Option<&ClusterEndpoints>,
+    reader_secret: &DbSecret,
+    writer_secret: &DbSecret,
+) -> Result<(Endpoint, Endpoint), ReportTargetError> {
+    let reader_endpoint = endpoint_by_precedence(
+        settings.reader_endpoint.clone(),
+        cluster.map(|c| c.reader.clone().unwrap_or_else(|| c.writer.clone())),
+        reader_secret,
+        None,
+    )
+    .ok_or_else(|| ReportTargetError::NoEndpoint {
+        which: "reader",
+        setting: "FDW_REPORT_READER_ENDPOINT",
+        secret: settings.reader_secret_arn.clone(),
+    })?;
+    let writer_endpoint = endpoint_by_precedence(
+        settings.writer_endpoint.clone(),
+        cluster.map(|c| c.writer.clone()),
+        writer_secret,
+        None,
+    )
+    .ok_or_else(|| ReportTargetError::NoEndpoint {
+        which: "writer",
+        setting: "FDW_REPORT_WRITER_ENDPOINT",
+        secret: settings.writer_secret_arn.clone(),
+    })?;
+    Ok((reader_endpoint, writer_endpoint))
 }
 
 #[cfg(test)]

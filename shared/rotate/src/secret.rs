@@ -96,39 +96,9 @@ impl RotationSecret {
         let dbname = text_key(&raw, "dbname", "", &mut problems);
         let masterarn = text_key(&raw, "masterarn", "", &mut problems);
         let server = text_key(&raw, "server", "", &mut problems);
-        let local = match raw.get("local") {
-            Some(Value::Object(local)) => Some(LocalCluster {
-                endpoint: Endpoint {
-                    host: text_key(local, "host", "local.", &mut problems),
-                    port: port_key(local, "port", "local.", &mut problems),
-                },
-                dbname: text_key(local, "dbname", "local.", &mut problems),
-                adminarn: text_key(local, "adminarn", "local.", &mut problems),
-            }),
-            Some(_) => {
-                problems.push("key local must be an object with host, port, dbname and adminarn".into());
-                None
-            }
-            None => {
-                problems.push("missing key local (an object with host, port, dbname and adminarn of cluster A)".into());
-                None
-            }
-        };
-        let strategy = match raw.get("strategy") {
-            None | Some(Value::Null) => Strategy::Alternating,
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("alternating") => Strategy::Alternating,
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("single") => Strategy::Single,
-            Some(_) => {
-                problems.push("key strategy must be \"alternating\" (the default) or \"single\"".into());
-                Strategy::Alternating
-            }
-        };
-        if let Some(Value::String(engine)) = raw.get("engine") {
-            if !engine.to_ascii_lowercase().starts_with("postgres") && !engine.eq_ignore_ascii_case("aurora-postgresql")
-            {
-                problems.push(format!("key engine is {engine:?}: only PostgreSQL is supported"));
-            }
-        }
+        let local = local_key(&raw, &mut problems);
+        let strategy = strategy_key(&raw, &mut problems);
+        check_engine(&raw, &mut problems);
         match (local, problems.is_empty()) {
             (Some(local), true) => Ok(Self {
                 raw,
@@ -179,6 +149,50 @@ impl RotationSecret {
         raw.insert("username".into(), Value::String(username.to_string()));
         raw.insert("password".into(), Value::String(password.to_string()));
         Value::Object(raw).to_string()
+    }
+}
+
+/// Key `local`: where cluster A is and its admin's secret.
+fn local_key(raw: &Map<String, Value>, problems: &mut Vec<String>) -> Option<LocalCluster> {
+    match raw.get("local") {
+        Some(Value::Object(local)) => Some(LocalCluster {
+            endpoint: Endpoint {
+                host: text_key(local, "host", "local.", problems),
+                port: port_key(local, "port", "local.", problems),
+            },
+            dbname: text_key(local, "dbname", "local.", problems),
+            adminarn: text_key(local, "adminarn", "local.", problems),
+        }),
+        Some(_) => {
+            problems.push("key local must be an object with host, port, dbname and adminarn".into());
+            None
+        }
+        None => {
+            problems.push("missing key local (an object with host, port, dbname and adminarn of cluster A)".into());
+            None
+        }
+    }
+}
+
+/// Key `strategy`: alternating (the default) or single.
+fn strategy_key(raw: &Map<String, Value>, problems: &mut Vec<String>) -> Strategy {
+    match raw.get("strategy") {
+        None | Some(Value::Null) => Strategy::Alternating,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("alternating") => Strategy::Alternating,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("single") => Strategy::Single,
+        Some(_) => {
+            problems.push("key strategy must be \"alternating\" (the default) or \"single\"".into());
+            Strategy::Alternating
+        }
+    }
+}
+
+/// Key `engine`, when given, must be PostgreSQL.
+fn check_engine(raw: &Map<String, Value>, problems: &mut Vec<String>) {
+    if let Some(Value::String(engine)) = raw.get("engine") {
+        if !engine.to_ascii_lowercase().starts_with("postgres") && !engine.eq_ignore_ascii_case("aurora-postgresql") {
+            problems.push(format!("key engine is {engine:?}: only PostgreSQL is supported"));
+        }
     }
 }
 

@@ -236,29 +236,9 @@ impl Rotator {
         let reader = self.reader_of_server(id, token, &pending, &admin).await?;
         let (in_use, repaired) = self.in_use_repaired(id, &current, &admin).await?;
         let mut did: Vec<String> = repaired.into_iter().collect();
-        // A pending role without CONNECT is set up again too (a clone that lost its grants).
-        let login = probe_login(&self.connector, &pending_target(id, token, &pending)).await?;
-        if current.strategy == Strategy::Alternating
-            && in_use.as_deref() == Some(pending.username.as_str())
-            && !login.password_works()
-        {
-            return Err(RotateError::PendingIsInUse {
-                user: pending.username.clone(),
-                server: pending.server.clone(),
-            });
-        }
-        let remote = match login {
-            Login::Works => {
-                did.push(format!(
-                    "{} already logs in to cluster B with the pending password",
-                    pending.username
-                ));
-                None
-            }
-            Login::Refused | Login::NoConnectPrivilege => {
-                Some(self.plan_remote_password(id, &current, &pending).await?)
-            }
-        };
+        let remote = self
+            .remote_password_change(id, token, &current, &pending, in_use.as_deref(), &mut did)
+            .await?;
         let statements = plan_mappings(&pending.server, &mapped, &pending.username, &pending.password);
         let local_error = |source| RotateError::Sql {
             cluster: local_label(&pending),
@@ -297,6 +277,42 @@ impl Rotator {
             pending.username
         ));
         Ok(did.join("; "))
+    }
+
+    /// What cluster B needs for the pending password: nothing when it already
+    /// logs in (said in `did`), else the remote admin's session, its user, and
+    /// the statements that set it (a pending role without CONNECT is set up
+    /// again too: a clone that lost its grants). A pending role that A's
+    /// mappings use now is refused (alternating).
+    async fn remote_password_change(
+        &self,
+        id: &str,
+        token: &str,
+        current: &RotationSecret,
+        pending: &RotationSecret,
+        in_use: Option<&str>,
+        did: &mut Vec<String>,
+    ) -> Result<Option<(Client, String, Vec<Statement>)>, RotateError> {
+        let login = probe_login(&self.connector, &pending_target(id, token, pending)).await?;
+        if current.strategy == Strategy::Alternating
+            && in_use == Some(pending.username.as_str())
+            && !login.password_works()
+        {
+            return Err(RotateError::PendingIsInUse {
+                user: pending.username.clone(),
+                server: pending.server.clone(),
+            });
+        }
+        Ok(match login {
+            Login::Works => {
+                did.push(format!(
+                    "{} already logs in to cluster B with the pending password",
+                    pending.username
+                ));
+                None
+            }
+            Login::Refused | Login::NoConnectPrivilege => Some(self.plan_remote_password(id, current, pending).await?),
+        })
     }
 
     /// The pending login at the endpoint the server reads cluster B through, when

@@ -40,45 +40,9 @@ pub(super) fn plan_schema_imports(
             .extend(import_statements(&server, schema, wanted.iter().copied()));
         return Ok(plan);
     };
-    for t in wanted {
-        let taken = state.other_relations.contains(&t.name)
-            || state
-                .foreign_tables
-                .get(&t.name)
-                .is_some_and(|ft| ft.server != spec.server_name);
-        if taken {
-            return Err(LinkPlanError::LocalNameTaken {
-                schema: schema.to_string(),
-                table: t.name.clone(),
-                server: spec.server_name.clone(),
-            });
-        }
-    }
-    for (name, ft) in state
-        .foreign_tables
-        .iter()
-        .filter(|(_, ft)| ft.server == spec.server_name)
-    {
-        match wanted.iter().find(|t| &t.name == name) {
-            Some(t) if t.columns == ft.columns => {}
-            _ => plan.dropped.push(name.clone()),
-        }
-    }
-    // Dropping a foreign table would take the user's views with it (or fail):
-    // refuse before anything is changed, naming them.
-    for name in &plan.dropped {
-        if let Some(ft) = state.foreign_tables.get(name).filter(|ft| !ft.dependents.is_empty()) {
-            return Err(LinkPlanError::DependentViews {
-                table: format!("{schema}.{name}"),
-                views: ft.dependents.join(", "),
-                why: if wanted.iter().any(|t| &t.name == name) {
-                    "its remote columns changed, so it must be imported again"
-                } else {
-                    "it is no longer exposed"
-                },
-            });
-        }
-    }
+    refuse_names_taken(spec, schema, state, wanted)?;
+    plan.dropped = tables_to_drop(spec, state, wanted);
+    refuse_dropping_viewed(schema, state, wanted, &plan.dropped)?;
     if !plan.dropped.is_empty() {
         let names: Vec<String> = plan.dropped.iter().map(|n| qualified(schema, n)).collect();
         plan.statements
@@ -93,6 +57,70 @@ pub(super) fn plan_schema_imports(
     plan.statements
         .extend(import_statements(&server, schema, missing.into_iter()));
     Ok(plan)
+}
+
+/// A wanted table's name held in the schema by a relation that is not this link's foreign table.
+fn refuse_names_taken(
+    spec: &LinkSpec,
+    schema: &str,
+    state: &LocalSchemaState,
+    wanted: &[&ExposedTable],
+) -> Result<(), LinkPlanError> {
+    for t in wanted {
+        let taken = state.other_relations.contains(&t.name)
+            || state
+                .foreign_tables
+                .get(&t.name)
+                .is_some_and(|ft| ft.server != spec.server_name);
+        if taken {
+            return Err(LinkPlanError::LocalNameTaken {
+                schema: schema.to_string(),
+                table: t.name.clone(),
+                server: spec.server_name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The link's foreign tables no longer exposed, or whose remote columns changed (imported again).
+fn tables_to_drop(spec: &LinkSpec, state: &LocalSchemaState, wanted: &[&ExposedTable]) -> Vec<String> {
+    let mut dropped = Vec::new();
+    for (name, ft) in state
+        .foreign_tables
+        .iter()
+        .filter(|(_, ft)| ft.server == spec.server_name)
+    {
+        match wanted.iter().find(|t| &t.name == name) {
+            Some(t) if t.columns == ft.columns => {}
+            _ => dropped.push(name.clone()),
+        }
+    }
+    dropped
+}
+
+/// Dropping a foreign table would take the user's views with it (or fail):
+/// refuse before anything is changed, naming them.
+fn refuse_dropping_viewed(
+    schema: &str,
+    state: &LocalSchemaState,
+    wanted: &[&ExposedTable],
+    dropped: &[String],
+) -> Result<(), LinkPlanError> {
+    for name in dropped {
+        if let Some(ft) = state.foreign_tables.get(name).filter(|ft| !ft.dependents.is_empty()) {
+            return Err(LinkPlanError::DependentViews {
+                table: format!("{schema}.{name}"),
+                views: ft.dependents.join(", "),
+                why: if wanted.iter().any(|t| &t.name == name) {
+                    "its remote columns changed, so it must be imported again"
+                } else {
+                    "it is no longer exposed"
+                },
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One IMPORT FOREIGN SCHEMA per remote schema, limited to the tables given.

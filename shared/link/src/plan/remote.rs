@@ -22,15 +22,22 @@ pub fn plan_remote(
             role: spec.fdw_user.clone(),
         });
     }
-    let role = ident(&spec.fdw_user);
     let mut out = Vec::new();
+    plan_roles(spec, remote, &mut out)?;
+    plan_grants(spec, remote, exposed, &mut out);
+    Ok(out)
+}
+
+/// The FDW role (and rotation's clone, when the mappings log in as it or it is
+/// left over): made or handed over, with their passwords and connection limits.
+fn plan_roles(spec: &LinkSpec, remote: &RemoteState, out: &mut Vec<Statement>) -> Result<(), LinkPlanError> {
     let as_clone = spec.logs_in_as_clone();
     // The base role holds the grants; it carries the password unless rotation
     // has switched the mappings to its clone.
     let base_password = (!as_clone).then_some((&spec.fdw_password, remote.fdw_password_works));
     let limit = connection_limit(spec, remote.connection_budget);
-    ensure_role(spec, &spec.fdw_user, remote.fdw_role.as_ref(), base_password, &mut out)?;
-    align_connection_limit(&spec.fdw_user, remote.fdw_role.as_ref(), limit, &mut out);
+    ensure_role(spec, &spec.fdw_user, remote.fdw_role.as_ref(), base_password, out)?;
+    align_connection_limit(&spec.fdw_user, remote.fdw_role.as_ref(), limit, out);
     if as_clone {
         let created = remote.clone_role.is_none();
         ensure_role(
@@ -38,9 +45,9 @@ pub fn plan_remote(
             &spec.login_user,
             remote.clone_role.as_ref(),
             Some((&spec.fdw_password, remote.fdw_password_works)),
-            &mut out,
+            out,
         )?;
-        align_connection_limit(&spec.login_user, remote.clone_role.as_ref(), limit, &mut out);
+        align_connection_limit(&spec.login_user, remote.clone_role.as_ref(), limit, out);
         if created {
             // As rotation makes it: a member of the base role, so it reads what the base role may.
             out.push(grant_membership(&spec.fdw_user, &spec.login_user));
@@ -49,9 +56,16 @@ pub fn plan_remote(
     } else if let Some(clone) = remote.clone_role.as_ref().filter(|c| spec.owns(c.comment.as_ref())) {
         // A clone left by rotation follows the base role's hand-over and budget.
         let clone_name = clone_role_name(&spec.fdw_user);
-        hand_over(spec, &clone_name, clone, &mut out);
-        align_connection_limit(&clone_name, Some(clone), limit, &mut out);
+        hand_over(spec, &clone_name, clone, out);
+        align_connection_limit(&clone_name, Some(clone), limit, out);
     }
+    Ok(())
+}
+
+/// The FDW role's grants brought to what the link needs: CONNECT on the
+/// database, USAGE on the imported schemas, SELECT on the exposed tables, and nothing else.
+fn plan_grants(spec: &LinkSpec, remote: &RemoteState, exposed: &[ExposedTable], out: &mut Vec<Statement>) {
+    let role = ident(&spec.fdw_user);
     let empty = RoleState::default();
     let current = remote.fdw_role.as_ref().unwrap_or(&empty);
     let grants = &current.grants;
@@ -103,7 +117,6 @@ pub fn plan_remote(
             ident(schema)
         )));
     }
-    Ok(out)
 }
 
 /// The CONNECTION LIMIT the link wants for its FDW role (and clone) with the

@@ -31,9 +31,43 @@ pub(super) fn plan_types(
     local: &LocalState,
     exposed: &[ExposedTable],
 ) -> Result<TypePlan, LinkPlanError> {
-    let mut plan = TypePlan::default();
+    let mut plan = TypePlan {
+        needed: needed_types(remote, local, exposed)?,
+        ..Default::default()
+    };
+    for key in &dependency_order(&plan.needed, &remote.types) {
+        let Some(wanted) = remote.types.get(key) else { continue };
+        if matches!(wanted.def, TypeDef::Extension { .. }) {
+            continue;
+        }
+        plan_type(spec, local, key, wanted, &mut plan)?;
+    }
+    // Types this link made that nothing exposed needs any more, dependants first.
+    let stale: BTreeSet<TypeKey> = local
+        .types
+        .iter()
+        .filter(|(k, t)| t.comment.as_deref() == Some(spec.role_comment().as_str()) && !plan.needed.contains(*k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut stale_order = dependency_order(&stale, &local.types);
+    stale_order.reverse();
+    for key in &stale_order {
+        plan.after
+            .push(Statement::plain(format!("DROP TYPE {}", qualified(&key.0, &key.1))));
+    }
+    let drop_schemas = drop_emptied_type_schemas(spec, local, &stale_order, &plan.needed);
+    plan.after.extend(drop_schemas);
+    Ok(plan)
+}
+
+/// Every type the exposed columns use, with what it is made of; refuses what cannot be made.
+fn needed_types(
+    remote: &RemoteState,
+    local: &LocalState,
+    exposed: &[ExposedTable],
+) -> Result<BTreeSet<TypeKey>, LinkPlanError> {
+    let mut needed = BTreeSet::new();
     let is_exposed = |schema: &str, table: &str| exposed.iter().any(|t| t.remote_schema == schema && t.name == table);
-    // Every type the exposed columns use, with what it is made of; refuse what cannot be made.
     for column in remote
         .user_typed_columns
         .iter()
@@ -41,7 +75,7 @@ pub(super) fn plan_types(
     {
         let mut stack = vec![column.type_key.clone()];
         while let Some(key) = stack.pop() {
-            if !plan.needed.insert(key.clone()) {
+            if !needed.insert(key.clone()) {
                 continue;
             }
             let Some(t) = remote.types.get(&key) else { continue };
@@ -65,84 +99,82 @@ pub(super) fn plan_types(
             }
         }
     }
-    let ordered = dependency_order(&plan.needed, &remote.types);
-    for key in &ordered {
-        let Some(wanted) = remote.types.get(key) else { continue };
-        if matches!(wanted.def, TypeDef::Extension { .. }) {
-            continue;
+    Ok(needed)
+}
+
+/// One needed type on the local cluster: made (with its schema, when that is
+/// missing) or, when this link holds it, claimed and altered to match `wanted`.
+fn plan_type(
+    spec: &LinkSpec,
+    local: &LocalState,
+    key: &TypeKey,
+    wanted: &UserType,
+    plan: &mut TypePlan,
+) -> Result<(), LinkPlanError> {
+    let name = qualified(&key.0, &key.1);
+    match local.types.get(key) {
+        None => {
+            let schema_exists = local.type_schemas.contains_key(&key.0) || plan.created_schemas.contains(&key.0);
+            if !schema_exists {
+                plan.before
+                    .push(Statement::plain(format!("CREATE SCHEMA {}", ident(&key.0))));
+                plan.before.push(Statement::plain(format!(
+                    "COMMENT ON SCHEMA {} IS {}",
+                    ident(&key.0),
+                    literal(&spec.marker)
+                )));
+                plan.created_schemas.push(key.0.clone());
+            }
+            plan.before.push(Statement::plain(create_type(&name, &wanted.def)));
+            plan.before.push(Statement::plain(format!(
+                "COMMENT ON TYPE {name} IS {}",
+                literal(&spec.role_comment())
+            )));
         }
-        let name = qualified(&key.0, &key.1);
-        match local.types.get(key) {
-            None => {
-                let schema_exists = local.type_schemas.contains_key(&key.0) || plan.created_schemas.contains(&key.0);
-                if !schema_exists {
-                    plan.before
-                        .push(Statement::plain(format!("CREATE SCHEMA {}", ident(&key.0))));
-                    plan.before.push(Statement::plain(format!(
-                        "COMMENT ON SCHEMA {} IS {}",
-                        ident(&key.0),
-                        literal(&spec.marker)
-                    )));
-                    plan.created_schemas.push(key.0.clone());
-                }
-                plan.before.push(Statement::plain(create_type(&name, &wanted.def)));
+        Some(have) if !spec.owns(have.comment.as_ref()) => {
+            return Err(LinkPlanError::TypeNotOurs {
+                type_name: format!("{}.{}", key.0, key.1),
+                owner: super::owner_of(have.comment.as_deref()),
+            })
+        }
+        Some(have) => {
+            // Made by an earlier identity of this resource: this link holds it now.
+            if have.comment.as_deref() != Some(spec.role_comment().as_str()) {
                 plan.before.push(Statement::plain(format!(
                     "COMMENT ON TYPE {name} IS {}",
                     literal(&spec.role_comment())
                 )));
             }
-            Some(have) if !spec.owns(have.comment.as_ref()) => {
-                return Err(LinkPlanError::TypeNotOurs {
-                    type_name: format!("{}.{}", key.0, key.1),
-                    owner: super::owner_of(have.comment.as_deref()),
-                })
-            }
-            Some(have) => {
-                // Made by an earlier identity of this resource: this link holds it now.
-                if have.comment.as_deref() != Some(spec.role_comment().as_str()) {
-                    plan.before.push(Statement::plain(format!(
-                        "COMMENT ON TYPE {name} IS {}",
-                        literal(&spec.role_comment())
-                    )));
-                }
-                if have.def != wanted.def {
-                    plan.before.extend(alter_type(&name, key, have, wanted)?);
-                }
+            if have.def != wanted.def {
+                plan.before.extend(alter_type(&name, key, have, wanted)?);
             }
         }
     }
-    // Types this link made that nothing exposed needs any more, dependants first.
-    let stale: BTreeSet<TypeKey> = local
-        .types
-        .iter()
-        .filter(|(k, t)| t.comment.as_deref() == Some(spec.role_comment().as_str()) && !plan.needed.contains(*k))
-        .map(|(k, _)| k.clone())
-        .collect();
-    let mut stale_order = dependency_order(&stale, &local.types);
-    stale_order.reverse();
-    for key in &stale_order {
-        plan.after
-            .push(Statement::plain(format!("DROP TYPE {}", qualified(&key.0, &key.1))));
-    }
-    // A type schema the link made goes with its last type, when nothing else is in it.
+    Ok(())
+}
+
+/// A type schema the link made goes with its last type, when nothing else is in it.
+fn drop_emptied_type_schemas(
+    spec: &LinkSpec,
+    local: &LocalState,
+    dropped_types: &[TypeKey],
+    needed: &BTreeSet<TypeKey>,
+) -> Vec<Statement> {
     let mut left: BTreeMap<&str, i64> = BTreeMap::new();
     for (schema, (comment, objects)) in &local.type_schemas {
         if comment.as_deref() == Some(spec.marker.as_str()) && !spec.local_schemas().contains(schema) {
             left.insert(schema, *objects);
         }
     }
-    for key in &stale_order {
+    for key in dropped_types {
         if let Some(n) = left.get_mut(key.0.as_str()) {
             *n -= 1;
         }
     }
-    for (schema, n) in left {
-        if n <= 0 && !plan.needed.iter().any(|k| k.0 == schema) {
-            plan.after
-                .push(Statement::plain(format!("DROP SCHEMA {}", ident(schema))));
-        }
-    }
-    Ok(plan)
+    left.into_iter()
+        .filter(|(schema, n)| *n <= 0 && !needed.iter().any(|k| k.0 == *schema))
+        .map(|(schema, _)| Statement::plain(format!("DROP SCHEMA {}", ident(schema))))
+        .collect()
 }
 
 /// `keys` ordered so that each type comes after the types it is made of.

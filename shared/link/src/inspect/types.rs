@@ -2,7 +2,8 @@
 //! are made of) from either cluster, the same way on both, so that a type the
 //! link made compares equal to the remote one it copies.
 
-use super::state::{Column, TypeDef, TypeKey, UserType, UserTypedColumn};
+use crate::spec::LinkSpec;
+use crate::state::{Column, TypeDef, TypeKey, UserType, UserTypedColumn};
 use fdw_bridge_pg::PgError;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
@@ -78,11 +79,67 @@ pub(super) async fn read_wanted_types(
     read_types(client, &seeds, ctx).await
 }
 
+/// The local types named like `wanted` (the remote types the link needs) and
+/// every type this link holds (comment [`LinkSpec::role_comment`]), with the schemas that hold them.
+pub async fn read_local_types(
+    client: &Client,
+    spec: &LinkSpec,
+    wanted: &[TypeKey],
+) -> Result<(BTreeMap<TypeKey, UserType>, BTreeMap<String, (Option<String>, i64)>), PgError> {
+    let types = read_wanted_types(client, wanted, &spec.role_comment()).await?;
+    let mut schemas: Vec<String> = wanted.iter().chain(types.keys()).map(|k| k.0.clone()).collect();
+    schemas.dedup();
+    let mut type_schemas = BTreeMap::new();
+    for r in client
+        .query(
+            "SELECT n.nspname::text, obj_description(n.oid, 'pg_namespace'),
+                    (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind <> 'c')
+                  -- (a range type's constructor functions are part of the type)
+                  + (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid
+                        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                           AND d.objid = p.oid AND d.deptype = 'i'))
+                  + (SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typcategory <> 'A'
+                        AND (t.typrelid = 0 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
+                        AND NOT EXISTS (SELECT 1 FROM pg_range r WHERE r.rngmultitypid = t.oid))
+               FROM pg_namespace n WHERE n.nspname = ANY($1)",
+            &[&schemas],
+        )
+        .await
+        .map_err(|e| PgError::new("reading the local cluster's type schemas", &e))?
+    {
+        type_schemas.insert(r.get(0), (r.get(1), r.get(2)));
+    }
+    Ok((types, type_schemas))
+}
+
 /// `seeds` and every user-defined type they are made of, recursively.
 async fn read_types(client: &Client, seeds: &[u32], ctx: &str) -> Result<BTreeMap<TypeKey, UserType>, PgError> {
     if seeds.is_empty() {
         return Ok(BTreeMap::new());
     }
+    let rows = client
+        .query(&types_sql(), &[&seeds])
+        .await
+        .map_err(|e| PgError::new(ctx, &e))?;
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let dep_schemas: Vec<String> = r.get(15);
+        let dep_names: Vec<String> = r.get(16);
+        out.insert(
+            (r.get(0), r.get(1)),
+            UserType {
+                def: type_def(&r),
+                depends_on: dep_schemas.into_iter().zip(dep_names).collect(),
+                comment: r.get(3),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The recursive query over the seed oids (`$1`) that [`read_types`] runs: one
+/// row per user-defined type, with what [`type_def`] reads and the types it is made of.
+fn types_sql() -> String {
     // Direct parts of type t: a domain's base, a range's subtype, a standalone
     // composite's attribute types (arrays resolved to their element).
     let parts = format!(
@@ -94,7 +151,7 @@ async fn read_types(client: &Client, seeds: &[u32], ctx: &str) -> Result<BTreeMa
            ) p JOIN pg_type e ON e.oid = p.part",
         ROOT.replace("$t", "e")
     );
-    let sql = format!(
+    format!(
         "WITH RECURSIVE used(oid) AS (
             SELECT unnest($1::oid[])
             UNION
@@ -123,59 +180,48 @@ async fn read_types(client: &Client, seeds: &[u32], ctx: &str) -> Result<BTreeMa
                            WHERE d.oid >= {FIRST_USER_OID}), '{{}}')
            FROM used u JOIN pg_type t ON t.oid = u.oid JOIN pg_namespace n ON n.oid = t.typnamespace
           WHERE u.oid >= {FIRST_USER_OID}"
-    );
-    let rows = client.query(&sql, &[&seeds]).await.map_err(|e| PgError::new(ctx, &e))?;
-    let mut out = BTreeMap::new();
-    for r in rows {
-        let kind: String = r.get(2);
-        let extension: Option<String> = r.get(4);
-        let def = match (extension, kind.as_str()) {
-            (Some(extension), _) => TypeDef::Extension { extension },
-            (None, "e") => TypeDef::Enum { labels: r.get(5) },
-            (None, "d") => {
-                let names: Vec<String> = r.get(9);
-                let defs: Vec<String> = r.get(10);
-                TypeDef::Domain {
-                    base: r.get::<_, Option<String>>(6).unwrap_or_default(),
-                    not_null: r.get(7),
-                    default: r.get(8),
-                    checks: names.into_iter().zip(defs).collect(),
-                }
+    )
+}
+
+/// What a type is made of, from a row of [`types_sql`].
+fn type_def(r: &tokio_postgres::Row) -> TypeDef {
+    let kind: String = r.get(2);
+    let extension: Option<String> = r.get(4);
+    match (extension, kind.as_str()) {
+        (Some(extension), _) => TypeDef::Extension { extension },
+        (None, "e") => TypeDef::Enum { labels: r.get(5) },
+        (None, "d") => {
+            let names: Vec<String> = r.get(9);
+            let defs: Vec<String> = r.get(10);
+            TypeDef::Domain {
+                base: r.get::<_, Option<String>>(6).unwrap_or_default(),
+                not_null: r.get(7),
+                default: r.get(8),
+                checks: names.into_iter().zip(defs).collect(),
             }
-            (None, "c") if r.get::<_, Option<String>>(11).as_deref() == Some("c") => {
-                let names: Vec<String> = r.get(12);
-                let types: Vec<String> = r.get(13);
-                TypeDef::Composite {
-                    attributes: names
-                        .into_iter()
-                        .zip(types)
-                        .map(|(name, data_type)| Column { name, data_type })
-                        .collect(),
-                }
+        }
+        (None, "c") if r.get::<_, Option<String>>(11).as_deref() == Some("c") => {
+            let names: Vec<String> = r.get(12);
+            let types: Vec<String> = r.get(13);
+            TypeDef::Composite {
+                attributes: names
+                    .into_iter()
+                    .zip(types)
+                    .map(|(name, data_type)| Column { name, data_type })
+                    .collect(),
             }
-            (None, "c") => TypeDef::Other {
-                what: "the row type of a table".into(),
-            },
-            (None, "r") => TypeDef::Range {
-                subtype: r.get::<_, Option<String>>(14).unwrap_or_default(),
-            },
-            (None, "b") => TypeDef::Other {
-                what: "a base type with its own input and output functions".into(),
-            },
-            (None, other) => TypeDef::Other {
-                what: format!("a type of kind {other:?}"),
-            },
-        };
-        let dep_schemas: Vec<String> = r.get(15);
-        let dep_names: Vec<String> = r.get(16);
-        out.insert(
-            (r.get(0), r.get(1)),
-            UserType {
-                def,
-                depends_on: dep_schemas.into_iter().zip(dep_names).collect(),
-                comment: r.get(3),
-            },
-        );
+        }
+        (None, "c") => TypeDef::Other {
+            what: "the row type of a table".into(),
+        },
+        (None, "r") => TypeDef::Range {
+            subtype: r.get::<_, Option<String>>(14).unwrap_or_default(),
+        },
+        (None, "b") => TypeDef::Other {
+            what: "a base type with its own input and output functions".into(),
+        },
+        (None, other) => TypeDef::Other {
+            what: format!("a type of kind {other:?}"),
+        },
     }
-    Ok(out)
 }
