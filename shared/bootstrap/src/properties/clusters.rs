@@ -36,7 +36,7 @@ impl ClusterRef {
     /// How this cluster is named in the PhysicalResourceId: a change here is a new identity.
     pub fn location(&self) -> String {
         match (&self.cluster_identifier, &self.endpoint) {
-            (_, Some(host)) => format!("{host}:{}", self.port.unwrap_or(5432)),
+            (_, Some(host)) => format!("{host}:{}", self.port.unwrap_or(fdw_bridge_pg::DEFAULT_PORT)),
             (Some(id), None) => id.clone(),
             (None, None) => format!("secret:{}", self.admin_secret_arn),
         }
