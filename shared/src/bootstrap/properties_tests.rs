@@ -168,3 +168,34 @@ fn reader_settings_that_cannot_work_are_refused() {
     let text = parse(&v).unwrap_err().to_string();
     assert!(text.contains("RemoteCluster.ReaderPort is \"0\""), "{text}");
 }
+
+#[test]
+fn the_remote_session_plans_cursors_for_every_row_unless_told_otherwise() {
+    // Default: B plans postgres_fdw's cursors for all their rows (libpq `options`).
+    let p = parse(&valid()).unwrap();
+    assert_eq!(p.server_options["options"], "-c cursor_tuple_fraction=1");
+    // Overridable, and work_mem joins it.
+    let mut v = valid();
+    v["ServerOptions"]["RemoteCursorTupleFraction"] = json!("0.1");
+    v["ServerOptions"]["RemoteWorkMem"] = json!("64MB");
+    let p = parse(&v).unwrap();
+    assert_eq!(
+        p.server_options["options"],
+        "-c cursor_tuple_fraction=0.1 -c work_mem=64MB"
+    );
+    // Nothing libpq would split or unescape gets through.
+    for (property, bad) in [
+        ("RemoteCursorTupleFraction", "1.5"),
+        ("RemoteCursorTupleFraction", "1 -c work_mem=1GB"),
+        ("RemoteCursorTupleFraction", "1e0"),
+        ("RemoteWorkMem", "64 MB"),
+        ("RemoteWorkMem", "64MB -c statement_timeout=0"),
+        ("RemoteWorkMem", "0MB"),
+        ("RemoteWorkMem", "lots"),
+    ] {
+        let mut v = valid();
+        v["ServerOptions"][property] = json!(bad);
+        let e = parse(&v).unwrap_err().to_string();
+        assert!(e.contains(&format!("ServerOptions.{property} is")), "{bad}: {e}");
+    }
+}
