@@ -50,8 +50,8 @@ unit:
 	cargo test --workspace --doc
 
 ## One integration binary per function crate (tests/integration/main.rs), against
-## the local stack (started here, with its opt-in third cluster C for the A->B,C links test:
-## fdw-bootstrap's three_clusters, and B's streaming replica for the link that reads B's readers:
+## the local stack (started here, with its opt-in third cluster C for the A->B,C links tests:
+## fdw-bootstrap's three_clusters, fdw-report's across_links, and B's streaming replica for the link that reads B's readers:
 ## fdw-bootstrap's b_readers). The template agreement test runs here too, without the stack.
 integration: tools
 	stack/stack.sh up --with-c --with-b-replica $(STACK_ARGS)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Captures the EXPLAIN (VERBOSE, FORMAT JSON) that fdw-report's pushdown check reads, for the
-# shapes fdw_bridge.advise_plan classifies in fdw-report's pushdown_plans test (shared/src/report/pushdown_plans/), from the local stack's
+# shapes fdw_bridge.advise_plan classifies in fdw-report's pushdown_plans test (shared/report/src/pushdown_plans/), from the local stack's
 # cluster A as it runs now: `FDW_STACK_DIR=... scripts/capture-pushdown-plans.sh` writes
-# shared/src/report/pushdown_plans/pg<major>/<shape>.json for the stack's server major.
+# shared/report/src/pushdown_plans/pg<major>/<shape>.json for the stack's server major.
 #
 # The plans come through a foreign server made here with the link's defaults (fetch_size 10000,
-# fdw_tuple_cost 0.2, async_capable, use_remote_estimate off; shared/src/bootstrap/properties.rs)
+# fdw_tuple_cost 0.2, async_capable, use_remote_estimate off; shared/bootstrap/src/properties.rs)
 # and B's public tables imported and ANALYZEd, as fdw-bootstrap's link does; each shape is the
 # report as the runner EXPLAINs it (wrapped in to_jsonb, a custom plan for the window's bounds),
 # with the same SQL as functions/fdw-report/tests/integration/pushdown_advice.rs. Everything made
@@ -19,7 +19,7 @@ export PG_BIN
 psql_a() { "$repo/stack/stack.sh" psql a -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 major="$(psql_a -c "SELECT current_setting('server_version_num')::int / 10000")"
-out="$repo/shared/src/report/pushdown_plans/pg$major"
+out="$repo/shared/report/src/pushdown_plans/pg$major"
 mkdir -p "$out"
 
 cleanup() {

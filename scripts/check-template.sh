@@ -49,8 +49,10 @@ say "first-deploy checks (scripts/check_template.py): pass on template.yaml, fai
 say "template.yaml: all checks passed"
 
 # template-existing.yaml: the deploy on clusters that already exist (docs/deploy.md "Deploy to
-# existing clusters"). The same lint, validation and guard rules, then what it makes and what it must not
-# (scripts/check_template_existing.py: each check passes on it and fails on template.yaml).
+# existing clusters"). The same lint, validation and guard rules, then what it makes and what it must not,
+# and checkov with its own baseline (guard/checkov-baseline-existing.yaml), as template.yaml's
+# (scripts/check_template_existing.py: each check passes on it and fails on template.yaml, the
+# template before reports across links (guard/fixtures/) or a broken copy).
 say "cfn-lint template-existing.yaml"
 cfn-lint template-existing.yaml
 say "sam validate --lint template-existing.yaml"
@@ -58,6 +60,6 @@ out="$(sam validate --lint --region us-east-1 --template-file template-existing.
 grep -q "is a valid SAM Template" <<<"$out" || { echo "$out" >&2; exit 1; }
 say "cfn-guard validate template-existing.yaml (guard/rules)"
 "$GUARD" validate --rules guard/rules --data template-existing.yaml --show-summary fail
-say "existing-cluster checks (scripts/check_template_existing.py)"
+say "existing-cluster checks and checkov (scripts/check_template_existing.py)"
 "$VENV_BIN/python" scripts/check_template_existing.py
 say "template-existing.yaml: all checks passed"

@@ -15,10 +15,17 @@ to catch what it guards.
   parameters       the required parameters (no Default) are exactly the VPC, the subnets and five
                    per cluster for A and B; cluster C's are optional and a Rule refuses a half-given C
   per_link         per remote cluster: a link, an FDW role secret, its rotation after its link, its
-                   refresh and connections alarms, dashboard panels; distinct server, schema, role
+                   refresh and connections alarms, dashboard panels; distinct server, schema, role;
+                   fdw-report reads each link's schema (B's as FDW_REPORT_SCHEMA, C's in
+                   FDW_REPORT_LINKS with its own remote_slots), so reports join across all three
   admin_secrets    the admin secrets are parameters, read (GetSecretValue) and never rotated or
                    written by the stack (RDS rotates an RDS-managed master secret itself)
   deletion_order   each link depends on what it needs to answer and to reach A and its cluster
+  checkov          checkov (cloudformation) fails nothing outside guard/checkov-baseline-existing.yaml,
+                   and every security group rule has a Description in both scenarios
+
+Each check must also fail on its counter-examples: template.yaml, the template before reports
+across links (guard/fixtures/template-existing-before-multi-link-reports.yaml), or a broken copy.
 
 Usage: scripts/check_template_existing.py   (run by scripts/check-template.sh)
 """
@@ -27,14 +34,18 @@ from __future__ import annotations
 import copy
 import json
 import pathlib
+import re
 import sys
+import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "template-existing.yaml"
 COUNTER = REPO / "template.yaml"
+BEFORE_REPORTS = REPO / "guard" / "fixtures" / "template-existing-before-multi-link-reports.yaml"
+CHECKOV_BASELINE = REPO / "guard" / "checkov-baseline-existing.yaml"
 
 sys.path.insert(0, str(REPO / "scripts"))
-from check_template import needed_by_link, props, resources  # noqa: E402
+from check_template import check_checkov as check_checkov_file, needed_by_link, props, resources  # noqa: E402
 from template_model import Scenario, collect_refs, load, sam_transform  # noqa: E402
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
@@ -166,6 +177,48 @@ def check_parameters(t):
     return problems
 
 
+def substituted(v, sc):
+    """A string, or Fn::Sub text with its ${Parameter}s filled in (None for anything else)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict) and isinstance(v.get("Fn::Sub"), str):
+        return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: str(sc.params.get(m.group(1), m.group(0))), v["Fn::Sub"])
+    return None
+
+
+def report_links_problems(name, sc, res, remotes):
+    """fdw-report reads link B's schema as FDW_REPORT_SCHEMA ({{remote}}) and every other link's in
+    FDW_REPORT_LINKS ({{remote:<name>}}, with its own remote_slots): reports may join all of them."""
+    env = None
+    for r in res.values():
+        variables = props(r).get("Environment", {}).get("Variables", {})
+        if r.get("Type") == "AWS::Lambda::Function" and "FDW_REPORT_SCHEMA" in variables:
+            env = variables
+    if env is None:
+        return [f"{name}: no fdw-report function (FDW_REPORT_SCHEMA)"]
+    problems = []
+    try:
+        named = json.loads(substituted(env.get("FDW_REPORT_LINKS", ""), sc) or "{}")
+    except (TypeError, ValueError) as e:
+        return [f"{name}: FDW_REPORT_LINKS is not JSON: {e}"]
+    for x in remotes:
+        imports = props(res.get(f"FdwLink{x}", {})).get("ImportSchemas", [])
+        schema = substituted(imports[0].get("LocalSchema"), sc) if imports else None
+        if x == "B":
+            if substituted(env.get("FDW_REPORT_SCHEMA"), sc) != schema:
+                problems.append(f"{name}: FDW_REPORT_SCHEMA is not link B's schema {schema}")
+            continue
+        mine = [k for k, v in named.items() if isinstance(v, dict) and v.get("schema") == schema]
+        if len(mine) != 1:
+            problems.append(f"{name}: FDW_REPORT_LINKS does not name link {x}'s schema {schema} once "
+                            f"({env.get('FDW_REPORT_LINKS')!r}): no report can join cluster {x}")
+        elif not named[mine[0]].get("remote_slots"):
+            problems.append(f"{name}: link {x} in FDW_REPORT_LINKS has no remote_slots (its own budget on cluster {x})")
+    if len(remotes) == 1 and named:
+        problems.append(f"{name}: FDW_REPORT_LINKS names {sorted(named)} without a cluster C")
+    return problems
+
+
 def check_per_link(t):
     problems = []
     for name, (values, remotes) in scenarios().items():
@@ -219,6 +272,7 @@ def check_per_link(t):
         for key, values_seen in seen.items():
             if len(values_seen) != len(remotes):
                 problems.append(f"{name}: links share a {key} ({sorted(values_seen)}): each needs its own")
+        problems += report_links_problems(name, sc, res, remotes)
     return problems
 
 
@@ -277,6 +331,57 @@ def check_deletion_order(t):
     return problems
 
 
+def rules_without_description(t):
+    """Security group rules (inline or resources) without a Description, in each scenario."""
+    problems = []
+    for name, (values, _) in scenarios().items():
+        cfn = Scenario(t, values).resolved()
+        for rid, r in cfn["Resources"].items():
+            p = props(r)
+            if r.get("Type") == "AWS::EC2::SecurityGroup":
+                rules = [(f"{rid}.{k}", rule) for k in ("SecurityGroupIngress", "SecurityGroupEgress")
+                         for rule in (p.get(k) or [])]
+            elif r.get("Type") in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
+                rules = [(rid, p)]
+            else:
+                continue
+            for where, rule in rules:
+                if not isinstance(rule, dict) or not rule.get("Description"):
+                    problems.append(f"{name}: a rule of {where} has no Description")
+    return problems
+
+
+def check_checkov(t):
+    """checkov on the template (as JSON, which is YAML), judged by its own baseline; the baseline's
+    CKV_AWS_23 entry holds only while every rule really has a Description."""
+    with tempfile.TemporaryDirectory(prefix="fdw-existing-") as tmp:
+        # The file itself, as check_template.py runs checkov on template.yaml; a broken copy as JSON.
+        path = TEMPLATE if t == load(TEMPLATE) else pathlib.Path(tmp) / "template.json"
+        if path != TEMPLATE:
+            path.write_text(json.dumps(t, indent=1))
+        problems, stale = check_checkov_file(path, CHECKOV_BASELINE)
+    problems += [f"{CHECKOV_BASELINE.relative_to(REPO)}: {c} on {r} no longer fails: remove the entry" for c, r in stale]
+    return problems + rules_without_description(t)
+
+
+def without_key_rotation(t):
+    """template-existing.yaml with the alarm topic's key not rotated (checkov CKV_AWS_7)."""
+    broken = copy.deepcopy(t)
+    broken["Resources"]["AlarmTopicKey"]["Properties"]["EnableKeyRotation"] = False
+    return broken
+
+
+def without_link_c_observability(t):
+    """template-existing.yaml with one set of alarms and dashboard panels (link B's) for two links."""
+    broken = copy.deepcopy(t)
+    for rid in ("LinkRefreshFailedAlarmC", "ClusterCConnectionsAlarm"):
+        broken["Resources"].pop(rid, None)
+    body = broken["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Join"][1]
+    broken["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Join"][1] = [
+        part for part in body if not (isinstance(part, dict) and "Fn::If" in part)]
+    return broken
+
+
 def without_link_dependencies(t):
     """template-existing.yaml with link B's DependsOn dropped: the rules it needs would go first."""
     broken = copy.deepcopy(t)
@@ -284,37 +389,50 @@ def without_link_dependencies(t):
     return broken
 
 
-# check -> the template it must fail on (None: template.yaml, which makes its own clusters).
+# check -> the templates it must fail on: None is template.yaml (which makes its own clusters), a
+# path a fixture (the template as it was), a function a broken copy of template-existing.yaml.
 CHECKS = {
-    "no_cluster": (check_no_cluster, None),
-    "ingress_rules": (check_ingress_rules, None),
-    "parameters": (check_parameters, None),
-    "per_link": (check_per_link, None),
-    "admin_secrets": (check_admin_secrets, None),
-    "deletion_order": (check_deletion_order, without_link_dependencies),
+    "no_cluster": (check_no_cluster, [None]),
+    "ingress_rules": (check_ingress_rules, [None]),
+    "parameters": (check_parameters, [None]),
+    "per_link": (check_per_link, [None, BEFORE_REPORTS, without_link_c_observability]),
+    "admin_secrets": (check_admin_secrets, [None]),
+    "deletion_order": (check_deletion_order, [without_link_dependencies]),
+    "checkov": (check_checkov, [without_key_rotation]),
 }
+
+
+def counter_example(counter, t):
+    """(its name, the template) of a counter-example."""
+    if counter is None:
+        return COUNTER.name, load(COUNTER)
+    if isinstance(counter, pathlib.Path):
+        return str(counter.relative_to(REPO)), load(counter)
+    return counter.__name__, counter(t)
 
 
 def main():
     ok = True
-    t, counter = load(TEMPLATE), load(COUNTER)
-    for name, (check, broken) in CHECKS.items():
+    t = load(TEMPLATE)
+    for name, (check, counters) in CHECKS.items():
         problems = check(t)
-        against = broken(t) if broken else counter
-        try:
-            caught = check(against)
-        except (KeyError, ValueError, AttributeError, TypeError) as e:
-            caught = [f"{type(e).__name__}: {e}"]
         if problems:
             ok = False
             print(f"FAIL {name} on {TEMPLATE.name}:")
             for p in problems:
                 print(f"     {p}")
-        elif not caught:
-            ok = False
-            print(f"FAIL {name}: passes on {broken.__name__ if broken else COUNTER.name} too, so it proves nothing")
-        else:
-            print(f"ok   {name} ({len(caught)} problem(s) on {broken.__name__ if broken else COUNTER.name}, e.g. {caught[0][:110]})")
+            continue
+        for counter in counters:
+            what, against = counter_example(counter, t)
+            try:
+                caught = check(against)
+            except (KeyError, ValueError, AttributeError, TypeError) as e:
+                caught = [f"{type(e).__name__}: {e}"]
+            if not caught:
+                ok = False
+                print(f"FAIL {name}: passes on {what} too, so it proves nothing")
+            else:
+                print(f"ok   {name} ({len(caught)} problem(s) on {what}, e.g. {caught[0][:110]})")
     sys.exit(0 if ok else 1)
 
 

@@ -1,19 +1,16 @@
 //! Hostile input, generated: every decoder of outside data (CloudFormation
 //! requests and `Custom::FdwLink` properties, refresh events, schedule events, rotation events,
-//! database and rotation secrets, report catalog files) gets random and
+//! database and rotation secrets, report catalog files, fdw-report's links setting) gets random and
 //! near-valid input. None may panic; every refusal is a message a person can
 //! read; a password in a secret never appears in the message.
 //!
-//! Cases per property: `FDW_HOSTILE_CASES` (default 150,000; 8 properties,
-//! 1,200,000 cases in all).
+//! Cases per property: `FDW_HOSTILE_CASES` (default 150,000; 9 properties,
+//! 1,350,000 cases in all).
 
-use crate::aws::secrets::DbSecret;
-use crate::bootstrap::custom_resource::Request;
-use crate::bootstrap::properties;
-use crate::report::catalog::Report;
-use crate::report::event as report_event;
-use crate::rotate::event as rotation_event;
-use crate::rotate::secret::RotationSecret;
+use crate::aws::DbSecret;
+use crate::bootstrap::{every_property_name, parse_link_properties, Request};
+use crate::report::{is_link_name, parse_event as parse_report_event, LinkRef, Report, ReportSettings};
+use crate::rotate::{parse_event as parse_rotation_event, RotationSecret};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Map, Value};
@@ -109,7 +106,7 @@ fn readable(message: &str) -> Result<(), TestCaseError> {
 /// The names `Custom::FdwLink` knows, at any depth: from the validation itself.
 fn property_keys() -> &'static [&'static str] {
     static KEYS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(properties::every_property_name)
+    KEYS.get_or_init(every_property_name)
 }
 
 fn valid_properties() -> Value {
@@ -149,7 +146,7 @@ fn custom_resource_requests_and_properties_never_panic() {
         .run(&strategy, |event| {
             match Request::from_value(event) {
                 Ok(request) => {
-                    if let Err(e) = properties::parse(&request.properties) {
+                    if let Err(e) = parse_link_properties(&request.properties) {
                         readable(&e.to_string())?;
                     }
                 }
@@ -165,7 +162,7 @@ fn link_properties_never_panic() {
     let strategy = prop_oneof![mutated(valid_properties(), property_keys()), any_json(property_keys())];
     runner()
         .run(&strategy, |props| {
-            if let Err(e) = properties::parse(&props) {
+            if let Err(e) = parse_link_properties(&props) {
                 readable(&e.to_string())?;
             }
             Ok(())
@@ -227,7 +224,7 @@ fn schedule_events_never_panic() {
     let strategy = prop_oneof![mutated(rule, KEYS), mutated(scheduler, KEYS), any_json(KEYS)];
     runner()
         .run(&strategy, |event| {
-            if let Err(e) = report_event::parse(&event) {
+            if let Err(e) = parse_report_event(&event) {
                 readable(&e.to_string())?;
             }
             Ok(())
@@ -242,7 +239,7 @@ fn rotation_events_never_panic() {
     let strategy = prop_oneof![mutated(valid, KEYS), any_json(KEYS)];
     runner()
         .run(&strategy, |event| {
-            if let Err(e) = rotation_event::parse(&event) {
+            if let Err(e) = parse_rotation_event(&event) {
                 readable(&e.to_string())?;
             }
             Ok(())
@@ -337,6 +334,9 @@ fn report_catalog_files_never_panic() {
     ];
     let body = prop_oneof![
         Just("SELECT 1 FROM {{remote}}.orders WHERE created_at >= $1 AND created_at < $2".to_string()),
+        Just("SELECT 1 FROM {{remote}}.orders o JOIN {{remote:payments}}.payments p USING (user_id)".to_string()),
+        awkward_text().prop_map(|t| format!("SELECT 1 FROM {{{{remote:{t}}}}}.x")),
+        awkward_text().prop_map(|t| format!("{{{{{t}}}}}")),
         awkward_text(),
     ];
     let file = (
@@ -347,8 +347,71 @@ fn report_catalog_files_never_panic() {
     runner()
         .run(&file, |(headers, body, name)| {
             let text = format!("{}\n{}\n", headers.join("\n"), body.join("\n"));
-            if let Err(e) = Report::parse(&format!("{name}.sql"), &text) {
-                readable(&e.to_string())?;
+            match Report::parse(&format!("{name}.sql"), &text) {
+                Err(e) => readable(&e.to_string())?,
+                // An accepted report names only well-formed links, and every
+                // placeholder becomes a quoted identifier: no braces are left, and
+                // a hostile schema name stays one identifier.
+                Ok(report) => {
+                    for link in report.links() {
+                        if let LinkRef::Named(n) = link {
+                            prop_assert!(is_link_name(n), "accepted link name {n:?}");
+                        }
+                    }
+                    let hostile = "x\"; DROP TABLE users; --";
+                    let sql = report
+                        .sql_for(|_| Some(hostile))
+                        .map_err(|l| TestCaseError::fail(format!("{l}")))?;
+                    prop_assert!(
+                        !sql.contains("{{") && !sql.contains("}}"),
+                        "a placeholder is left in {sql:?}"
+                    );
+                    prop_assert!(
+                        sql.matches("\"x\"\"; DROP TABLE users; --\"").count() >= report.links().len(),
+                        "a schema is not quoted in {sql:?}"
+                    );
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn report_links_settings_never_panic() {
+    const KEYS: &[&str] = &["payments", "crm", "Payments", "", "schema", "remote_slots", "slots"];
+    let valid = json!({"payments": {"schema": "payments_remote", "remote_slots": 4}, "crm": {"schema": "crm_remote"}});
+    let one = (awkward_text(), awkward_text(), any::<i64>())
+        .prop_map(|(name, schema, slots)| json!({ name: {"schema": schema, "remote_slots": slots} }).to_string());
+    let strategy = prop_oneof![
+        mutated(valid, KEYS).prop_map(|v| v.to_string()),
+        any_json(KEYS).prop_map(|v| v.to_string()),
+        one,
+        awkward_text(),
+    ];
+    runner()
+        .run(&strategy, |text| {
+            let settings = ReportSettings::from_lookup(|k| match k {
+                "FDW_CA_BUNDLE" => Some("/ca".into()),
+                "FDW_REPORT_READER_SECRET_ARN" => Some("arn:r".into()),
+                "FDW_REPORT_WRITER_SECRET_ARN" => Some("arn:w".into()),
+                "FDW_REPORT_LINKS" => Some(text.clone()),
+                _ => None,
+            });
+            match settings {
+                Err(e) => readable(&e.to_string())?,
+                Ok(s) => {
+                    for (name, link) in &s.links {
+                        prop_assert!(is_link_name(name), "accepted link name {name:?}");
+                        prop_assert!(
+                            !link.schema.is_empty() && link.schema.len() <= 63 && !link.schema.contains('\0'),
+                            "accepted schema {:?}",
+                            link.schema
+                        );
+                        prop_assert!((1..=1000).contains(&link.remote_slots));
+                        prop_assert!(link.schema != s.schema, "a named link took the function's own schema");
+                    }
+                }
             }
             Ok(())
         })

@@ -1,22 +1,25 @@
-//! fdw-bridge's library: everything the three Lambda functions decide and do.
+//! fdw-bridge's library under one name: the layer crates, re-exported where
+//! the functions, the test kit and the bench have always found them. Each
+//! layer is a crate of its own (see ARCHITECTURE.md), so that a call upward
+//! cannot compile:
 //!
-//! Layers, each calling only downward (see ARCHITECTURE.md):
-//! [`aws`] and [`pg`] at the bottom; [`link`] (the FDW link: desired state,
-//! catalog reads, pure planner, apply) on them; [`bootstrap`], [`report`] and
-//! [`rotate`] (one per function) on top, never calling each other. [`retry`] (the
-//! one retry policy) and [`deadline`] stand beside [`pg`] for all three.
+//! - [`pg`] ([`fdw_bridge_pg`]) at the bottom, [`aws`] ([`fdw_bridge_aws`]) on it;
+//! - the FDW link (`fdw-bridge-link`: desired state, catalog reads, pure
+//!   planner) on [`pg`];
+//! - the Lambda runtime kit ([`fdw_bridge_runtime`]: [`deadline`], [`retry`],
+//!   [`target`], [`diagnostic`], [`emf`], [`logging`], [`settings`]) on [`pg`]
+//!   and [`aws`];
+//! - [`bootstrap`], [`report`] and [`rotate`] (one per function) on top, never
+//!   calling each other.
 
-pub mod aws;
-pub mod bootstrap;
-pub mod deadline;
-pub mod diagnostic;
-mod link;
-pub mod logging;
-pub mod pg;
-pub mod report;
-pub mod retry;
-pub mod rotate;
-pub mod settings;
+pub use fdw_bridge_aws as aws;
+pub use fdw_bridge_bootstrap as bootstrap;
+pub use fdw_bridge_pg as pg;
+pub use fdw_bridge_report as report;
+pub use fdw_bridge_rotate as rotate;
+pub use fdw_bridge_runtime::{deadline, diagnostic, emf, logging, retry, settings, target};
 
+#[cfg(test)]
+mod architecture_tests;
 #[cfg(test)]
 mod hostile_input_tests;

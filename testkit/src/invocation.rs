@@ -3,7 +3,7 @@
 //! ResponseURL listener stored.
 
 use crate::stack::{connector_with_ca, Stack};
-use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::aws::SecretsManager;
 use fdw_bridge::aws::{RdsEndpointSource, RdsInstanceSource};
 use fdw_bridge::bootstrap::http_client;
 use fdw_bridge::bootstrap::{Answer, Bootstrap};
@@ -18,7 +18,7 @@ impl Stack {
         let sdk = aws_config::load_from_env().await;
         Bootstrap {
             connector: connector_with_ca(ca_bundle),
-            secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+            secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk))),
             endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
             instances: Arc::new(RdsInstanceSource::new(aws_sdk_rds::Client::new(&sdk))),
             http: http_client().expect("http client"),

@@ -4,9 +4,8 @@
 use crate::leak_watch::remember_secret;
 use crate::link::TestLink;
 use crate::stack::{repo_dir, Stack};
-use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::aws::SecretsManager;
 use fdw_bridge::rotate::Rotator;
-use fdw_bridge::rotate::SecretsManagerStore;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,11 +73,12 @@ impl Stack {
     /// The fdw-rotate handler with real clients (the SDK against moto, TLS to both clusters).
     pub async fn rotator(&self) -> Rotator {
         let sdk = aws_config::load_from_env().await;
-        let client = aws_sdk_secretsmanager::Client::new(&sdk);
+        // One Secrets Manager client: the rotation store and the reader of the admin secrets.
+        let secrets = Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk)));
         Rotator {
             connector: self.connector(),
-            store: Arc::new(SecretsManagerStore::new(client.clone())),
-            secrets: Arc::new(SecretsManagerSource::new(client)),
+            store: secrets.clone(),
+            secrets,
         }
     }
 

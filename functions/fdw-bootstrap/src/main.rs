@@ -1,29 +1,29 @@
 //! fdw-bootstrap: the `Custom::FdwLink` CloudFormation custom resource.
 //! Settings and clients are built once here; every decision lives in
-//! `fdw_bridge::bootstrap`.
+//! `fdw_bridge_bootstrap`.
 
-use fdw_bridge::aws::SecretsManagerSource;
-use fdw_bridge::aws::{RdsEndpointSource, RdsInstanceSource};
-use fdw_bridge::bootstrap::{Bootstrap, InvocationFailed};
-use fdw_bridge::deadline::deadline_from_epoch_ms;
-use fdw_bridge::pg::Connector;
-use fdw_bridge::settings::ConnectSettings;
+use fdw_bridge_aws::SecretsManager;
+use fdw_bridge_aws::{RdsEndpointSource, RdsInstanceSource};
+use fdw_bridge_bootstrap::{Bootstrap, InvocationFailed};
+use fdw_bridge_pg::Connector;
+use fdw_bridge_runtime::deadline::deadline_from_epoch_ms;
+use fdw_bridge_runtime::settings::ConnectSettings;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    fdw_bridge::logging::init();
+    fdw_bridge_runtime::logging::init();
     let settings = ConnectSettings::from_env()?;
     let connector = Connector::with_ca_bundle(&settings.ca_bundle, settings.connect_timeout)?;
     let sdk = aws_config::load_from_env().await;
     let bootstrap = Bootstrap {
         connector,
-        secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+        secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
         instances: Arc::new(RdsInstanceSource::new(aws_sdk_rds::Client::new(&sdk))),
-        http: fdw_bridge::bootstrap::http_client()?,
+        http: fdw_bridge_bootstrap::http_client()?,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let bootstrap = bootstrap.clone();

@@ -3,7 +3,7 @@
 //! ClusterIdentifier. Create answers FAILED in time, naming the property, the
 //! service and what to check; nothing is made on either cluster.
 
-use fdw_bridge::aws::{RdsEndpointSource, RdsInstanceSource, SecretsManagerSource};
+use fdw_bridge::aws::{RdsEndpointSource, RdsInstanceSource, SecretsManager};
 use fdw_bridge::bootstrap::{http_client, Bootstrap};
 use fdw_bridge_testkit as harness;
 use harness::{unique, Stack};
@@ -26,7 +26,7 @@ async fn bootstrap_without(stack: &Stack, secrets_down: bool, rds_down: bool) ->
     let sdk = |is_down: bool| if is_down { &down } else { &up };
     Bootstrap {
         connector: stack.connector(),
-        secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(sdk(
+        secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk(
             secrets_down,
         )))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(sdk(rds_down)))),

@@ -3,12 +3,14 @@
 //! - every function crate under functions/ has a template function built by cargo-lambda
 //!   (provided.al2023, arm64, Binary = the crate), and every such template function has a crate;
 //! - each function's Environment sets exactly the FDW_* variables its code reads: derived
-//!   from the sources (the function's src/ plus every shared module it reaches through
-//!   `fdw_bridge::`/`crate::`/`super::` paths), never from a list kept here;
+//!   from the sources (the function's src/ plus every library crate of the workspace it
+//!   depends on, transitively), never from a list kept here;
 //! - Lambda's own logging variables come from LoggingConfig, not Environment;
 //! - FDW_CA_BUNDLE points into the RDS CA layer that scripts/fetch-rds-ca.sh fills;
 //! - every `Custom::FdwLink` passes fdw-bootstrap's own property validation, with
-//!   intrinsic functions replaced by placeholders, with every condition true and all false.
+//!   intrinsic functions replaced by placeholders, with every condition true and all false;
+//! - fdw-report's FDW_REPORT_SCHEMA and FDW_REPORT_LINKS parse as its settings, and "all"
+//!   runs every shipped report whose links the template gives (C's only with cluster C).
 
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -199,42 +201,52 @@ fn placeholders_follow_conditions_and_defaults() {
 // ------------------------------------------------------------------ env vars from the code
 
 /// The FDW_* variables a function's code reads: string literals that are exactly an FDW_*
-/// name, in the non-test code of the function's src/ and of every shared module reached
-/// from it (transitively) through `fdw_bridge::m`, `crate::m` or a sibling `super::`.
+/// name, in the non-test code of the function's src/ and of every library crate of the
+/// workspace it depends on (transitively, through each manifest's `[dependencies]`). Also
+/// the names of those crates (`runtime` for fdw-bridge-runtime).
 fn env_vars_read(function_dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
-    let shared = repo().join("shared/src");
-    let mut files: Vec<PathBuf> = rust_files(&function_dir.join("src"));
-    let mut modules = BTreeSet::new();
-    let mut seen_files = BTreeSet::new();
+    let mut crates = BTreeSet::new();
+    let mut dirs = vec![function_dir.to_path_buf()];
     let mut vars = BTreeSet::new();
-    while let Some(file) = files.pop() {
-        if !seen_files.insert(file.clone()) {
-            continue;
+    while let Some(dir) = dirs.pop() {
+        for file in rust_files(&dir.join("src")) {
+            vars.extend(fdw_literals(&non_test_code(&read(&file))));
         }
-        let code = non_test_code(&read(&file));
-        vars.extend(fdw_literals(&code));
-        let mut reached = module_refs(&code);
-        // `super::x` inside shared/src/<m>/...: the same top-level module.
-        if let Ok(rel) = file.strip_prefix(&shared) {
-            if let Some(top) = rel.components().next() {
-                let top = top.as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
-                reached.insert(top);
-            }
-        }
-        for m in reached {
-            if modules.insert(m.clone()) {
-                let dir = shared.join(&m);
-                let single = shared.join(format!("{m}.rs"));
-                if dir.is_dir() {
-                    files.extend(rust_files(&dir));
-                }
-                if single.is_file() {
-                    files.push(single);
-                }
+        for name in workspace_dependencies(&read(&dir.join("Cargo.toml"))) {
+            if crates.insert(name.clone()) {
+                dirs.push(library_dir(&name));
             }
         }
     }
-    (vars, modules)
+    (vars, crates)
+}
+
+/// The workspace's library crates (`fdw-bridge-<name>`) a manifest's `[dependencies]`
+/// names, by `<name>` (dev-dependencies are the tests', not the function's).
+fn workspace_dependencies(manifest: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut in_dependencies = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_dependencies = line == "[dependencies]";
+        } else if let Some(rest) = line.strip_prefix("fdw-bridge-").filter(|_| in_dependencies) {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// Where a library crate of the workspace lives: `shared` is the facade, the layers
+/// are beneath it.
+fn library_dir(name: &str) -> PathBuf {
+    match name {
+        "shared" => repo().join("shared"),
+        layer => repo().join("shared").join(layer),
+    }
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
@@ -278,39 +290,9 @@ fn fdw_literals(code: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Top-level shared modules named as `fdw_bridge::m`, `crate::m` or inside `crate::{m, ...}`.
-fn module_refs(code: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for prefix in ["fdw_bridge::", "crate::"] {
-        for (i, _) in code.match_indices(prefix) {
-            let rest = &code[i + prefix.len()..];
-            if let Some(group) = rest.strip_prefix('{') {
-                let group = group.split('}').next().unwrap_or_default();
-                for item in group.split(',') {
-                    let name: String = item
-                        .trim()
-                        .chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_')
-                        .collect();
-                    if !name.is_empty() && name != "self" {
-                        out.insert(name);
-                    }
-                }
-            } else {
-                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                if !name.is_empty() {
-                    out.insert(name);
-                }
-            }
-        }
-    }
-    out
-}
-
 #[test]
-fn env_var_scanner_finds_reads_and_module_references() {
-    let code = r#"use crate::{endpoint::Endpoint, sql};
-        use fdw_bridge::report::ReportSettings;
+fn env_var_scanner_finds_reads_and_crate_dependencies() {
+    let code = r#"use fdw_bridge_report::ReportSettings;
         let a = get("FDW_A_B"); let e = "FDW_A: bad"; let b = endpoint("FDW_C");
         #[cfg(test)] mod tests { const X: &str = "FDW_TEST_ONLY"; }"#;
     let code = non_test_code(code);
@@ -318,9 +300,11 @@ fn env_var_scanner_finds_reads_and_module_references() {
         fdw_literals(&code),
         BTreeSet::from(["FDW_A_B".to_string(), "FDW_C".to_string()])
     );
+    let manifest = "[package]\nname = \"fdw-report\"\n\n[dependencies]\nfdw-bridge-report.workspace = true\n\
+        fdw-bridge-runtime = { workspace = true }\ntokio.workspace = true\n\n[dev-dependencies]\nfdw-bridge-testkit.workspace = true\n";
     assert_eq!(
-        module_refs(&code),
-        BTreeSet::from(["endpoint".to_string(), "sql".to_string(), "report".to_string()])
+        workspace_dependencies(manifest),
+        BTreeSet::from(["report".to_string(), "runtime".to_string()])
     );
 }
 
@@ -439,7 +423,7 @@ fn each_function_sets_exactly_the_variables_its_code_reads() {
 fn variables_match(template_name: &str, t: &Value) {
     let functions = cargo_lambda_functions(t);
     assert!(!functions.is_empty(), "{template_name} has no function");
-    let logging = read(&repo().join("shared/src/logging.rs"));
+    let logging = read(&repo().join("shared/runtime/src/logging.rs"));
     let mut problems = Vec::new();
     for f in &functions {
         let (read_by_code, modules) = env_vars_read(&repo().join(&f.code_uri));
@@ -463,7 +447,7 @@ fn variables_match(template_name: &str, t: &Value) {
             ));
         }
         // Lambda's own logging controls come from LoggingConfig, never from Environment.
-        if modules.contains("logging") && logging.contains("AWS_LAMBDA_LOG_LEVEL") {
+        if modules.contains("runtime") && logging.contains("AWS_LAMBDA_LOG_LEVEL") {
             let config = &f.properties["LoggingConfig"];
             if config["LogFormat"].is_null() || config["ApplicationLogLevel"].is_null() {
                 problems.push(format!(
@@ -726,4 +710,71 @@ fn report_schedules_parse(template_name: &str, t: &Value) {
         }
     }
     assert!(schedules > 0, "no report schedule in {template_name}");
+}
+
+/// An fdw-report variable as CloudFormation passes it: `Fn::If` on `conditions`,
+/// `Fn::Sub` text through [`substitute`], a literal as is.
+fn report_variable(v: &Value, params: &Map<String, Value>, conditions: bool) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) if o.contains_key("Fn::If") => {
+            report_variable(&o["Fn::If"][if conditions { 1 } else { 2 }], params, conditions)
+        }
+        Value::Object(o) if o["Fn::Sub"].is_string() => substitute(o["Fn::Sub"].as_str().unwrap_or_default(), params),
+        other => panic!("fdw-report variable {other}: expected a string, !Sub or !If"),
+    }
+}
+
+#[test]
+fn report_links_setting_is_what_fdw_report_accepts_and_runs_every_shipped_report_it_can() {
+    // FDW_REPORT_SCHEMA and FDW_REPORT_LINKS as each template sets them (with a cluster C named
+    // `payments`, and without one) parse as fdw-report's settings; "all" then runs every shipped
+    // report whose links the template gives, and the report across B and C only where C is.
+    let catalog = fdw_bridge::report::Catalog::shipped().expect("reports/ catalog");
+    let across: Vec<&str> = catalog
+        .reports()
+        .iter()
+        .filter(|r| r.links().len() > 1)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(across, ["orders_and_payments_by_country"]);
+    let all = fdw_bridge::report::parse_event(&json!({"reports": ["all"], "scheduledTime": "2026-03-04T06:00:00Z"}))
+        .expect("an event for all reports");
+    for (name, t) in templates() {
+        let mut params = t["Parameters"].as_object().cloned().unwrap_or_default();
+        if let Some(p) = params.get_mut("ClusterCLinkName") {
+            p["Default"] = json!("payments");
+        }
+        let report = cargo_lambda_functions(&t)
+            .into_iter()
+            .find(|f| f.binary == "fdw-report")
+            .unwrap_or_else(|| panic!("fdw-report in {name}"));
+        for conditions in [true, false] {
+            let env: BTreeMap<String, String> = ["FDW_REPORT_SCHEMA", "FDW_REPORT_LINKS"]
+                .iter()
+                .map(|k| (k.to_string(), report_variable(&report.env[*k], &params, conditions)))
+                .collect();
+            let settings = fdw_bridge::report::ReportSettings::from_lookup(|k| match k {
+                "FDW_CA_BUNDLE" => Some("/opt/global-bundle.pem".into()),
+                "FDW_REPORT_READER_SECRET_ARN" | "FDW_REPORT_WRITER_SECRET_ARN" => Some("arn:x".into()),
+                _ => env.get(k).cloned(),
+            })
+            .unwrap_or_else(|e| panic!("{name} (conditions {conditions}): fdw-report refuses {env:?}: {e}"));
+            let links = fdw_bridge::report::ReportLinks::from_settings(&settings);
+            let jobs = fdw_bridge::report::jobs(&catalog, &all, &links)
+                .unwrap_or_else(|e| panic!("{name} (conditions {conditions}): {e}"));
+            let has_c = name == "template-existing.yaml" && conditions;
+            assert_eq!(
+                jobs.len(),
+                catalog.reports().len() - if has_c { 0 } else { across.len() },
+                "{name} (conditions {conditions}): {env:?}"
+            );
+            if has_c {
+                assert_eq!(settings.links["payments"].schema, "payments_remote");
+                // Link C's schema is the one its Custom::FdwLink imports into.
+                let c = &t["Resources"]["FdwLinkC"]["Properties"]["ImportSchemas"][0]["LocalSchema"];
+                assert_eq!(report_variable(c, &params, true), "payments_remote");
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
 use fdw_bridge::aws::RdsEndpointSource;
-use fdw_bridge::aws::SecretsManagerSource;
+use fdw_bridge::aws::SecretsManager;
 use fdw_bridge::report::resolve_targets;
 use fdw_bridge::report::ReportFunction;
 use fdw_bridge::report::ReportSettings;
@@ -50,13 +50,18 @@ pub fn day_event(reports: &[&str], day: NaiveDate, tag: &str) -> (Value, Window)
 }
 
 pub fn settings(stack: &Stack, schema: &str) -> ReportSettings {
+    settings_with(stack, schema, &[])
+}
+
+/// [`settings`] with more variables of the test's own (e.g. FDW_REPORT_LINKS).
+pub fn settings_with(stack: &Stack, schema: &str, more: &[(&str, String)]) -> ReportSettings {
     let env = |k: &str| -> Option<String> {
         match k {
             "FDW_CA_BUNDLE" => Some(stack.var("FDW_CA_BUNDLE").to_string()),
             "FDW_REPORT_READER_SECRET_ARN" => Some(stack.var("REPORT_READER_SECRET_ARN").to_string()),
             "FDW_REPORT_WRITER_SECRET_ARN" => Some(stack.var("USERS_ADMIN_SECRET_ARN").to_string()),
             "FDW_REPORT_SCHEMA" => Some(schema.to_string()),
-            _ => None,
+            _ => more.iter().find(|(name, _)| *name == k).map(|(_, v)| v.clone()),
         }
     };
     ReportSettings::from_lookup(env).expect("settings")
@@ -68,27 +73,35 @@ pub async fn function(stack: &Stack, schema: &str, catalog: Catalog) -> ReportFu
     ReportFunction {
         connector: stack.connector(),
         catalog,
-        secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+        secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
         settings,
     }
 }
 
 pub async fn runner(function: &ReportFunction) -> Runner {
-    Runner {
-        connector: function.connector.clone(),
-        targets: resolve_targets(
+    Runner::new(
+        function.connector.clone(),
+        resolve_targets(
             &function.settings,
             function.secrets.as_ref(),
             function.endpoints.as_ref(),
         )
         .await
         .expect("resolve"),
-        schema: function.settings.schema.clone(),
-        concurrency: function.settings.concurrency,
-        pushdown_rows: function.settings.pushdown_rows,
-        remote_slots: fdw_bridge::report::Slots::new(function.settings.remote_slots, &function.settings.schema),
-    }
+        &function.settings,
+    )
+}
+
+/// The shipped reports of the function's own link alone (`{{remote}}`): the
+/// ones "all" runs with one link, and the co-located oracle answers (a report
+/// across a second link is tested in across_links).
+pub fn one_link_reports(catalog: &Catalog) -> Vec<&Report> {
+    catalog
+        .reports()
+        .iter()
+        .filter(|r| r.links() == [fdw_bridge::report::LinkRef::Default])
+        .collect()
 }
 
 /// A report of the tests' own, with a name no other test uses.

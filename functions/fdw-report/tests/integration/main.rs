@@ -9,6 +9,7 @@
 // Test code: a failed step panics with its message, which fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod across_links;
 mod common;
 mod connection_cut;
 mod connection_release;

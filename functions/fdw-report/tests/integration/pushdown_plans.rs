@@ -1,6 +1,6 @@
 //! The advice on real plans of each major the stack runs: EXPLAIN (VERBOSE,
 //! FORMAT JSON) as the runner asks for it, captured from PostgreSQL 15, 16.11
-//! and 17.10 by scripts/capture-pushdown-plans.sh (shared/src/report/pushdown_plans/,
+//! and 17.10 by scripts/capture-pushdown-plans.sh (shared/report/src/pushdown_plans/,
 //! 1,000 users, 10,000 orders), handed to fdw_bridge.advise_plan on this
 //! stack's cluster A: the same pattern for each shape whichever major planned
 //! it (16 hashes the local side of an anti-join, 17 names a hashed NOT IN's
@@ -13,7 +13,7 @@ const MAJORS: [u32; 3] = [15, 16, 17];
 
 fn plan(major: u32, shape: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/src/report/pushdown_plans")
+        .join("../../shared/report/src/pushdown_plans")
         .join(format!("pg{major}/{shape}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()

@@ -5,7 +5,7 @@
 //! An exclusive turn: it hands schema fdw_reports to the link for a while.
 
 use crate::common::{clear_windows, stored, window};
-use fdw_bridge::aws::{RdsEndpointSource, SecretsManagerSource};
+use fdw_bridge::aws::{RdsEndpointSource, SecretsManager};
 use fdw_bridge::report::{Catalog, ReportFunction, ReportSettings, Status};
 use fdw_bridge_testkit as harness;
 use harness::{remember_secret, unique, Stack};
@@ -113,7 +113,7 @@ async fn the_link_makes_least_privilege_report_roles_and_reports_run_with_them()
     let f = ReportFunction {
         connector: stack.connector(),
         catalog: Catalog::shipped().unwrap(),
-        secrets: Arc::new(SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+        secrets: Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         endpoints: Arc::new(RdsEndpointSource::new(aws_sdk_rds::Client::new(&sdk))),
         settings: ReportSettings::from_lookup(env).unwrap(),
     };
