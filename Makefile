@@ -100,6 +100,11 @@ bench: stack-up bench-font
 	cargo build --release -p fdw-bootstrap -p fdw-report -p fdw-rotate
 	FDW_STACK_DIR=$(BENCH_STACK) cargo run -p fdw-bench -- $(BENCH_ARGS)
 
+## Which postgres_fdw options pay as the link's defaults: the as-written shapes with one option
+## changed at a time, at 100k x 1M (docs/bench/options.md, docs/fdw-link.md's figures).
+bench-options: stack-up
+	FDW_STACK_DIR=$(BENCH_STACK) cargo run -p fdw-bench -- --options --scales 100000x1000000 --runs 3 $(BENCH_ARGS)
+
 ## The bench's queries at 100k x 1M on PostgreSQL 15 and on 17 (each on a stack of its own), for
 ## the side-by-side table in docs/benchmarks.md: docs/bench/pg15/, docs/bench/pg17/.
 bench-versions: tools bench-font

@@ -8,6 +8,8 @@
 //!       [--large] [--runs 5] [--delayed-runs 3] [--out docs/bench] [--no-delay] [--no-latency]
 //!       [--no-functions] [--functions-only] [--cases whole_history,top10] [--no-howto]
 //!   fdw-bench --chart-only [--out docs/bench]     (redraw the charts from results.csv)
+//!   fdw-bench --options [--scales ..] [--runs 3]  (which postgres_fdw options pay as the link's
+//!       defaults: the as-written shapes with one option changed at a time; options.md, options.csv)
 //!
 //! Each user-written shape is also asked of the advisor (`fdw_bridge.advise` on
 //! A, through fdw-bridge's link): its whole-query rewrite runs as
@@ -26,6 +28,7 @@ mod chart;
 mod functions;
 mod latency;
 mod measure;
+mod options;
 mod output;
 mod runtime_api;
 mod shapes;
@@ -56,6 +59,8 @@ struct Options {
     cases: Option<Vec<String>>,
     /// Redraw the charts from the output folder's results.csv, measure nothing.
     chart_only: bool,
+    /// Only the option sweep (bench/src/options.rs).
+    options: bool,
 }
 
 fn options() -> Options {
@@ -72,6 +77,7 @@ fn options() -> Options {
         functions_only: false,
         cases: None,
         chart_only: false,
+        options: false,
     };
     let mut large = std::env::var("FDW_BENCH_LARGE").is_ok_and(|v| v == "1");
     if let Ok(s) = std::env::var("FDW_BENCH_SCALES") {
@@ -93,6 +99,7 @@ fn options() -> Options {
             "--functions-only" => o.functions_only = true,
             "--cases" => o.cases = Some(value().split(',').map(|c| c.trim().to_string()).collect()),
             "--chart-only" => o.chart_only = true,
+            "--options" => o.options = true,
             // cargo bench passes --bench to harness=false targets.
             "--bench" => {}
             other => panic!("unknown argument {other} (see the top of bench/src/main.rs)"),
@@ -193,6 +200,33 @@ async fn main() {
             .collect();
 
         let direct = ways::make_links(stack, "direct", stack.clusters.port('b')).await;
+        if o.options {
+            let sessions = ways::sessions(stack, &direct, false).await;
+            let admin = stack.clusters.superuser('a', "users").await;
+            // The advisor's rewrites too (`<shape>.advised`): the options reach them as well.
+            let (_, rewrites) = advice::advise_all(&sessions[1].client, &direct.bridge.local_schema, &cases).await;
+            let cases: Vec<shapes::Case> = cases.into_iter().chain(rewrites).collect();
+            let figures = options::sweep(
+                &sessions[0].client,
+                &sessions[1].client,
+                &admin,
+                &direct.bridge.server,
+                &direct.bridge.local_schema,
+                &cases,
+                o.runs,
+            )
+            .await;
+            let text = options::table(&figures, users, orders, o.runs);
+            println!("{text}");
+            notes.push_str(&text);
+            write(
+                &o.out.join(format!("options-{users}x{orders}.csv")),
+                &options::csv(&figures, users, orders),
+            );
+            drop(sessions);
+            ways::drop_links(stack, &direct).await;
+            continue;
+        }
         let sessions = ways::sessions(stack, &direct, o.howto).await;
         // The advisor's rewrite of each user-written shape, timed beside it as `<shape>.advised`.
         let bridge = sessions
@@ -299,6 +333,16 @@ async fn main() {
         }
     }
 
+    if o.options {
+        let header = format!(
+            "Figures from `fdw-bench --options` (make bench-options), median of {} rounds. {}",
+            o.runs,
+            machine_note()
+        );
+        write(&o.out.join("options.md"), &format!("{header}{notes}"));
+        println!("[bench] options.md in {}", o.out.display());
+        return;
+    }
     let mut csv = String::from(output::CSV_HEADER);
     csv.push('\n');
     for r in &rows {

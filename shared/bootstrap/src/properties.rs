@@ -106,11 +106,29 @@ enum OptionKind {
     SslMode,
     Path,
     Extensions,
+    /// A setting of the remote session (a number from 0 to 1), sent as `-c name=value` in
+    /// libpq's `options` (see [`REMOTE_SESSION_OPTION`]).
+    RemoteFraction,
+    /// A setting of the remote session in memory units (`64MB`), likewise.
+    RemoteMemory,
+}
+
+/// The postgres_fdw server option (libpq's `options`) that carries the remote session's
+/// settings: `-c cursor_tuple_fraction=1 -c work_mem=64MB`.
+pub const REMOTE_SESSION_OPTION: &str = "options";
+
+impl OptionKind {
+    fn is_remote_setting(self) -> bool {
+        matches!(self, OptionKind::RemoteFraction | OptionKind::RemoteMemory)
+    }
 }
 
 /// Tuned defaults: fetch_size 10000 (the default 100 means 10,000 round trips per
 /// million rows), fdw_tuple_cost 0.2 (PostgreSQL 17's value; 0.01 keeps aggregates
-/// local), async_capable for parallel foreign scans, verify-full TLS.
+/// local), async_capable for parallel foreign scans, verify-full TLS, and the remote
+/// session's cursor_tuple_fraction 1 (postgres_fdw reads every row of its cursors, so B
+/// should plan them for all rows, not the first 10 %). Each measured with `make
+/// bench-options` (docs/fdw-link.md, "Values and defaults").
 const SERVER_OPTIONS: &[OptionDef] = &[
     OptionDef {
         property: "FetchSize",
@@ -177,6 +195,18 @@ const SERVER_OPTIONS: &[OptionDef] = &[
         option: "connect_timeout",
         kind: OptionKind::Timeout,
         default: Some("10"),
+    },
+    OptionDef {
+        property: "RemoteCursorTupleFraction",
+        option: "cursor_tuple_fraction",
+        kind: OptionKind::RemoteFraction,
+        default: Some("1"),
+    },
+    OptionDef {
+        property: "RemoteWorkMem",
+        option: "work_mem",
+        kind: OptionKind::RemoteMemory,
+        default: None,
     },
 ];
 
@@ -317,6 +347,7 @@ fn server_options(value: Option<&Value>, errors: &mut Vec<String>) -> BTreeMap<S
     let known: Vec<&str> = SERVER_OPTIONS.iter().map(|d| d.property).collect();
     unknown_keys(object, &known, "ServerOptions", errors);
     let mut out = BTreeMap::new();
+    let mut remote_settings = Vec::new();
     for def in SERVER_OPTIONS {
         let path = format!("ServerOptions.{}", def.property);
         let given = match object.get(def.property) {
@@ -331,9 +362,16 @@ fn server_options(value: Option<&Value>, errors: &mut Vec<String>) -> BTreeMap<S
         let Some(text) = given.or_else(|| def.default.map(str::to_string)) else {
             continue;
         };
-        if let Some(value) = option_value(def, text.trim(), &path, errors) {
-            out.insert(def.option.to_string(), value);
+        match option_value(def, text.trim(), &path, errors) {
+            Some(value) if def.kind.is_remote_setting() => remote_settings.push(format!("-c {}={value}", def.option)),
+            Some(value) => {
+                out.insert(def.option.to_string(), value);
+            }
+            None => {}
         }
+    }
+    if !remote_settings.is_empty() {
+        out.insert(REMOTE_SESSION_OPTION.to_string(), remote_settings.join(" "));
     }
     out
 }
@@ -380,6 +418,24 @@ fn option_value(def: &OptionDef, text: &str, path: &str, errors: &mut Vec<String
                 bad(errors, "a file path")
             } else {
                 Some(text.to_string())
+            }
+        }
+        // Only digits, a point and a unit: nothing that libpq's `options` would split or unescape.
+        OptionKind::RemoteFraction => match text.parse::<f64>() {
+            Ok(n) if (0.0..=1.0).contains(&n) && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+                Some(text.to_string())
+            }
+            _ => bad(errors, "a number from 0 to 1"),
+        },
+        OptionKind::RemoteMemory => {
+            let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+            let (number, unit) = text.split_at(digits);
+            match (number.parse::<u32>(), unit) {
+                (Ok(n), "kB" | "MB" | "GB") if n > 0 => Some(text.to_string()),
+                _ => bad(
+                    errors,
+                    "an amount of memory such as 64MB (a whole number and kB, MB or GB)",
+                ),
             }
         }
         OptionKind::Extensions => {
@@ -563,5 +619,36 @@ mod tests {
         v["RemoteCluster"]["ReaderPort"] = json!("0");
         let text = parse(&v).unwrap_err().to_string();
         assert!(text.contains("RemoteCluster.ReaderPort is \"0\""), "{text}");
+    }
+
+    #[test]
+    fn the_remote_session_plans_cursors_for_every_row_unless_told_otherwise() {
+        // Default: B plans postgres_fdw's cursors for all their rows (libpq `options`).
+        let p = parse(&valid()).unwrap();
+        assert_eq!(p.server_options["options"], "-c cursor_tuple_fraction=1");
+        // Overridable, and work_mem joins it.
+        let mut v = valid();
+        v["ServerOptions"]["RemoteCursorTupleFraction"] = json!("0.1");
+        v["ServerOptions"]["RemoteWorkMem"] = json!("64MB");
+        let p = parse(&v).unwrap();
+        assert_eq!(
+            p.server_options["options"],
+            "-c cursor_tuple_fraction=0.1 -c work_mem=64MB"
+        );
+        // Nothing libpq would split or unescape gets through.
+        for (property, bad) in [
+            ("RemoteCursorTupleFraction", "1.5"),
+            ("RemoteCursorTupleFraction", "1 -c work_mem=1GB"),
+            ("RemoteCursorTupleFraction", "1e0"),
+            ("RemoteWorkMem", "64 MB"),
+            ("RemoteWorkMem", "64MB -c statement_timeout=0"),
+            ("RemoteWorkMem", "0MB"),
+            ("RemoteWorkMem", "lots"),
+        ] {
+            let mut v = valid();
+            v["ServerOptions"][property] = json!(bad);
+            let e = parse(&v).unwrap_err().to_string();
+            assert!(e.contains(&format!("ServerOptions.{property} is")), "{bad}: {e}");
+        }
     }
 }

@@ -23,6 +23,7 @@ mod prerequisites;
 mod real_schemas;
 mod remote_ca;
 mod replica_cleanup;
+mod server_defaults;
 mod services_down;
 mod slow_response_url;
 mod template;

@@ -34,9 +34,15 @@ const CASES: [(&str, &[&str], &str); 5] = [
     (
         "SELECT count(*) AS n FROM public.users u
           WHERE NOT EXISTS (SELECT 1 FROM {{remote}}.orders o WHERE o.user_id = u.id) AND $1::timestamptz < $2::timestamptz",
-        &["[remote_keys]", "u.id NOT IN (SELECT o.user_id FROM", "o GROUP BY o.user_id)"],
+        // NOT EXISTS over the grouped keys, never NOT IN (unhashed past work_mem).
+        &[
+            "[remote_keys]",
+            "NOT EXISTS (SELECT 1 FROM (SELECT o.user_id FROM",
+            "o GROUP BY o.user_id) o WHERE o.user_id = u.id)",
+        ],
         "SELECT count(*) AS n FROM public.users u
-          WHERE u.id NOT IN (SELECT o.user_id FROM {{remote}}.orders o GROUP BY o.user_id) AND $1::timestamptz < $2::timestamptz",
+          WHERE NOT EXISTS (SELECT 1 FROM (SELECT o.user_id FROM {{remote}}.orders o GROUP BY o.user_id) o
+                             WHERE o.user_id = u.id) AND $1::timestamptz < $2::timestamptz",
     ),
     // NOT IN without the GROUP BY: a hashed SubPlan under the scan of users, not a join.
     (
