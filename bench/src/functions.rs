@@ -9,7 +9,7 @@
 use crate::measure::median_ms;
 use crate::runtime_api::{Answer, RuntimeApi};
 use chrono::{DateTime, Duration as Days, Utc};
-use fdw_bridge::report::{params, Catalog};
+use fdw_bridge::report::{params, Catalog, Report};
 use fdw_bridge_testkit::{self as harness, Stack};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -247,36 +247,8 @@ async fn report(stack: &Stack, ca: &str, schema: &str, log_dir: &Path) -> (Figur
         .clone();
     let sql = report.sql(schema);
     let days = PROCESSES * (1 + WARM_REPORTS);
-    // Earlier runs of the bench stored these windows: forget them so each invocation runs its report.
-    let a = stack.clusters.superuser('a', "users").await;
-    let stored: bool = a
-        .query_one("SELECT to_regclass('fdw_reports.runs') IS NOT NULL", &[])
-        .await
-        .expect("fdw_reports.runs")
-        .get(0);
-    if stored {
-        for k in 0..days {
-            let w = report.window.before(scheduled(k));
-            a.execute(
-                "DELETE FROM fdw_reports.runs WHERE report = $1 AND window_start = $2 AND window_end = $3",
-                &[&REPORT, &w.start, &w.end],
-            )
-            .await
-            .expect("forgetting a stored window");
-        }
-    }
-    let env = [
-        ("FDW_CA_BUNDLE", ca.to_string()),
-        (
-            "FDW_REPORT_READER_SECRET_ARN",
-            stack.var("REPORT_READER_SECRET_ARN").to_string(),
-        ),
-        (
-            "FDW_REPORT_WRITER_SECRET_ARN",
-            stack.var("USERS_ADMIN_SECRET_ARN").to_string(),
-        ),
-        ("FDW_REPORT_SCHEMA", schema.to_string()),
-    ];
+    forget_stored_windows(stack, &report, days).await;
+    let env = report_env(stack, ca, schema);
     let event = |k: usize| {
         json!({
             "reports": [REPORT],
@@ -293,7 +265,7 @@ async fn report(stack: &Stack, ca: &str, schema: &str, log_dir: &Path) -> (Figur
         );
     };
     let reader = || stack.clusters.report_reader();
-    let direct = reader().await;
+    let mut direct = reader().await;
     direct
         .batch_execute("SET TimeZone = 'UTC'")
         .await
@@ -314,18 +286,18 @@ async fn report(stack: &Stack, ca: &str, schema: &str, log_dir: &Path) -> (Figur
             warm.push(w);
             // The same SQL for the same window, directly: on a warm session, then on a new one.
             let window = report.window.before(scheduled(k));
+            let query = |client: tokio_postgres::Client| {
+                let (sql, params) = (&sql, params(&report, &window));
+                async move {
+                    client.query(sql, &params).await.expect("the report's SQL directly");
+                    client
+                }
+            };
             let started = Instant::now();
-            direct
-                .query(&sql, &params(&report, &window))
-                .await
-                .expect("the report's SQL directly");
+            direct = query(direct).await;
             direct_warm.push(started.elapsed());
             let started = Instant::now();
-            let fresh = reader().await;
-            fresh
-                .query(&sql, &params(&report, &window))
-                .await
-                .expect("the report's SQL on a new session");
+            query(reader().await).await;
             direct_fresh.push(started.elapsed());
             k += 1;
         }
@@ -347,6 +319,44 @@ async fn report(stack: &Stack, ca: &str, schema: &str, log_dir: &Path) -> (Figur
         peak_kib: peak,
     };
     (figures, beside)
+}
+
+/// Earlier runs of the bench stored these windows: forget them so each invocation runs its report.
+async fn forget_stored_windows(stack: &Stack, report: &Report, days: usize) {
+    let a = stack.clusters.superuser('a', "users").await;
+    let stored: bool = a
+        .query_one("SELECT to_regclass('fdw_reports.runs') IS NOT NULL", &[])
+        .await
+        .expect("fdw_reports.runs")
+        .get(0);
+    if !stored {
+        return;
+    }
+    for k in 0..days {
+        let w = report.window.before(scheduled(k));
+        a.execute(
+            "DELETE FROM fdw_reports.runs WHERE report = $1 AND window_start = $2 AND window_end = $3",
+            &[&REPORT, &w.start, &w.end],
+        )
+        .await
+        .expect("forgetting a stored window");
+    }
+}
+
+/// fdw-report's environment on the bench stack: reader and writer secrets, the link's schema.
+fn report_env(stack: &Stack, ca: &str, schema: &str) -> [(&'static str, String); 4] {
+    [
+        ("FDW_CA_BUNDLE", ca.to_string()),
+        (
+            "FDW_REPORT_READER_SECRET_ARN",
+            stack.var("REPORT_READER_SECRET_ARN").to_string(),
+        ),
+        (
+            "FDW_REPORT_WRITER_SECRET_ARN",
+            stack.var("USERS_ADMIN_SECRET_ARN").to_string(),
+        ),
+        ("FDW_REPORT_SCHEMA", schema.to_string()),
+    ]
 }
 
 async fn rotate(stack: &Stack, ca: &str, log_dir: &Path) -> Figures {

@@ -151,206 +151,276 @@ async fn main() {
         draw_charts(&output::parse_csv(&text), &o.out);
         return;
     }
-    let mut rows: Vec<Row> = Vec::new();
-    let mut notes = String::new();
-    let mut proxy: Option<DelayProxy> = None;
-    let mut function_csv = None;
+    let mut run = Run::default();
     // The functions' figures at one scale, the first (smallest): they measure the
     // functions, and the Create they time imports and ANALYZEs B's tables.
     let functions_at = o.scales.first().copied();
-    for &(users, orders) in &o.scales {
-        if o.functions_only && functions_at != Some((users, orders)) {
+    for &scale in &o.scales {
+        if o.functions_only && functions_at != Some(scale) {
             continue;
         }
-        stack_up(users, orders);
-        let stack = Stack::get();
-        let b_superuser = stack.clusters.superuser('b', "orders").await;
-        traffic::enable(&b_superuser).await;
-        // The views and the index of the patterns, on B and co-located (a reload drops them with the tables).
-        for (cluster, db, owner) in [('b', "orders", "orders_admin"), ('a', "colocated", "users_admin")] {
-            stack
-                .clusters
-                .superuser(cluster, db)
-                .await
-                .batch_execute(&format!(
-                    "SET ROLE {owner}; {}; {}",
-                    shapes::ORDER_LINES_VIEW,
-                    shapes::USER_ORDER_TOTALS_VIEW
-                ))
-                .await
-                .unwrap_or_else(|e| panic!("creating the patterns' views on {db}: {e:?}"));
-            let su = stack.clusters.superuser(cluster, db).await;
-            su.batch_execute(&format!("SET ROLE {owner}; {}", shapes::ORDER_TOTALS_INDEX))
-                .await
-                .unwrap_or_else(|e| panic!("creating the whole-history index on {db}: {e:?}"));
-            // Its own statement: VACUUM cannot run inside the implicit transaction of a batch.
-            su.batch_execute("VACUUM (ANALYZE) public.orders")
-                .await
-                .unwrap_or_else(|e| panic!("VACUUM of orders on {db}: {e:?}"));
-        }
-        let cases: Vec<shapes::Case> = shapes::reports()
-            .into_iter()
-            .chain(shapes::user_shapes())
-            .chain(shapes::documented_patterns())
-            .filter(|c| {
-                o.cases
-                    .as_ref()
-                    .is_none_or(|only| only.iter().any(|p| c.name.starts_with(p.as_str())))
-            })
-            .collect();
-
-        let direct = ways::make_links(stack, "direct", stack.clusters.port('b')).await;
-        if o.options {
-            let sessions = ways::sessions(stack, &direct, false).await;
-            let admin = stack.clusters.superuser('a', "users").await;
-            // The advisor's rewrites too (`<shape>.advised`): the options reach them as well.
-            let (_, rewrites) = advice::advise_all(&sessions[1].client, &direct.bridge.local_schema, &cases).await;
-            let cases: Vec<shapes::Case> = cases.into_iter().chain(rewrites).collect();
-            let figures = options::sweep(
-                &sessions[0].client,
-                &sessions[1].client,
-                &admin,
-                &direct.bridge.server,
-                &direct.bridge.local_schema,
-                &cases,
-                o.runs,
-            )
-            .await;
-            let text = options::table(&figures, users, orders, o.runs);
-            println!("{text}");
-            notes.push_str(&text);
-            write(
-                &o.out.join(format!("options-{users}x{orders}.csv")),
-                &options::csv(&figures, users, orders),
-            );
-            drop(sessions);
-            ways::drop_links(stack, &direct).await;
-            continue;
-        }
-        let sessions = ways::sessions(stack, &direct, o.howto).await;
-        // The advisor's rewrite of each user-written shape, timed beside it as `<shape>.advised`.
-        let bridge = sessions
-            .iter()
-            .find(|w| w.name == ways::WAYS[2])
-            .expect("fdw-bridge's session is always made");
-        let (advised, rewrites) = advice::advise_all(&bridge.client, &bridge.schema, &cases).await;
-        let cases: Vec<shapes::Case> = cases.into_iter().chain(rewrites).collect();
-        if o.functions_only {
-            let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
-            let text = functions::table(&figures, &beside, users, orders);
-            println!("{text}");
-            write(&o.out.join("functions.md"), &format!("{}{text}", machine_note()));
-            write(&o.out.join("functions.csv"), &functions::csv(&figures));
-            drop(sessions);
-            ways::drop_links(stack, &direct).await;
+        if measure_scale(&o, scale, functions_at == Some(scale), &mut run).await == Done::AllWritten {
             return;
         }
-        for case in &cases {
-            for sample in measure::compare(case, &sessions, o.runs, &b_superuser).await {
-                rows.push(Row {
-                    users,
-                    orders,
-                    network: "loopback".into(),
-                    sample,
-                });
-            }
-        }
-        same_answers(&rows, users);
-        let table = output::table(&rows, users, orders, "loopback");
-        println!("{table}");
-        notes.push_str(&table);
-        let table =
-            output::advice_table(&rows, users, orders, "loopback") + &advice::overhead_table(&advised, users, orders);
-        println!("{table}");
-        notes.push_str(&table);
-
-        if o.latency {
-            let schema = direct.bridge.local_schema.clone();
-            let warm = latency::warm(stack, &schema, orders, 2000).await;
-            let fresh = latency::fresh(stack, &schema, orders, 50).await;
-            let mut text = format!(
-                "\nPoint lookup through fdw-bridge's link, {users} users x {orders} orders, loopback (ms)\n\n\
-                 | session | samples | p50 | p95 | p99 |\n| --- | ---: | ---: | ---: | ---: |\n"
-            );
-            for (name, p) in [("warm", &warm), ("fresh connection", &fresh)] {
-                let _ = writeln!(
-                    text,
-                    "| {name} | {} | {:.2} | {:.2} | {:.2} |",
-                    p.samples, p.p50, p.p95, p.p99
-                );
-            }
-            let _ = writeln!(
-                text,
-                "\n| concurrent sessions | lookups per second (5 s each) |\n| ---: | ---: |"
-            );
-            for n in [1, 10, 100] {
-                let qps = latency::throughput(stack, &schema, orders, n, Duration::from_secs(5)).await;
-                let _ = writeln!(text, "| {n} | {qps:.0} |");
-            }
-            println!("{text}");
-            notes.push_str(&text);
-        }
-        if o.functions && functions_at == Some((users, orders)) {
-            let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
-            let text = functions::table(&figures, &beside, users, orders);
-            println!("{text}");
-            notes.push_str(&text);
-            function_csv = Some((text, functions::csv(&figures)));
-        }
-        drop(sessions);
-        ways::drop_links(stack, &direct).await;
-
-        if o.delay {
-            let p =
-                proxy.get_or_insert_with(|| DelayProxy::start(stack.clusters.port('b'), Duration::from_micros(500)));
-            let delayed = ways::make_links(stack, "delayed", p.port).await;
-            let sessions = ways::sessions(stack, &delayed, o.howto).await;
-            for case in &cases {
-                for sample in measure::compare(case, &sessions, o.delayed_runs, &b_superuser).await {
-                    rows.push(Row {
-                        users,
-                        orders,
-                        network: "+0.5ms".into(),
-                        sample,
-                    });
-                }
-            }
-            let table =
-                output::table(&rows, users, orders, "+0.5ms") + &output::advice_table(&rows, users, orders, "+0.5ms");
-            println!("{table}");
-            notes.push_str(&table);
-            if o.latency {
-                let w = latency::warm(stack, &delayed.bridge.local_schema, orders, 500).await;
-                let text = format!(
-                    "\nPoint lookup, warm session, +0.5 ms each way: p50 {:.2} / p95 {:.2} / p99 {:.2} ms ({} samples)\n",
-                    w.p50, w.p95, w.p99, w.samples
-                );
-                println!("{text}");
-                notes.push_str(&text);
-            }
-            drop(sessions);
-            ways::drop_links(stack, &delayed).await;
-        }
     }
-
     if o.options {
         let header = format!(
             "Figures from `fdw-bench --options` (make bench-options), median of {} rounds. {}",
             o.runs,
             machine_note()
         );
-        write(&o.out.join("options.md"), &format!("{header}{notes}"));
+        write(&o.out.join("options.md"), &format!("{header}{}", run.notes));
         println!("[bench] options.md in {}", o.out.display());
         return;
     }
+    write_results(&o, run);
+}
+
+/// Whether a scale's figures still go to results.md, or were written whole already.
+#[derive(PartialEq)]
+enum Done {
+    Scale,
+    AllWritten,
+}
+
+/// One scale: the stack reloaded, the links made, every case through every way.
+async fn measure_scale(o: &Options, (users, orders): (u64, u64), functions_here: bool, run: &mut Run) -> Done {
+    stack_up(users, orders);
+    let stack = Stack::get();
+    let b_superuser = stack.clusters.superuser('b', "orders").await;
+    traffic::enable(&b_superuser).await;
+    make_pattern_objects(stack).await;
+    let cases = selected_cases(o);
+    let scale = (users, orders);
+    let direct = ways::make_links(stack, "direct", stack.clusters.port('b')).await;
+    if o.options {
+        sweep_options(o, stack, &direct, cases, scale, run).await;
+        ways::drop_links(stack, &direct).await;
+        return Done::Scale;
+    }
+    let sessions = ways::sessions(stack, &direct, o.howto).await;
+    // The advisor's rewrite of each user-written shape, timed beside it as `<shape>.advised`.
+    let bridge = sessions
+        .iter()
+        .find(|w| w.name == ways::WAYS[2])
+        .expect("fdw-bridge's session is always made");
+    let (advised, rewrites) = advice::advise_all(&bridge.client, &bridge.schema, &cases).await;
+    let cases: Vec<shapes::Case> = cases.into_iter().chain(rewrites).collect();
+    if o.functions_only {
+        write_functions_only(stack, &direct, &o.out, scale).await;
+        drop(sessions);
+        ways::drop_links(stack, &direct).await;
+        return Done::AllWritten;
+    }
+    run.compare_all(&cases, &sessions, o.runs, &b_superuser, scale, "loopback")
+        .await;
+    same_answers(&run.rows, users);
+    run.note(output::table(&run.rows, users, orders, "loopback"));
+    run.note(
+        output::advice_table(&run.rows, users, orders, "loopback") + &advice::overhead_table(&advised, users, orders),
+    );
+    if o.latency {
+        run.note(latency_figures(stack, &direct.bridge.local_schema, scale).await);
+    }
+    if o.functions && functions_here {
+        let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
+        let text = functions::table(&figures, &beside, users, orders);
+        run.note(text.clone());
+        run.function_csv = Some((text, functions::csv(&figures)));
+    }
+    drop(sessions);
+    ways::drop_links(stack, &direct).await;
+    if o.delay {
+        measure_delayed(o, stack, &cases, &b_superuser, scale, run).await;
+    }
+    Done::Scale
+}
+
+/// What one bench run gathers across its scales.
+#[derive(Default)]
+struct Run {
+    rows: Vec<Row>,
+    notes: String,
+    proxy: Option<DelayProxy>,
+    function_csv: Option<(String, String)>,
+}
+
+impl Run {
+    /// Prints a table and keeps it for results.md.
+    fn note(&mut self, text: String) {
+        println!("{text}");
+        self.notes.push_str(&text);
+    }
+
+    /// Every case through every way, `runs` times, as rows of one network.
+    async fn compare_all(
+        &mut self,
+        cases: &[shapes::Case],
+        sessions: &[ways::Way],
+        runs: usize,
+        b_superuser: &tokio_postgres::Client,
+        (users, orders): (u64, u64),
+        network: &str,
+    ) {
+        for case in cases {
+            for sample in measure::compare(case, sessions, runs, b_superuser).await {
+                self.rows.push(Row {
+                    users,
+                    orders,
+                    network: network.into(),
+                    sample,
+                });
+            }
+        }
+    }
+}
+
+/// The views and the index of the patterns, on B and co-located (a reload drops them with the tables).
+async fn make_pattern_objects(stack: &Stack) {
+    for (cluster, db, owner) in [('b', "orders", "orders_admin"), ('a', "colocated", "users_admin")] {
+        stack
+            .clusters
+            .superuser(cluster, db)
+            .await
+            .batch_execute(&format!(
+                "SET ROLE {owner}; {}; {}",
+                shapes::ORDER_LINES_VIEW,
+                shapes::USER_ORDER_TOTALS_VIEW
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("creating the patterns' views on {db}: {e:?}"));
+        let su = stack.clusters.superuser(cluster, db).await;
+        su.batch_execute(&format!("SET ROLE {owner}; {}", shapes::ORDER_TOTALS_INDEX))
+            .await
+            .unwrap_or_else(|e| panic!("creating the whole-history index on {db}: {e:?}"));
+        // Its own statement: VACUUM cannot run inside the implicit transaction of a batch.
+        su.batch_execute("VACUUM (ANALYZE) public.orders")
+            .await
+            .unwrap_or_else(|e| panic!("VACUUM of orders on {db}: {e:?}"));
+    }
+}
+
+/// The reports, the user-written shapes and the documented patterns, or those `--cases` names.
+fn selected_cases(o: &Options) -> Vec<shapes::Case> {
+    shapes::reports()
+        .into_iter()
+        .chain(shapes::user_shapes())
+        .chain(shapes::documented_patterns())
+        .filter(|c| {
+            o.cases
+                .as_ref()
+                .is_none_or(|only| only.iter().any(|p| c.name.starts_with(p.as_str())))
+        })
+        .collect()
+}
+
+/// `--options`: each case and its advised rewrite with one server option changed at a time.
+async fn sweep_options(
+    o: &Options,
+    stack: &Stack,
+    direct: &ways::Links,
+    cases: Vec<shapes::Case>,
+    (users, orders): (u64, u64),
+    run: &mut Run,
+) {
+    let sessions = ways::sessions(stack, direct, false).await;
+    let admin = stack.clusters.superuser('a', "users").await;
+    // The advisor's rewrites too (`<shape>.advised`): the options reach them as well.
+    let (_, rewrites) = advice::advise_all(&sessions[1].client, &direct.bridge.local_schema, &cases).await;
+    let cases: Vec<shapes::Case> = cases.into_iter().chain(rewrites).collect();
+    let figures = options::sweep(
+        &sessions[0].client,
+        &sessions[1].client,
+        &admin,
+        &direct.bridge.server,
+        &direct.bridge.local_schema,
+        &cases,
+        o.runs,
+    )
+    .await;
+    run.note(options::table(&figures, users, orders, o.runs));
+    write(
+        &o.out.join(format!("options-{users}x{orders}.csv")),
+        &options::csv(&figures, users, orders),
+    );
+}
+
+/// `--functions-only`: the functions' figures alone, written at once.
+async fn write_functions_only(stack: &Stack, direct: &ways::Links, out: &Path, (users, orders): (u64, u64)) {
+    let (figures, beside) = functions::measure(stack, &direct.bridge.local_schema).await;
+    let text = functions::table(&figures, &beside, users, orders);
+    println!("{text}");
+    write(&out.join("functions.md"), &format!("{}{text}", machine_note()));
+    write(&out.join("functions.csv"), &functions::csv(&figures));
+}
+
+/// Point lookups through fdw-bridge's link: warm and fresh percentiles, then throughput.
+async fn latency_figures(stack: &'static Stack, schema: &str, (users, orders): (u64, u64)) -> String {
+    let warm = latency::warm(stack, schema, orders, 2000).await;
+    let fresh = latency::fresh(stack, schema, orders, 50).await;
+    let mut text = format!(
+        "\nPoint lookup through fdw-bridge's link, {users} users x {orders} orders, loopback (ms)\n\n\
+         | session | samples | p50 | p95 | p99 |\n| --- | ---: | ---: | ---: | ---: |\n"
+    );
+    for (name, p) in [("warm", &warm), ("fresh connection", &fresh)] {
+        let _ = writeln!(
+            text,
+            "| {name} | {} | {:.2} | {:.2} | {:.2} |",
+            p.samples, p.p50, p.p95, p.p99
+        );
+    }
+    let _ = writeln!(
+        text,
+        "\n| concurrent sessions | lookups per second (5 s each) |\n| ---: | ---: |"
+    );
+    for n in [1, 10, 100] {
+        let qps = latency::throughput(stack, schema, orders, n, Duration::from_secs(5)).await;
+        let _ = writeln!(text, "| {n} | {qps:.0} |");
+    }
+    text
+}
+
+/// `--delay`: the same cases through a proxy adding 0.5 ms each way between A and B.
+async fn measure_delayed(
+    o: &Options,
+    stack: &Stack,
+    cases: &[shapes::Case],
+    b_superuser: &tokio_postgres::Client,
+    (users, orders): (u64, u64),
+    run: &mut Run,
+) {
+    let proxy_port = run
+        .proxy
+        .get_or_insert_with(|| DelayProxy::start(stack.clusters.port('b'), Duration::from_micros(500)))
+        .port;
+    let delayed = ways::make_links(stack, "delayed", proxy_port).await;
+    let sessions = ways::sessions(stack, &delayed, o.howto).await;
+    run.compare_all(cases, &sessions, o.delayed_runs, b_superuser, (users, orders), "+0.5ms")
+        .await;
+    run.note(
+        output::table(&run.rows, users, orders, "+0.5ms") + &output::advice_table(&run.rows, users, orders, "+0.5ms"),
+    );
+    if o.latency {
+        let w = latency::warm(stack, &delayed.bridge.local_schema, orders, 500).await;
+        run.note(format!(
+            "\nPoint lookup, warm session, +0.5 ms each way: p50 {:.2} / p95 {:.2} / p99 {:.2} ms ({} samples)\n",
+            w.p50, w.p95, w.p99, w.samples
+        ));
+    }
+    drop(sessions);
+    ways::drop_links(stack, &delayed).await;
+}
+
+/// results.csv, results.md, the functions' figures and the charts.
+fn write_results(o: &Options, run: Run) {
     let mut csv = String::from(output::CSV_HEADER);
     csv.push('\n');
-    for r in &rows {
+    for r in &run.rows {
         csv.push_str(&output::csv_line(r));
         csv.push('\n');
     }
     write(&o.out.join("results.csv"), &csv);
-    if let Some((table, csv)) = function_csv {
+    if let Some((table, csv)) = run.function_csv {
         write(&o.out.join("functions.md"), &format!("{}{table}", machine_note()));
         write(&o.out.join("functions.csv"), &csv);
     }
@@ -361,8 +431,8 @@ async fn main() {
         o.delayed_runs,
         machine_note()
     );
-    write(&o.out.join("results.md"), &format!("{header}{notes}"));
-    draw_charts(&rows, &o.out);
+    write(&o.out.join("results.md"), &format!("{header}{}", run.notes));
+    draw_charts(&run.rows, &o.out);
     println!("[bench] results.csv and results.md in {}", o.out.display());
 }
 
