@@ -572,12 +572,15 @@ def check_no_fixed_names(t):
 
 def emf_metrics():
     """The namespace and every metric the functions print as EMF lines (reports and link refreshes)."""
-    logging = (REPO / "shared" / "src" / "logging.rs").read_text()
-    ns = re.search(r'pub const METRIC_NAMESPACE: &str = "([^"]+)"', logging).group(1)
+    # The runtime kit writes every EMF envelope; each function's line names its metrics as (name, unit).
+    envelope = (REPO / "shared" / "runtime" / "src" / "emf.rs").read_text()
+    ns = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', envelope).group(1)
     names = []
-    for source in ("report/emf.rs", "bootstrap/refresh.rs"):
-        text = (REPO / "shared" / "src" / source).read_text()
-        names += [n for n in re.findall(r'\{"Name": "([A-Za-z]+)", "Unit"', text) if n not in names]
+    for source in ("report/src/emf.rs", "bootstrap/src/refresh.rs"):
+        text = (REPO / "shared" / source).read_text()
+        names += [n for n in re.findall(r'\("([A-Za-z]+)", (?:COUNT|MILLISECONDS)\)', text) if n not in names]
+    if not names:
+        raise SystemExit("check_template.py: no EMF metric found in the functions' sources (did the lines move?)")
     return ns, names
 
 
