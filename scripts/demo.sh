@@ -19,8 +19,11 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # A free port for the runtime emulator, so two demos on one machine do not collide.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-step "building fdw-bootstrap and starting it under cargo lambda watch (port $port)"
-cargo build -q -p fdw-bootstrap
+step "building the functions and starting fdw-bootstrap under cargo lambda watch (port $port)"
+# The three functions at once, with the features cargo lambda watch's own `cargo run --bin <fn>`
+# resolves (the whole workspace): its runs then find them built. (`-p <fn>` resolved other
+# features and compiled the tree twice more: about 2 min of a clean `make test`.)
+cargo build -q --workspace --bins
 cargo lambda watch --invoke-port "$port" --ignore-changes --timeout 120 >"$work/watch.log" 2>&1 &
 watch_pid=$!
 trap 'kill $watch_pid 2>/dev/null || true; wait $watch_pid 2>/dev/null || true' EXIT
@@ -66,14 +69,12 @@ PGPASSWORD="$REPORT_READER_PASSWORD" "$PG_BIN/psql" -X \
   -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM orders_remote.orders WHERE status = 'paid'" | sed 's/^/  /'
 
 step "fdw-report: every scheduled report through the link (events/fdw-report-scheduled-event.json), stored in fdw_reports"
-cargo build -q -p fdw-report
 export EVENT_ID="demo-report-$(date +%s%N)"
 scripts/render-event.py events/fdw-report-scheduled-event.json >"$work/report.json"
 cargo lambda invoke fdw-report --invoke-port "$port" --data-file "$work/report.json" >"$work/report.out"
 scripts/show-reports.py "$work/report.out"   # the answer, then each stored result table
 
 step "fdw-rotate: one whole rotation of the FDW role's password (events/fdw-rotate-*.json), then query across again"
-cargo build -q -p fdw-rotate
 ROTATE_TOKEN=$(.venv/bin/python scripts/start-rotation.py start "$ROTATE_SECRET_ARN")
 export ROTATE_TOKEN
 for s in create set test finish; do
