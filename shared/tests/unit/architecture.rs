@@ -2,6 +2,7 @@
 //! picture is a `[dependencies]` entry of a crate under `shared/` or
 //! `functions/`, and every such entry on another crate of the workspace is an arrow.
 
+use fdw_bridge_testkit::workspace_dependencies;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -24,20 +25,6 @@ fn crates() -> Vec<(String, PathBuf)> {
                     .to_string();
                 out.push((format!("{prefix}{name}"), dir));
             }
-        }
-    }
-    out
-}
-
-/// The workspace crates a manifest's `[dependencies]` names, by node name.
-fn dependencies(manifest: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut in_dependencies = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_dependencies = line == "[dependencies]";
-        } else if let Some(rest) = line.strip_prefix("fdw-bridge-").filter(|_| in_dependencies) {
-            out.insert(rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect());
         }
     }
     out
@@ -70,7 +57,7 @@ fn the_pictured_crate_graph_is_the_workspaces() {
     let mut manifests = BTreeSet::new();
     for (name, dir) in crates() {
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-        for dependency in dependencies(&manifest) {
+        for dependency in workspace_dependencies(&manifest) {
             manifests.insert((name.clone(), dependency));
         }
     }
@@ -100,7 +87,7 @@ fn the_parsers_read_arrows_and_dependencies() {
     );
     let manifest = "[dependencies]\nfdw-bridge-pg.workspace = true\nfdw-bridge-aws = { workspace = true }\ntokio.workspace = true\n\n[dev-dependencies]\nfdw-bridge-testkit.workspace = true\n";
     assert_eq!(
-        dependencies(manifest),
+        workspace_dependencies(manifest),
         BTreeSet::from(["aws".to_string(), "pg".to_string()])
     );
 }

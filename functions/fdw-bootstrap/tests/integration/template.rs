@@ -12,6 +12,7 @@
 //! - fdw-report's FDW_REPORT_SCHEMA and FDW_REPORT_LINKS parse as its settings, and "all"
 //!   runs every shipped report whose links the template gives (C's only with cluster C).
 
+use fdw_bridge_testkit::workspace_dependencies;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -219,25 +220,6 @@ fn env_vars_read(function_dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
         }
     }
     (vars, crates)
-}
-
-/// The workspace's library crates (`fdw-bridge-<name>`) a manifest's `[dependencies]`
-/// names, by `<name>` (dev-dependencies are the tests', not the function's).
-fn workspace_dependencies(manifest: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut in_dependencies = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_dependencies = line == "[dependencies]";
-        } else if let Some(rest) = line.strip_prefix("fdw-bridge-").filter(|_| in_dependencies) {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect();
-            out.insert(name);
-        }
-    }
-    out
 }
 
 /// Where a library crate of the workspace lives: `shared` is the facade, the layers
